@@ -1,0 +1,168 @@
+"""Command line: land snapshots, run the daily job for a date, replay, look at a table.
+
+``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
+``airbnb show silver/listings``. See ``airbnb --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from airbnb_assets.environments import SNAPSHOTS_DIR, current_settings
+from airbnb_assets.ingest import landing
+from airbnb_assets.ingest.files import snapshot_date_of
+from airbnb_assets.resources.lakehouse import (
+    BRONZE_LISTINGS,
+    DATA_QUALITY,
+    GOLD_FEATURES,
+    LANDING_FILES,
+    SILVER_LISTINGS,
+    SILVER_QUARANTINE,
+    LakehouseResource,
+)
+
+#: Tables listed by ``airbnb replay`` and ``airbnb tables``.
+TABLES = (BRONZE_LISTINGS, LANDING_FILES, SILVER_LISTINGS, SILVER_QUARANTINE, DATA_QUALITY, GOLD_FEATURES)
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def _lakehouse() -> LakehouseResource:
+    from airbnb_assets.environments import build_resources
+
+    lakehouse: LakehouseResource = build_resources(current_settings())["lakehouse"]
+    return lakehouse
+
+
+def run_day(date: dt.date | str) -> bool:
+    """Run the daily job for one partition (a date) and report to the Dagster instance."""
+    import dagster as dg
+
+    from airbnb_assets.definitions import defs
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    job = defs.resolve_job_def("daily_job")
+    result = job.execute_in_process(partition_key=str(date), instance=instance, raise_on_error=False)
+    status = "succeeded" if result.success else "FAILED"
+    print(f"daily_job {date}: {status} (run {result.run_id})")
+    return bool(result.success)
+
+
+def print_tables(lakehouse: LakehouseResource) -> None:
+    """Print each table's location and row count (read with deltalake, no Spark needed)."""
+    from deltalake import DeltaTable
+
+    print(f"Lakehouse: {lakehouse.root}")
+    for table in TABLES:
+        path = lakehouse.path(table)
+        rows = DeltaTable(path).to_pyarrow_dataset().count_rows() if Path(path, "_delta_log").exists() else 0
+        print(f"  {table:<28} {rows:>8} rows  {path}")
+
+
+def cmd_land(args: argparse.Namespace) -> int:
+    """``airbnb land``: move snapshot files into the landing zone."""
+    target = current_settings().landing_path
+    if args.reset:
+        print(f"removed {landing.reset(target)} file(s) from {target}")
+        if not (args.next or args.until or args.all):
+            return 0
+    landed = landing.land(args.source, target, until=args.until, all_files=args.all)
+    for path in landed:
+        print(f"landed {path}")
+    if not landed:
+        print(f"nothing left to land from {args.source}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``airbnb run --date D``: run the daily job for one day."""
+    return 0 if run_day(args.date) else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """``airbnb replay``: land each pending snapshot and run the daily job for its date."""
+    settings = current_settings()
+    if args.fresh:
+        reset_lakehouse(settings.env_root)
+    todo = landing.pending(args.source, settings.landing_path)
+    if args.until:
+        todo = [(d, p) for d, p in todo if d <= args.until]
+    for date, path in todo:
+        landing.land_file(path, settings.landing_path)
+        print(f"landed {path.name}")
+        if not run_day(date):
+            return 1
+    print_tables(_lakehouse())
+    return 0
+
+
+def reset_lakehouse(env_root: str) -> None:
+    """Delete a local environment's tables, checkpoints and landing zone (DEV only)."""
+    settings = current_settings()
+    if settings.platform != "local":
+        raise SystemExit(f"refusing to delete {env_root}: only local environments can be reset")
+    shutil.rmtree(env_root, ignore_errors=True)
+    print(f"reset {env_root}")
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``airbnb show TABLE``: row count, schema and first rows of a table."""
+    from deltalake import DeltaTable
+
+    lakehouse = _lakehouse()
+    if args.table is None:
+        print_tables(lakehouse)
+        return 0
+    table = DeltaTable(lakehouse.path(args.table))
+    frame = table.to_pandas()
+    print(f"{args.table}: {len(frame)} rows, Delta version {table.version()}")
+    print(frame.head(args.limit).to_string())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``airbnb`` argument parser."""
+    parser = argparse.ArgumentParser(prog="airbnb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    land = sub.add_parser("land", help="land snapshot files into the landing zone")
+    which = land.add_mutually_exclusive_group()
+    which.add_argument("--next", action="store_true", help="the next pending snapshot (default)")
+    which.add_argument("--until", type=_date, help="every pending snapshot up to this date")
+    which.add_argument("--all", action="store_true", help="every pending snapshot")
+    land.add_argument("--reset", action="store_true", help="empty the landing zone first")
+    land.add_argument("--source", type=Path, default=SNAPSHOTS_DIR, help="folder of listings_YYYY-MM-DD.csv[.gz]")
+    land.set_defaults(func=cmd_land)
+
+    run = sub.add_parser("run", help="run the daily job for one day")
+    run.add_argument("--date", type=_date, required=True)
+    run.set_defaults(func=cmd_run)
+
+    replay = sub.add_parser("replay", help="land each pending snapshot and run the job for its date")
+    replay.add_argument("--until", type=_date)
+    replay.add_argument("--fresh", action="store_true", help="reset the local lakehouse first")
+    replay.add_argument("--source", type=Path, default=SNAPSHOTS_DIR)
+    replay.set_defaults(func=cmd_replay)
+
+    show = sub.add_parser("show", help="list tables, or show one table (e.g. silver/listings)")
+    show.add_argument("table", nargs="?")
+    show.add_argument("--limit", type=int, default=5)
+    show.set_defaults(func=cmd_show)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``airbnb`` command."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The one module that knows about environments (DEV / TEST / PROD, local vs Databricks).
+
+Everything else receives resources built here. One variable picks the environment:
+``AIRBNB_ENV`` (``dev`` | ``test`` | ``prod``), or Dagster+'s ``DAGSTER_CLOUD_DEPLOYMENT_NAME``
+when ``AIRBNB_ENV`` is unset. DEV is the default and runs on a laptop: local Spark + Delta under
+``AIRBNB_LAKEHOUSE_ROOT`` (default ``.lakehouse/`` in the repository). TEST and PROD are declared
+Databricks configurations whose values come from environment variables.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_VAR = "AIRBNB_ENV"
+ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The six real snapshots shipped with the package (Data: Inside Airbnb, insideairbnb.com).
+SNAPSHOTS_DIR = PACKAGE_DIR / "data" / "airbnb_sf"
+
+
+class Env(str, enum.Enum):
+    """A deployment environment."""
+
+    DEV = "dev"
+    TEST = "test"
+    PROD = "prod"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that differs between environments, as plain values.
+
+    ``platform`` is ``local`` (delta-spark on this machine) or ``databricks``. ``lakehouse_root``
+    is the base under which ``<env>/<schema>/<table>`` live; with a ``catalog`` the tables are
+    Unity Catalog tables ``catalog.schema.table`` instead of paths.
+    """
+
+    env: Env
+    platform: str
+    lakehouse_root: str
+    landing_path: str
+    catalog: str | None = None
+    spark_master: str | None = "local[2]"
+    databricks_host: str | None = None
+
+    @property
+    def env_root(self) -> str:
+        """Root of this environment's tables, checkpoints and artefacts."""
+        return f"{self.lakehouse_root.rstrip('/')}/{self.env.value}"
+
+
+def default_lakehouse_root() -> str:
+    """``.lakehouse/`` next to ``pyproject.toml`` in a source checkout, else in the working dir."""
+    repo = PACKAGE_DIR.parent
+    base = repo if (repo / "pyproject.toml").exists() else Path.cwd()
+    return str(base / ".lakehouse")
+
+
+def current_env(environ: Mapping[str, str] | None = None) -> Env:
+    """The environment selected by ``AIRBNB_ENV`` (or the Dagster+ deployment name)."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(ENV_VAR) or _from_deployment(environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME"))
+    try:
+        return Env((raw or Env.DEV.value).lower())
+    except ValueError:
+        allowed = ", ".join(e.value for e in Env)
+        raise ValueError(f"{ENV_VAR}={raw!r} is not one of: {allowed}") from None
+
+
+def _from_deployment(name: str | None) -> str | None:
+    if not name:
+        return None
+    return {"prod": "prod", "production": "prod"}.get(name.lower(), "test")
+
+
+def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the declared configuration of ``env`` from environment variables."""
+    environ = os.environ if environ is None else environ
+    if env is Env.DEV:
+        root = environ.get(ROOT_VAR) or default_lakehouse_root()
+        return Settings(
+            env=env,
+            platform="local",
+            lakehouse_root=root,
+            landing_path=environ.get("AIRBNB_LANDING_PATH")
+            or f"{root.rstrip('/')}/{env.value}/landing/listings",
+        )
+    # TEST and PROD: Databricks + Unity Catalog; landing in a UC volume backed by ADLS Gen2.
+    upper = env.value.upper()
+    catalog = environ.get(f"AIRBNB_{upper}_CATALOG", f"airbnb_{env.value}")
+    return Settings(
+        env=env,
+        platform="databricks",
+        lakehouse_root=environ.get(f"AIRBNB_{upper}_LAKEHOUSE_ROOT", f"/Volumes/{catalog}/ops/lakehouse"),
+        landing_path=environ.get(f"AIRBNB_{upper}_LANDING_PATH", f"/Volumes/{catalog}/landing/listings"),
+        catalog=catalog,
+        spark_master=None,
+        databricks_host=environ.get("DATABRICKS_HOST"),
+    )
+
+
+def current_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings of the environment selected in ``environ`` (default: the process environment)."""
+    return settings_for(current_env(environ), environ)
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """The Dagster resources of an environment: Spark and the lakehouse."""
+    from airbnb_assets.resources.lakehouse import LakehouseResource
+    from airbnb_assets.resources.spark import SparkResource
+
+    return {
+        "spark": SparkResource(master=settings.spark_master, local_dir=f"{settings.env_root}/_spark"),
+        "lakehouse": LakehouseResource(
+            root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog
+        ),
+    }

@@ -1,0 +1,1 @@
+"""Gold: the model-ready feature table, one row per listing and snapshot."""

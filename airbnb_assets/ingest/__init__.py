@@ -1,0 +1,1 @@
+"""Landing zone and bronze: exactly-once file ingestion with Auto Loader semantics."""

@@ -1,0 +1,84 @@
+"""Bronze transforms: one landed file → bronze rows (all strings, provenance, rescued data).
+
+Columns are mapped by each file's own header, never by position across files. A row whose field
+count differs from its header keeps what could be placed, and its raw text goes to
+``_rescued_data`` (as Auto Loader does) instead of being dropped or shifted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from airbnb_assets.ingest.files import FileProbe
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+CORRUPT = "_corrupt_record"
+SPARK_CHARSETS = {"UTF-8", "US-ASCII", "ISO-8859-1", "UTF-16", "UTF-16BE", "UTF-16LE", "UTF-32"}
+#: Provenance columns added to every bronze row.
+PROVENANCE = ("_source_file", "_snapshot_date", "_ingested_at", "_rescued_data")
+
+#: Schema of ``ops/landing_files``, the ledger of every file the ingestion has seen.
+LEDGER_SCHEMA = T.StructType(
+    [
+        T.StructField("file_path", T.StringType(), False),
+        T.StructField("file_name", T.StringType(), False),
+        T.StructField("snapshot_date", T.DateType(), True),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("reason", T.StringType(), True),
+        T.StructField("rows", T.LongType(), True),
+        T.StructField("columns", T.ArrayType(T.StringType()), True),
+        T.StructField("encoding", T.StringType(), True),
+        T.StructField("size_bytes", T.LongType(), True),
+        T.StructField("sha256", T.StringType(), True),
+        T.StructField("run_date", T.StringType(), True),
+        T.StructField("batch_id", T.LongType(), True),
+        T.StructField("recorded_at", T.TimestampType(), False),
+    ]
+)
+
+
+def read_landed_file(spark: SparkSession, probe: FileProbe) -> DataFrame:
+    """Parse one probed file into bronze rows: every header column as a string, plus provenance."""
+    if probe.error or probe.snapshot_date is None:
+        raise ValueError(f"{probe.name} cannot be read: {probe.error}")
+    schema = T.StructType(
+        [T.StructField(c, T.StringType(), True) for c in probe.columns]
+        + [T.StructField(CORRUPT, T.StringType(), True)]
+    )
+    if probe.encoding.upper() not in SPARK_CHARSETS:
+        # Spark 4 only accepts a few charsets unless Java's full list is enabled (Mac Roman).
+        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+    raw = (
+        spark.read.format("csv")
+        .schema(schema)
+        .option("header", "true")
+        .option("multiLine", "true")
+        .option("quote", '"')
+        .option("escape", '"')
+        .option("encoding", probe.encoding)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", CORRUPT)
+        .load(probe.path)
+    )
+    return with_provenance(raw, probe.path, probe.snapshot_date)
+
+
+def with_provenance(raw: DataFrame, source: str, snapshot_date: dt.date) -> DataFrame:
+    """Add ``_source_file``, ``_snapshot_date``, ``_ingested_at`` and ``_rescued_data``."""
+    rescued = F.when(
+        F.col(CORRUPT).isNotNull(),
+        F.to_json(F.struct(F.col(CORRUPT).alias("_raw_record"), F.lit(source).alias("_file_path"))),
+    )
+    return (
+        raw.withColumn("_rescued_data", rescued)
+        .drop(CORRUPT)
+        .withColumn("_source_file", F.lit(source))
+        .withColumn("_snapshot_date", F.lit(snapshot_date).cast("date"))
+        .withColumn("_ingested_at", F.current_timestamp())
+    )

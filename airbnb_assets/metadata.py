@@ -1,0 +1,32 @@
+"""Dagster metadata shared by the assets: where a table lives, its size and version."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from airbnb_assets.resources.lakehouse import LakehouseResource
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+def table_metadata(spark: SparkSession, lakehouse: LakehouseResource, table: str) -> dict[str, Any]:
+    """Location, row count (``dagster/row_count``) and Delta version of a table."""
+    meta: dict[str, Any] = {"table": dg.MetadataValue.text(lakehouse.identifier(table))}
+    if not lakehouse.catalog:
+        meta["path"] = dg.MetadataValue.path(lakehouse.path(table))
+    if lakehouse.exists(spark, table):
+        meta["dagster/row_count"] = lakehouse.read(spark, table).count()
+        meta["delta_version"] = lakehouse.version(spark, table)
+    return meta
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.MetadataValue:
+    """Render records as a Markdown table for the Dagster UI."""
+    if not rows:
+        return dg.MetadataValue.md("_none_")
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    body = "".join("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |\n" for r in rows)
+    return dg.MetadataValue.md(head + body)

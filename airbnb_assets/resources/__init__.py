@@ -1,0 +1,1 @@
+"""Dagster resources: the Spark session and the lakehouse (table names, paths, reads and writes)."""

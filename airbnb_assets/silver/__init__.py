@@ -1,0 +1,1 @@
+"""Silver: parse and type bronze rows, apply declared expectations, quarantine what fails."""

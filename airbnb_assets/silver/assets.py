@@ -1,0 +1,141 @@
+"""Silver assets: typed listings, quarantine and data-quality history; one check per rule."""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+from pyspark.sql import functions as F
+
+from airbnb_assets.ingest.assets import BRONZE_KEY
+from airbnb_assets.metadata import markdown_table, table_metadata
+from airbnb_assets.partitions import DAILY
+from airbnb_assets.resources.lakehouse import (
+    BRONZE_LISTINGS,
+    DATA_QUALITY,
+    SILVER_LISTINGS,
+    SILVER_QUARANTINE,
+    LakehouseResource,
+)
+from airbnb_assets.resources.spark import SparkResource
+from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
+from airbnb_assets.silver.quality import ExpectationFailed
+from airbnb_assets.silver.step import run_silver
+
+SILVER_KEY = dg.AssetKey(SILVER_LISTINGS.split("/"))
+QUARANTINE_KEY = dg.AssetKey(SILVER_QUARANTINE.split("/"))
+DATA_QUALITY_KEY = dg.AssetKey(DATA_QUALITY.split("/"))
+RECONCILE_CHECK = "rows_reconcile_with_bronze"
+_KINDS = {"spark", "delta"}
+
+
+def check_name(rule: Expectation) -> str:
+    """Name of the asset check that reports a rule."""
+    return f"expect_{rule.name}"
+
+
+def rule_check_result(rule: Expectation, quality: list[dict[str, Any]]) -> dg.AssetCheckResult:
+    """The check result of one rule from a run's data-quality records."""
+    mine = [q for q in quality if q["rule"] == rule.name]
+    failed = sum(q["failed_rows"] for q in mine)
+    total = sum(q["total_rows"] for q in mine)
+    return dg.AssetCheckResult(
+        check_name=check_name(rule),
+        asset_key=SILVER_KEY,
+        passed=failed == 0,
+        severity=dg.AssetCheckSeverity.ERROR if rule.action == "fail" else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "action": rule.action,
+            "predicate": dg.MetadataValue.text(rule.predicate),
+            "rows_evaluated": total,
+            "rows_failed": failed,
+            "failed_pct": round(100.0 * failed / total, 3) if total else 0.0,
+            "by_snapshot": markdown_table(
+                [{**q, "snapshot_date": str(q["snapshot_date"])} for q in mine],
+                ["snapshot_date", "total_rows", "failed_rows"],
+            ),
+        },
+    )
+
+
+def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, Any]]:
+    """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal)."""
+    if not dates:
+        return []
+
+    def counts(table: str) -> dict[Any, int]:
+        if not lakehouse.exists(spark, table):
+            return {}
+        df = lakehouse.read(spark, table)
+        date_col = "_snapshot_date" if table == BRONZE_LISTINGS else "snapshot_date"
+        rows = df.filter(F.col(date_col).isin(dates)).groupBy(date_col).count().collect()
+        return {r[0]: r[1] for r in rows}
+
+    bronze, silver, quarantine = (counts(t) for t in (BRONZE_LISTINGS, SILVER_LISTINGS, SILVER_QUARANTINE))
+    return [
+        {"snapshot_date": str(d), "bronze": bronze.get(d, 0), "silver": silver.get(d, 0),
+         "quarantine": quarantine.get(d, 0)}
+        for d in sorted(dates)
+    ]
+
+
+@dg.multi_asset(
+    name="silver_listings",
+    specs=[
+        dg.AssetSpec(SILVER_KEY, deps=[BRONZE_KEY], group_name="silver", kinds=_KINDS,
+                     description="Typed, cleaned listings: one row per (id, snapshot_date)."),
+        dg.AssetSpec(QUARANTINE_KEY, deps=[BRONZE_KEY], group_name="silver", kinds=_KINDS,
+                     description="Rows dropped by an expectation, with the failed rule names."),
+        dg.AssetSpec(DATA_QUALITY_KEY, deps=[BRONZE_KEY], group_name="ops", kinds=_KINDS,
+                     description="Rows evaluated / failed per run, snapshot date and rule."),
+    ],
+    check_specs=[
+        dg.AssetCheckSpec(check_name(r), asset=SILVER_KEY, blocking=r.action == "fail",
+                          description=f"[{r.action}] {r.description}")
+        for r in EXPECTATIONS
+    ]
+    + [
+        dg.AssetCheckSpec(RECONCILE_CHECK, asset=SILVER_KEY, blocking=True,
+                          description="silver + quarantine rows == bronze rows per snapshot.")
+    ],
+    partitions_def=DAILY,
+)
+def silver_listings(
+    context: dg.AssetExecutionContext, spark: SparkResource, lakehouse: LakehouseResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Parse, type and check the bronze rows appended since the last run."""
+    session = spark.session
+    try:
+        report = run_silver(session, lakehouse, context.run.run_id, context.partition_key)
+    except ExpectationFailed as exc:
+        for rule in EXPECTATIONS:
+            yield rule_check_result(rule, exc.records)
+        raise dg.Failure(description=str(exc)) from exc
+    yield dg.MaterializeResult(
+        asset_key=SILVER_KEY,
+        metadata={
+            **table_metadata(session, lakehouse, SILVER_LISTINGS),
+            "rows_evaluated": report.evaluated,
+            "rows_written": report.evaluated - report.quarantined,
+            "snapshot_dates": ", ".join(str(d) for d in report.snapshot_dates) or "none",
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key=QUARANTINE_KEY,
+        metadata={**table_metadata(session, lakehouse, SILVER_QUARANTINE),
+                  "rows_written": report.quarantined},
+    )
+    yield dg.MaterializeResult(
+        asset_key=DATA_QUALITY_KEY,
+        metadata={**table_metadata(session, lakehouse, DATA_QUALITY), "records_written": len(report.quality)},
+    )
+    for rule in EXPECTATIONS:
+        yield rule_check_result(rule, report.quality)
+    rows = reconcile(session, lakehouse, report.snapshot_dates)
+    yield dg.AssetCheckResult(
+        check_name=RECONCILE_CHECK,
+        asset_key=SILVER_KEY,
+        passed=all(r["bronze"] == r["silver"] + r["quarantine"] for r in rows),
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={"by_snapshot": markdown_table(rows, ["snapshot_date", "bronze", "silver", "quarantine"])},
+    )

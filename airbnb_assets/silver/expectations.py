@@ -1,0 +1,84 @@
+"""Declared silver expectations, as data: (name, SQL predicate, action), like DLT.
+
+* ``warn``: the row is kept and counted.
+* ``drop``: the row goes to ``silver/listings_quarantine`` with the names of the rules it failed.
+* ``fail``: the update stops before anything is committed (a blocking ERROR check in Dagster).
+
+A predicate that evaluates to NULL counts as a failure, so each predicate says how it treats
+missing values. A missing price is allowed: future arrivals may lack it, and scoring them is
+what the model is for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Action = Literal["warn", "drop", "fail"]
+
+#: Prices at or above this are placeholders (10000 on inactive listings), not nightly rates.
+PRICE_CAP = 10_000
+#: Airbnb's own maximum for minimum nights; larger values (100,000,000) are errors.
+MAX_MINIMUM_NIGHTS = 1125
+#: San Francisco bounding box (city and county, with a small margin).
+SF_BOUNDS = {"lat_min": 37.63, "lat_max": 37.85, "lon_min": -122.56, "lon_max": -122.35}
+#: Room types the model knows; others are counted (warn), never lost.
+KNOWN_ROOM_TYPES = ("Entire home/apt", "Private room", "Shared room")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One data-quality rule over silver columns."""
+
+    name: str
+    predicate: str
+    action: Action
+    description: str
+
+
+EXPECTATIONS: tuple[Expectation, ...] = (
+    Expectation("id_not_null", "id IS NOT NULL", "fail", "Every listing has a numeric id."),
+    Expectation(
+        "price_in_range",
+        f"price IS NULL OR (price > 0 AND price < {PRICE_CAP})",
+        "drop",
+        f"A known price is positive and below the {PRICE_CAP} placeholder cap.",
+    ),
+    Expectation(
+        "minimum_nights_in_range",
+        f"minimum_nights IS NULL OR minimum_nights BETWEEN 1 AND {MAX_MINIMUM_NIGHTS}",
+        "drop",
+        f"Minimum nights between 1 and Airbnb's maximum of {MAX_MINIMUM_NIGHTS}.",
+    ),
+    Expectation(
+        "coordinates_in_sf",
+        "latitude BETWEEN {lat_min} AND {lat_max} AND longitude BETWEEN {lon_min} AND {lon_max}".format(
+            **SF_BOUNDS
+        ),
+        "drop",
+        "The listing lies inside San Francisco.",
+    ),
+    Expectation(
+        "room_type_known",
+        "room_type IN ({})".format(", ".join(f"'{r}'" for r in KNOWN_ROOM_TYPES)),
+        "warn",
+        "Room type is one the model was built for (new types are kept and counted).",
+    ),
+    Expectation(
+        "values_parse",
+        "size(_parse_errors) = 0",
+        "drop",
+        "Every present value could be parsed into its declared type.",
+    ),
+    Expectation(
+        "unique_listing_snapshot",
+        "_duplicate_rank = 1",
+        "drop",
+        "One row per (listing id, snapshot date); later duplicates are quarantined.",
+    ),
+)
+
+
+def by_action(action: Action, rules: tuple[Expectation, ...] = EXPECTATIONS) -> list[Expectation]:
+    """The rules with the given action."""
+    return [r for r in rules if r.action == action]

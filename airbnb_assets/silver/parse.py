@@ -1,0 +1,84 @@
+"""Silver parsing: bronze strings → typed, named silver columns (pure DataFrame functions)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+from airbnb_assets.ingest.bronze import PROVENANCE
+from airbnb_assets.silver.schema import HEADER_ALIASES, NULL_TOKENS, SILVER_COLUMNS, SilverColumn
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+
+def apply_aliases(bronze: DataFrame, aliases: dict[str, str] = HEADER_ALIASES) -> DataFrame:
+    """Fold header variants into one column: ``coalesce(canonical, alias, ...)`` per field."""
+    cols = set(bronze.columns)
+    out = bronze
+    for target in sorted(set(aliases.values())):
+        sources = [c for c in [target, *[a for a, t in aliases.items() if t == target]] if c in cols]
+        if sources:
+            out = out.withColumn(target, F.coalesce(*[F.col(f"`{c}`") for c in sources]))
+    return out.drop(*[a for a in aliases if a in cols and a not in aliases.values()])
+
+
+def clean_raw(col: Column) -> Column:
+    """Trim a raw string and turn the null tokens (``N/A``, empty, ...) into null."""
+    trimmed = F.trim(col)
+    return F.when(trimmed.isin(*NULL_TOKENS), F.lit(None)).otherwise(trimmed)
+
+
+def parse_value(raw: Column, parser: str) -> Column:
+    """Parse a cleaned raw string with one of the declared parsers; unparsable → null."""
+    if parser == "string":
+        return raw
+    if parser == "currency":
+        return F.regexp_replace(raw, r"[$,\s]", "").try_cast("double")
+    if parser == "boolean":
+        low = F.lower(raw)
+        return (
+            F.when(low.isin("t", "true", "1", "yes", "y"), F.lit(True))
+            .when(low.isin("f", "false", "0", "no", "n"), F.lit(False))
+            .otherwise(F.lit(None).cast("boolean"))
+        )
+    if parser == "date":
+        return F.coalesce(F.try_to_date(raw, "yyyy-MM-dd"), F.try_to_date(raw, "M/d/yy"))
+    if parser in ("long", "int"):
+        # "12" and "12.0" are both integers; "12.5" and "abc" are not.
+        number = raw.try_cast("double")
+        spark_type = "bigint" if parser == "long" else "int"
+        return F.when(number == F.floor(number), number.try_cast(spark_type))
+    return raw.try_cast(parser)
+
+
+def parse_bronze(bronze: DataFrame, columns: tuple[SilverColumn, ...] = SILVER_COLUMNS) -> DataFrame:
+    """Type bronze rows into the declared silver columns, keeping provenance and parse errors.
+
+    Columns missing from the bronze rows become typed nulls; bronze columns not declared are
+    left in bronze. ``_bronze_record`` keeps the row's raw values as JSON for the quarantine.
+    """
+    df = apply_aliases(bronze)
+    present = set(df.columns)
+    raw_cols = [c for c in df.columns if c not in PROVENANCE]
+    selected, errors = [], []
+    for spec in columns:
+        if spec.name in present:
+            raw = clean_raw(F.col(f"`{spec.name}`"))
+            value = parse_value(raw, spec.parser)
+            errors.append(F.when(raw.isNotNull() & value.isNull(), F.lit(spec.name)))
+        else:
+            value = F.lit(None)
+        selected.append(value.cast(spec.spark_type).alias(spec.name))
+    error_list = F.array_compact(F.array(*errors)) if errors else F.array().cast("array<string>")
+    return df.select(
+        *selected,
+        F.col("_snapshot_date").alias("snapshot_date"),
+        "_source_file",
+        "_ingested_at",
+        "_rescued_data",
+        error_list.alias("_parse_errors"),
+        F.to_json(F.struct(*[F.col(f"`{c}`") for c in raw_cols])).alias("_bronze_record"),
+    )
