@@ -15,7 +15,6 @@ from pathlib import Path
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, current_settings
 from airbnb_assets.ingest import landing
-from airbnb_assets.ingest.files import snapshot_date_of
 from airbnb_assets.resources.lakehouse import (
     BRONZE_LISTINGS,
     DATA_QUALITY,
@@ -45,8 +44,9 @@ def run_day(date: dt.date | str) -> bool:
     """Run the daily job for one partition (a date) and report to the Dagster instance."""
     import dagster as dg
 
-    from airbnb_assets.definitions import defs
+    from airbnb_assets.definitions import build_definitions
 
+    defs = build_definitions(current_settings())
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("daily_job")
     result = job.execute_in_process(partition_key=str(date), instance=instance, raise_on_error=False)
@@ -138,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--until", type=_date, help="every pending snapshot up to this date")
     which.add_argument("--all", action="store_true", help="every pending snapshot")
     land.add_argument("--reset", action="store_true", help="empty the landing zone first")
-    land.add_argument("--source", type=Path, default=SNAPSHOTS_DIR, help="folder of listings_YYYY-MM-DD.csv[.gz]")
+    land.add_argument(
+        "--source", type=Path, default=SNAPSHOTS_DIR, help="folder of listings_YYYY-MM-DD.csv[.gz]"
+    )
     land.set_defaults(func=cmd_land)
 
     run = sub.add_parser("run", help="run the daily job for one day")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
@@ -22,7 +23,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SNAPSHOTS_DIR = PACKAGE_DIR / "data" / "airbnb_sf"
 
 
-class Env(str, enum.Enum):
+class Env(enum.StrEnum):
     """A deployment environment."""
 
     DEV = "dev"

@@ -1,9 +1,9 @@
 """Gold asset: the model-ready feature table, built incrementally from new silver rows."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import FEATURES, KEYS, TARGET, build_features
@@ -18,13 +18,13 @@ GOLD_KEY = dg.AssetKey(GOLD_FEATURES.split("/"))
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
 
 
-def run_gold(spark, lakehouse: LakehouseResource) -> int:  # type: ignore[no-untyped-def]
+def run_gold(spark: SparkSession, lakehouse: LakehouseResource) -> int:
     """Append features for every silver row added since the last run; return rows written."""
     if not lakehouse.exists(spark, SILVER_LISTINGS):
         return 0
     written: list[int] = []
 
-    def handle(batch, ctx: BatchContext) -> None:  # type: ignore[no-untyped-def]
+    def handle(batch: DataFrame, ctx: BatchContext) -> None:
         features = build_features(batch)
         lakehouse.append(features, GOLD_FEATURES, txn=ctx.txn("gold"))
         written.append(batch.count())
@@ -45,8 +45,12 @@ def run_gold(spark, lakehouse: LakehouseResource) -> int:  # type: ignore[no-unt
     kinds={"spark", "delta"},
     partitions_def=DAILY,
     check_specs=[
-        dg.AssetCheckSpec(UNIQUE_CHECK, asset=GOLD_KEY, blocking=True,
-                          description="Exactly one feature row per (listing_id, snapshot_date).")
+        dg.AssetCheckSpec(
+            UNIQUE_CHECK,
+            asset=GOLD_KEY,
+            blocking=True,
+            description="Exactly one feature row per (listing_id, snapshot_date).",
+        )
     ],
     description="Model-ready features per listing and snapshot (declared feature list) "
     "plus the nullable price target.",

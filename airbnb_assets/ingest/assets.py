@@ -1,6 +1,5 @@
 """Bronze asset: ingest the newly landed files (Auto Loader semantics)."""
 
-
 from collections.abc import Iterator
 
 import dagster as dg

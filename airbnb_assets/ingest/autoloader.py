@@ -11,7 +11,9 @@ A bad file never stops the others and never undoes what is committed.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.incremental import BatchContext, run_available_now
 from airbnb_assets.ingest.bronze import LEDGER_SCHEMA, read_landed_file
-from airbnb_assets.ingest.files import FILE_GLOB, probe_file, snapshot_date_of
+from airbnb_assets.ingest.files import FILE_GLOB, FileProbe, local_path, probe_file, snapshot_date_of
 from airbnb_assets.resources.lakehouse import BRONZE_LISTINGS, LANDING_FILES, LakehouseResource
 
 if TYPE_CHECKING:
@@ -62,6 +64,25 @@ def _bronze_rows(spark: SparkSession, lakehouse: LakehouseResource, path: str) -
     return lakehouse.read(spark, BRONZE_LISTINGS).filter(F.col("_source_file") == path).count()
 
 
+def _record(probe: FileProbe, run_date: str | None, batch_id: int | None) -> dict[str, Any]:
+    """A ledger record for a probed file (status ``failed`` until it is ingested)."""
+    return {
+        "file_path": probe.path,
+        "file_name": probe.name,
+        "snapshot_date": probe.snapshot_date,
+        "status": "failed",
+        "reason": probe.error,
+        "rows": None,
+        "columns": probe.columns or None,
+        "encoding": probe.encoding if not probe.error else None,
+        "size_bytes": probe.size_bytes,
+        "sha256": probe.sha256 or None,
+        "run_date": run_date,
+        "batch_id": batch_id,
+        "recorded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+    }
+
+
 def ingest_files(
     spark: SparkSession,
     lakehouse: LakehouseResource,
@@ -75,21 +96,7 @@ def ingest_files(
     order = sorted(paths, key=lambda p: (snapshot_date_of(p.rsplit("/", 1)[-1]) or dt.date.min, p))
     for i, path in enumerate(order):
         probe = probe_file(path)
-        record: dict[str, Any] = {
-            "file_path": path,
-            "file_name": probe.name,
-            "snapshot_date": probe.snapshot_date,
-            "status": "failed",
-            "reason": probe.error,
-            "rows": None,
-            "columns": probe.columns or None,
-            "encoding": probe.encoding if not probe.error else None,
-            "size_bytes": probe.size_bytes,
-            "sha256": probe.sha256 or None,
-            "run_date": run_date,
-            "batch_id": ctx.batch_id,
-            "recorded_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-        }
+        record = _record(probe, run_date, ctx.batch_id)
         if probe.error is None and probe.sha256 in known:
             record.update(status="duplicate", reason=f"same bytes as {known[probe.sha256]}")
         elif probe.error is None:
@@ -136,4 +143,28 @@ def run_ingestion(
         handle,
         name="bronze_listings_autoloader",
     )
+    report.files.extend(record_empty_files(spark, lakehouse, run_date))
     return report
+
+
+def record_empty_files(
+    spark: SparkSession, lakehouse: LakehouseResource, run_date: str | None = None
+) -> list[dict[str, Any]]:
+    """Record zero-byte landed files as failed: Spark's file sources skip them silently."""
+    folder = local_path(lakehouse.landing_path)
+    if not os.path.isdir(folder):
+        return []
+    empty = sorted(
+        e.path
+        for e in os.scandir(folder)
+        if e.is_file() and e.stat().st_size == 0 and fnmatch.fnmatch(e.name, FILE_GLOB)
+    )
+    if empty and lakehouse.exists(spark, LANDING_FILES):
+        seen = {r[0] for r in lakehouse.read(spark, LANDING_FILES).select("file_name").collect()}
+        empty = [p for p in empty if os.path.basename(p) not in seen]
+    records = [_record(probe_file(p), run_date, None) for p in empty]
+    for r in records:
+        log.warning("%s failed: %s", r["file_name"], r["reason"])
+    if records:
+        lakehouse.append(spark.createDataFrame(records, schema=LEDGER_SCHEMA), LANDING_FILES)
+    return records

@@ -127,7 +127,11 @@ def probe_file(uri: str) -> FileProbe:
         return probe
     codec, probe.encoding = ("utf-8-sig", "UTF-8") if is_utf8 else FALLBACK_ENCODING
     header_line = head.split(b"\n", 1)[0].decode(codec, errors="replace").rstrip("\r")
-    probe.columns = clean_column_names(next(csv.reader([header_line])))
+    try:
+        probe.columns = clean_column_names(next(csv.reader([header_line])))
+    except csv.Error as exc:
+        probe.error = f"unreadable header: {exc}"
+        return probe
     if not has_rows:
         probe.error = "header only: no data rows"
     return probe

@@ -9,7 +9,8 @@ is the table ``catalog.schema.table``. Nothing else in the package builds a path
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import dagster as dg
 

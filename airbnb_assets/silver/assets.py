@@ -1,6 +1,5 @@
 """Silver assets: typed listings, quarantine and data-quality history; one check per rule."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -73,8 +72,12 @@ def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> lis
 
     bronze, silver, quarantine = (counts(t) for t in (BRONZE_LISTINGS, SILVER_LISTINGS, SILVER_QUARANTINE))
     return [
-        {"snapshot_date": str(d), "bronze": bronze.get(d, 0), "silver": silver.get(d, 0),
-         "quarantine": quarantine.get(d, 0)}
+        {
+            "snapshot_date": str(d),
+            "bronze": bronze.get(d, 0),
+            "silver": silver.get(d, 0),
+            "quarantine": quarantine.get(d, 0),
+        }
         for d in sorted(dates)
     ]
 
@@ -82,21 +85,44 @@ def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> lis
 @dg.multi_asset(
     name="silver_listings",
     specs=[
-        dg.AssetSpec(SILVER_KEY, deps=[BRONZE_KEY], group_name="silver", kinds=_KINDS,
-                     description="Typed, cleaned listings: one row per (id, snapshot_date)."),
-        dg.AssetSpec(QUARANTINE_KEY, deps=[BRONZE_KEY], group_name="silver", kinds=_KINDS,
-                     description="Rows dropped by an expectation, with the failed rule names."),
-        dg.AssetSpec(DATA_QUALITY_KEY, deps=[BRONZE_KEY], group_name="ops", kinds=_KINDS,
-                     description="Rows evaluated / failed per run, snapshot date and rule."),
+        dg.AssetSpec(
+            SILVER_KEY,
+            deps=[BRONZE_KEY],
+            group_name="silver",
+            kinds=_KINDS,
+            description="Typed, cleaned listings: one row per (id, snapshot_date).",
+        ),
+        dg.AssetSpec(
+            QUARANTINE_KEY,
+            deps=[BRONZE_KEY],
+            group_name="silver",
+            kinds=_KINDS,
+            description="Rows dropped by an expectation, with the failed rule names.",
+        ),
+        dg.AssetSpec(
+            DATA_QUALITY_KEY,
+            deps=[BRONZE_KEY],
+            group_name="ops",
+            kinds=_KINDS,
+            description="Rows evaluated / failed per run, snapshot date and rule.",
+        ),
     ],
     check_specs=[
-        dg.AssetCheckSpec(check_name(r), asset=SILVER_KEY, blocking=r.action == "fail",
-                          description=f"[{r.action}] {r.description}")
+        dg.AssetCheckSpec(
+            check_name(r),
+            asset=SILVER_KEY,
+            blocking=r.action == "fail",
+            description=f"[{r.action}] {r.description}",
+        )
         for r in EXPECTATIONS
     ]
     + [
-        dg.AssetCheckSpec(RECONCILE_CHECK, asset=SILVER_KEY, blocking=True,
-                          description="silver + quarantine rows == bronze rows per snapshot.")
+        dg.AssetCheckSpec(
+            RECONCILE_CHECK,
+            asset=SILVER_KEY,
+            blocking=True,
+            description="silver + quarantine rows == bronze rows per snapshot.",
+        )
     ],
     partitions_def=DAILY,
 )
@@ -122,8 +148,10 @@ def silver_listings(
     )
     yield dg.MaterializeResult(
         asset_key=QUARANTINE_KEY,
-        metadata={**table_metadata(session, lakehouse, SILVER_QUARANTINE),
-                  "rows_written": report.quarantined},
+        metadata={
+            **table_metadata(session, lakehouse, SILVER_QUARANTINE),
+            "rows_written": report.quarantined,
+        },
     )
     yield dg.MaterializeResult(
         asset_key=DATA_QUALITY_KEY,

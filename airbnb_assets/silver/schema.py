@@ -46,7 +46,9 @@ SILVER_COLUMNS: tuple[SilverColumn, ...] = (
     SilverColumn("neighbourhood", "string", "SF planning neighbourhood."),
     SilverColumn("latitude", "double", "Latitude (WGS84)."),
     SilverColumn("longitude", "double", "Longitude (WGS84)."),
-    SilverColumn("room_type", "string", "Entire home/apt, Private room, Shared room (Hotel room from 2019-10)."),
+    SilverColumn(
+        "room_type", "string", "Entire home/apt, Private room, Shared room (Hotel room from 2019-10)."
+    ),
     SilverColumn("price", "currency", "Nightly price in USD; null when the arrival has none."),
     SilverColumn("security_deposit", "currency", "Security deposit in USD (2019-06 only)."),
     SilverColumn("cleaning_fee", "currency", "Cleaning fee in USD (2019-06 only)."),

@@ -101,12 +101,18 @@ def process_bronze_batch(
     evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist()
     try:
         outcome = split(evaluated)
-        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         counts = [r.asDict() for r in outcome.counts.collect()]
         violated = sorted({c["rule"] for c in counts if c["action"] == "fail" and c["failed_rows"]})
         records = [
-            {**c, "run_id": run_id, "run_date": run_date, "batch": batch_tag,
-             "committed": not violated, "evaluated_at": now}
+            {
+                **c,
+                "run_id": run_id,
+                "run_date": run_date,
+                "batch": batch_tag,
+                "committed": not violated,
+                "evaluated_at": now,
+            }
             for c in counts
         ]
         quality = spark.createDataFrame(records, schema=DQ_SCHEMA) if records else None
@@ -118,8 +124,9 @@ def process_bronze_batch(
                 records,
             )
         lakehouse.append(outcome.quarantine, SILVER_QUARANTINE, txn=ctx.txn("quarantine"))
-        lakehouse.append(outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER_LISTINGS,
-                         txn=ctx.txn("silver"))
+        lakehouse.append(
+            outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER_LISTINGS, txn=ctx.txn("silver")
+        )
         if quality is not None:
             lakehouse.append(quality, DATA_QUALITY, txn=ctx.txn("data_quality"))
         return records

@@ -1,0 +1,45 @@
+"""The code location loads: every asset, check, job, schedule and sensor resolves."""
+
+import dagster as dg
+
+from airbnb_assets.definitions import build_definitions, defs
+from airbnb_assets.silver.expectations import EXPECTATIONS
+
+
+def test_definitions_load_and_resolve() -> None:
+    dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert {
+        "bronze/listings",
+        "ops/landing_files",
+        "silver/listings",
+        "silver/listings_quarantine",
+        "ops/data_quality",
+        "gold/listing_features",
+    } <= keys
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert {f"expect_{r.name}" for r in EXPECTATIONS} <= checks
+    job = defs.resolve_job_def("daily_job")
+    assert job.partitions_def is not None
+    schedule = defs.resolve_schedule_def("daily_schedule")
+    assert schedule.cron_schedule == "0 6 * * *"
+    assert schedule.execution_timezone == "America/Los_Angeles"
+    for sensor in repo.sensor_defs:
+        assert sensor.name
+
+
+def test_fail_rules_are_blocking_checks() -> None:
+    repo = defs.get_repository_def()
+    specs = {s.name: s for a in repo.assets_defs_by_key.values() for s in a.check_specs}
+    for rule in EXPECTATIONS:
+        assert specs[f"expect_{rule.name}"].blocking == (rule.action == "fail")
+
+
+def test_environments_differ_only_by_configuration() -> None:
+    from airbnb_assets.environments import Env, settings_for
+
+    prod = settings_for(Env.PROD, {"AIRBNB_PROD_CATALOG": "main_prod"})
+    resources = build_definitions(prod).resources
+    assert resources["lakehouse"].identifier("silver/listings") == "main_prod.silver.listings"
+    assert resources["spark"].master is None

@@ -1,0 +1,452 @@
+"""Sphinx extension: write the catalogue pages from the package's own declarations.
+
+On ``builder-inited`` (before any document is read) this writes reStructuredText fragments into
+``docs/_generated/``; the hand-written pages only ``.. include::`` them, so a rule, a column or a
+feature that is declared in code appears in the docs on the next build, and nothing is copied by
+hand:
+
+* ``expectations.rst``   ← ``airbnb_assets.silver.expectations.EXPECTATIONS``
+* ``data_dictionary.rst`` ← ``silver.schema`` (``SILVER_COLUMNS``, ``AUDIT_COLUMNS``,
+  ``HEADER_ALIASES``), ``gold.features`` (``FEATURES``, ``KEYS``, ``TARGET``), ``ingest.bronze``
+  (``PROVENANCE``, ``LEDGER_SCHEMA``) and ``silver.step`` (``DQ_SCHEMA``)
+* ``assets.rst``          ← the Dagster ``Definitions`` of ``airbnb_assets.definitions``
+
+Adding a declaration
+--------------------
+Each page is a :class:`Page` made of :class:`Section` entries listed in :data:`PAGES`. A section
+names the modules it reads and a function that turns those modules into lines of RST. Generic
+renderers cover the usual declaration shapes:
+
+* :func:`struct_table` for a Spark ``StructType`` (a field's ``metadata["comment"]``, if any,
+  becomes its description),
+* :func:`records_table` for a sequence of dataclass-like records (pick the attributes to show),
+* :func:`mapping_table` for a ``dict``.
+
+For example, a future feature contract and predictions schema are one entry each::
+
+    Section("ml/feature_contract", ("airbnb_assets.ml.contract",),
+            lambda m: records_table(m.CONTRACT, ["name", "dtype", "description"])),
+    Section("gold/price_predictions", ("airbnb_assets.ml.scoring",),
+            lambda m: struct_table(m.PREDICTIONS_SCHEMA)),
+
+A section whose module does not exist (yet) is skipped with an info message, not an error. Any
+other import error, or a missing attribute in a module that does exist, fails the build: a
+renamed declaration must not silently disappear from the docs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+#: Folder (relative to the Sphinx source dir) the fragments are written to; git-ignored.
+OUT_DIR = "_generated"
+#: Hand-written runbook whose ``.. _rule-<name>:`` labels the expectations table links to.
+RUNBOOK = "runbook.rst"
+
+Render = Callable[..., list[str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One titled block of a generated page (an empty title adds no heading).
+
+    ``render`` receives the imported ``modules`` (positionally, in order) and returns RST lines.
+    """
+
+    title: str
+    modules: tuple[str, ...]
+    render: Render
+    intro: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A generated fragment ``docs/_generated/<filename>``."""
+
+    filename: str
+    intro: str
+    sections: tuple[Section, ...]
+
+
+# -- RST helpers ------------------------------------------------------------------------------------
+
+_INLINE_SPECIALS = re.compile(r"([\\`*|_])")
+
+
+def text(value: Any) -> str:
+    """Plain text for a table cell or paragraph: inline markup characters are escaped."""
+    if value is None:
+        return ""
+    return _INLINE_SPECIALS.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def literal(value: Any) -> str:
+    """Inline code for any string (falls back to the ``:code:`` role when ```` is inside)."""
+    raw = " ".join(str(value).split())
+    if not raw:
+        return ""
+    if "``" not in raw and not raw.startswith(("`", " ")) and not raw.endswith(("`", " ", "\\")):
+        return f"``{raw}``"
+    escaped = raw.replace("\\", "\\\\").replace("`", "\\`")
+    return f":code:`{escaped}`"
+
+
+def heading(title: str, char: str = "-") -> list[str]:
+    """A section title (``-`` under the page title ``=``, ``~`` below that)."""
+    return [title, char * max(len(title), 3), ""]
+
+
+def list_table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    widths: Sequence[int] | None = None,
+    name: str | None = None,
+) -> list[str]:
+    """A ``list-table`` directive; cells are RST already (use :func:`text` / :func:`literal`)."""
+    rows = list(rows)
+    if not rows:
+        return ["*(none declared)*", ""]
+    out = [".. list-table::", "   :header-rows: 1", "   :class: catalogue"]
+    if widths:
+        out.append(f"   :widths: {' '.join(str(w) for w in widths)}")
+    if name:
+        out.append(f"   :name: {name}")
+    out.append("")
+    for row in [list(headers), *rows]:
+        if len(row) != len(headers):
+            raise ValueError(f"row {row!r} has {len(row)} cells, expected {len(headers)}")
+        for i, cell in enumerate(row):
+            cell = cell.strip() or "\\-"
+            out.append(f"   {'* -' if i == 0 else '  -'} {cell}")
+    out.append("")
+    return out
+
+
+def struct_table(schema: Any) -> list[str]:
+    """A Spark ``StructType``: column, Spark SQL type, nullable, and comment when any is set."""
+    fields = list(schema.fields)
+    comments = [(f.metadata or {}).get("comment", "") for f in fields]
+    headers = ["Column", "Type", "Nullable"] + (["Description"] if any(comments) else [])
+    rows = []
+    for f, comment in zip(fields, comments, strict=True):
+        row = [literal(f.name), literal(f.dataType.simpleString()), "yes" if f.nullable else "no"]
+        rows.append(row + ([text(comment)] if any(comments) else []))
+    return list_table(headers, rows, widths=[3, 2, 1, 6] if any(comments) else [3, 2, 1])
+
+
+def records_table(
+    records: Iterable[Any],
+    attributes: Sequence[str],
+    headers: Sequence[str] | None = None,
+    code: Sequence[str] = ("name",),
+    widths: Sequence[int] | None = None,
+) -> list[str]:
+    """Dataclass-like records, one row each; ``code`` attributes are shown as inline code."""
+    rows = [
+        [literal(getattr(r, a)) if a in code else text(getattr(r, a)) for a in attributes] for r in records
+    ]
+    return list_table(headers or [a.replace("_", " ").capitalize() for a in attributes], rows, widths)
+
+
+def mapping_table(mapping: Mapping[Any, Any], headers: Sequence[str]) -> list[str]:
+    """A ``dict`` as a two-column table of inline code."""
+    return list_table(headers, [[literal(k), literal(v)] for k, v in mapping.items()], widths=[1, 1])
+
+
+# -- expectations -----------------------------------------------------------------------------------
+
+
+def runbook_labels(srcdir: Path) -> set[str]:
+    """The ``rule-<name>`` labels defined in the runbook (used to link each rule to its advice)."""
+    path = srcdir / RUNBOOK
+    if not path.exists():
+        return set()
+    return set(re.findall(r"^\.\. _(rule-[\w-]+):\s*$", path.read_text(encoding="utf-8"), re.M))
+
+
+def render_expectations(expectations: ModuleType, assets: ModuleType, *, labels: set[str]) -> list[str]:
+    """The declared rules as a list-table, with the Dagster check each one reports to."""
+    rules = expectations.EXPECTATIONS
+    counts = {a: sum(1 for r in rules if r.action == a) for a in ("fail", "drop", "warn")}
+    out = [
+        f"{len(rules)} rules are declared in ``airbnb_assets.silver.expectations.EXPECTATIONS``: "
+        + ", ".join(f"{n} ``{a}``" for a, n in counts.items())
+        + ". Each rule is reported by a Dagster asset check on ``silver/listings``; a blocking "
+        "check stops the assets downstream of it when it fails.",
+        "",
+    ]
+    blocking = {c.name: c.blocking for c in assets.silver_listings.check_specs}
+    rows = []
+    for r in rules:
+        label = f"rule-{r.name}"
+        advice = f":ref:`runbook <{label}>`" if label in labels else ""
+        if not advice:
+            logger.info(f"[catalogues] no runbook entry '.. _{label}:' for rule {r.name}")
+        name = assets.check_name(r)
+        if name not in blocking:
+            raise ValueError(f"rule {r.name!r} has no asset check {name!r} on silver_listings")
+        check = literal(name) + (" (blocking)" if blocking[name] else "")
+        rows.append(
+            [literal(r.name), f"**{r.action}**", literal(r.predicate), text(r.description), check, advice]
+        )
+    out += list_table(
+        ["Rule", "Action", "SQL predicate (true = pass)", "Description", "Dagster check", "When it fails"],
+        rows,
+        widths=[3, 1, 5, 5, 3, 2],
+        name="expectations-table",
+    )
+    return out
+
+
+# -- data dictionary --------------------------------------------------------------------------------
+
+
+def render_silver(schema: ModuleType) -> list[str]:
+    """``silver/listings``: declared columns (type from their parser) and the audit columns."""
+    rows = [
+        [literal(c.name), literal(c.spark_type), literal(c.parser), text(c.description)]
+        for c in schema.SILVER_COLUMNS
+    ]
+    rows += [[literal(name), "", "*audit*", text(desc)] for name, desc in schema.AUDIT_COLUMNS]
+    return list_table(["Column", "Type", "Parser", "Description"], rows, widths=[3, 1, 1, 7])
+
+
+def render_aliases(schema: ModuleType) -> list[str]:
+    """The header alias map: source header variants folded into one silver column."""
+    return mapping_table(schema.HEADER_ALIASES, ["Source header", "Silver column"])
+
+
+def render_gold(features: ModuleType, schema: ModuleType) -> list[str]:
+    """``gold/listing_features``: keys, the declared features (typed) and the target."""
+    silver = {c.name: c for c in schema.SILVER_COLUMNS}
+    audit = dict(schema.AUDIT_COLUMNS)
+    rows = [[literal(k), "key", "", "", text(audit.get(k, "Row key."))] for k in features.KEYS]
+    rows += [
+        [
+            literal(f.name),
+            f"feature ({f.kind})",
+            literal(f.spark_type),
+            literal(f.expression),
+            text(f.description),
+        ]
+        for f in features.FEATURES
+    ]
+    target = silver.get(features.TARGET)
+    rows.append(
+        [
+            literal(features.TARGET),
+            "target (nullable)",
+            literal(target.spark_type) if target else "",
+            literal(features.TARGET),
+            text(target.description if target else ""),
+        ]
+    )
+    return list_table(
+        ["Column", "Role", "Type", "Expression over silver", "Description"], rows, widths=[3, 2, 1, 5, 5]
+    )
+
+
+def render_bronze(bronze: ModuleType, schema: ModuleType) -> list[str]:
+    """``bronze/listings``: source columns as landed, plus the declared provenance columns."""
+    audit = dict(schema.AUDIT_COLUMNS)
+    # Provenance columns carry no descriptions of their own; borrow silver's audit descriptions.
+    rows = [[literal(p), text(audit.get(p) or audit.get(p.lstrip("_"), ""))] for p in bronze.PROVENANCE]
+    return [
+        "Every column of each landed file's own header, as a string, mapped by name (never by "
+        "position); a file with new columns adds them (Delta ``mergeSchema``), so the table is the "
+        "union of all source headers. Provenance columns added to every row "
+        "(``airbnb_assets.ingest.bronze.PROVENANCE``):",
+        "",
+        *list_table(["Column", "Description (from silver ``AUDIT_COLUMNS``)"], rows, widths=[1, 3]),
+    ]
+
+
+# -- asset catalogue --------------------------------------------------------------------------------
+
+
+def render_assets(definitions: ModuleType) -> list[str]:
+    """Assets (key, group, upstream, description) and asset checks of the code location."""
+    defs = definitions.defs
+    asset_rows, check_rows = [], []
+    for assets_def in defs.assets or ():
+        node = assets_def.node_def.name
+        for spec in assets_def.specs:
+            deps = ", ".join(literal(d.asset_key.to_user_string()) for d in spec.deps)
+            asset_rows.append(
+                [
+                    literal(spec.key.to_user_string()),
+                    text(spec.group_name),
+                    literal(node),
+                    deps,
+                    text(spec.description),
+                ]
+            )
+        for check in assets_def.check_specs:
+            check_rows.append(
+                [
+                    literal(check.name),
+                    literal(check.asset_key.to_user_string()),
+                    "yes" if check.blocking else "no",
+                    text(check.description),
+                ]
+            )
+    out = heading("Assets", "~")
+    out += list_table(
+        ["Asset key", "Group", "Op", "Upstream", "Description"], asset_rows, widths=[3, 1, 3, 3, 6]
+    )
+    out += heading("Asset checks", "~")
+    out += list_table(["Check", "Asset", "Blocking", "Description"], check_rows, widths=[4, 3, 1, 6])
+    job_rows = []
+    for job in defs.jobs or ():
+        job_rows.append([literal(job.name), text(getattr(job, "description", "") or "")])
+    out += heading("Jobs and schedules", "~")
+    out += list_table(["Job", "Description"], job_rows, widths=[1, 4])
+    sched_rows = [
+        [literal(s.name), literal(s.job_name), literal(s.cron_schedule), text(s.execution_timezone)]
+        for s in defs.schedules or ()
+    ]
+    out += list_table(["Schedule", "Job", "Cron", "Timezone"], sched_rows, widths=[2, 2, 2, 2])
+    return out
+
+
+# -- the pages --------------------------------------------------------------------------------------
+
+
+def pages(labels: set[str]) -> tuple[Page, ...]:
+    """Every generated page. Add new declarations here (see the module docstring)."""
+    return (
+        Page(
+            "expectations.rst",
+            "",
+            (
+                Section(
+                    "Declared rules",
+                    ("airbnb_assets.silver.expectations", "airbnb_assets.silver.assets"),
+                    lambda e, a: render_expectations(e, a, labels=labels),
+                ),
+            ),
+        ),
+        Page(
+            "data_dictionary.rst",
+            "",
+            (
+                Section(
+                    "bronze/listings",
+                    ("airbnb_assets.ingest.bronze", "airbnb_assets.silver.schema"),
+                    render_bronze,
+                ),
+                Section(
+                    "Header aliases",
+                    ("airbnb_assets.silver.schema",),
+                    render_aliases,
+                    "Source header variants folded into one silver column "
+                    "(``airbnb_assets.silver.schema.HEADER_ALIASES``).",
+                ),
+                Section(
+                    "silver/listings",
+                    ("airbnb_assets.silver.schema",),
+                    render_silver,
+                    "One row per listing and snapshot: ``SILVER_COLUMNS`` (typed by their parser) "
+                    "followed by ``AUDIT_COLUMNS`` (``airbnb_assets.silver.schema``).",
+                ),
+                Section(
+                    "gold/listing_features",
+                    ("airbnb_assets.gold.features", "airbnb_assets.silver.schema"),
+                    render_gold,
+                    "Keys ``KEYS``, features ``FEATURES`` and target ``TARGET`` "
+                    "(``airbnb_assets.gold.features``).",
+                ),
+                Section(
+                    "ops/landing_files",
+                    ("airbnb_assets.ingest.bronze",),
+                    lambda m: struct_table(m.LEDGER_SCHEMA),
+                    "The ledger of every landed file (``airbnb_assets.ingest.bronze.LEDGER_SCHEMA``).",
+                ),
+                Section(
+                    "ops/data_quality",
+                    ("airbnb_assets.silver.step",),
+                    lambda m: struct_table(m.DQ_SCHEMA),
+                    "One row per run, batch, snapshot date and rule "
+                    "(``airbnb_assets.silver.step.DQ_SCHEMA``).",
+                ),
+                # Future declarations: one entry each, skipped until their module exists, e.g.
+                # Section("gold/price_predictions", ("airbnb_assets.ml.scoring",),
+                #         lambda m: struct_table(m.PREDICTIONS_SCHEMA)),
+            ),
+        ),
+        Page(
+            "assets.rst",
+            "",
+            (Section("", ("airbnb_assets.definitions",), render_assets),),
+        ),
+    )
+
+
+def import_optional(name: str) -> ModuleType | None:
+    """Import ``name``; ``None`` if that module (or a parent package) does not exist."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (name == missing or name.startswith(missing + ".")):
+            return None
+        raise
+
+
+def render_page(page: Page) -> str:
+    """The RST of one page; sections whose modules are missing are skipped."""
+    lines = [
+        ".. Generated by docs/_ext/catalogues.py from the package's declarations; do not edit.",
+        "",
+    ]
+    if page.intro:
+        lines += [page.intro, ""]
+    for section in page.sections:
+        modules = [import_optional(m) for m in section.modules]
+        if any(m is None for m in modules):
+            absent = [n for n, m in zip(section.modules, modules, strict=True) if m is None]
+            logger.info(
+                f"[catalogues] {page.filename}: skipped {section.title!r} ({', '.join(absent)} absent)"
+            )
+            continue
+        if section.title:  # an untitled section continues the including page's section
+            lines += heading(section.title)
+        if section.intro:
+            lines += [section.intro, ""]
+        lines += section.render(*modules)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_if_changed(path: Path, content: str) -> bool:
+    """Write ``content`` unless the file already holds it (keeps incremental builds incremental)."""
+    if path.exists() and path.read_text(encoding="utf-8") == content:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return True
+
+
+def generate(app: Sphinx) -> None:
+    """``builder-inited`` handler: write every page of :func:`pages` into ``<srcdir>/_generated``."""
+    srcdir = Path(app.srcdir)
+    out = srcdir / OUT_DIR
+    for page in pages(runbook_labels(srcdir)):
+        changed = write_if_changed(out / page.filename, render_page(page))
+        logger.info(f"[catalogues] {OUT_DIR}/{page.filename} {'written' if changed else 'unchanged'}")
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the generator."""
+    app.connect("builder-inited", generate)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
