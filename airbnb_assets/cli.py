@@ -20,13 +20,24 @@ from airbnb_assets.resources.lakehouse import (
     DATA_QUALITY,
     GOLD_FEATURES,
     LANDING_FILES,
+    PREDICTIONS,
+    PREDICTIONS_QUARANTINE,
     SILVER_LISTINGS,
     SILVER_QUARANTINE,
     LakehouseResource,
 )
 
 #: Tables listed by ``airbnb replay`` and ``airbnb tables``.
-TABLES = (BRONZE_LISTINGS, LANDING_FILES, SILVER_LISTINGS, SILVER_QUARANTINE, DATA_QUALITY, GOLD_FEATURES)
+TABLES = (
+    BRONZE_LISTINGS,
+    LANDING_FILES,
+    SILVER_LISTINGS,
+    SILVER_QUARANTINE,
+    DATA_QUALITY,
+    GOLD_FEATURES,
+    PREDICTIONS,
+    PREDICTIONS_QUARANTINE,
+)
 
 
 def _date(text: str) -> dt.date:

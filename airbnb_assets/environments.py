@@ -14,7 +14,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airbnb_assets.resources.mlflow import MlflowResource
 
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
@@ -110,7 +113,7 @@ def current_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
-    """The Dagster resources of an environment: Spark and the lakehouse."""
+    """The Dagster resources of an environment: Spark, the lakehouse and MLflow."""
     from airbnb_assets.resources.lakehouse import LakehouseResource
     from airbnb_assets.resources.spark import SparkResource
 
@@ -119,4 +122,22 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "lakehouse": LakehouseResource(
             root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog
         ),
+        "mlflow": mlflow_resource(settings),
     }
+
+
+def mlflow_resource(settings: Settings) -> MlflowResource:
+    """MLflow store of an environment: local SQLite + folder in DEV, Databricks + UC otherwise."""
+    from airbnb_assets.resources.mlflow import MlflowResource
+
+    if settings.platform == "local":
+        store = f"{settings.env_root}/_mlflow"
+        return MlflowResource(
+            tracking_uri=f"sqlite:///{store}/mlflow.db", artifact_location=f"{store}/artifacts"
+        )
+    return MlflowResource(
+        tracking_uri="databricks",
+        registry_uri="databricks-uc",
+        experiment_name=f"/Shared/airbnb_price_{settings.env.value}",
+        model_name=f"{settings.catalog}.ml.airbnb_price",
+    )

@@ -10,7 +10,7 @@ daily_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
-    description="Landing → bronze → silver → gold for one processing day.",
+    description="Landing → bronze → silver → gold → price model → predictions for one day.",
 )
 
 #: Runs at 06:00 San Francisco time for the day that just ended (partition = yesterday).

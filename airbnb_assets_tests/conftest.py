@@ -51,5 +51,5 @@ def lakehouse(settings: Settings) -> LakehouseResource:
 
 @pytest.fixture
 def resources(settings: Settings, spark_resource: SparkResource, lakehouse: LakehouseResource) -> dict:
-    """Dagster resources for asset tests (shared Spark, temporary lakehouse)."""
-    return {"spark": spark_resource, "lakehouse": lakehouse}
+    """Dagster resources for asset tests: the environment's, with the shared Spark and temp lakehouse."""
+    return {**build_resources(settings), "spark": spark_resource, "lakehouse": lakehouse}

@@ -41,12 +41,24 @@ def test_assets_materialize_one_day(resources: dict, lakehouse: LakehouseResourc
     assert checks["expect_id_not_null"].passed is True
     assert checks["rows_reconcile_with_bronze"].passed is True
     assert checks["one_row_per_listing_snapshot"].passed is True
+    model = mats["ml/price_model"]
+    assert model["retrained"].value is True and model["promoted"].value is True
+    assert model["model_uri"].value == "models:/airbnb_price/1"
+    assert model["val_mae"].value > 0 and model["validation"].value.startswith("single snapshot")
+    predictions = mats["gold/price_predictions"]
+    assert predictions["rows_scored"].value == mats["silver/listings"]["rows_written"].value
+    assert predictions["rows_quarantined"].value == 0
+    assert predictions["model_version"].value == "1"
+    assert checks["every_row_scored"].passed is True
+    assert checks["feature_contract_complete"].passed is True
 
     # Same day again: nothing new, nothing written.
     again = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-10-14")
     mats = _materialized(again)
     assert mats["bronze/listings"]["rows_written"].value == 0
     assert mats["gold/listing_features"]["rows_written"].value == 0
+    assert mats["ml/price_model"]["retrained"].value is False  # no new labelled snapshot: not due
+    assert mats["gold/price_predictions"]["rows_scored"].value == 8102  # the day is replaced
 
 
 def test_fail_rule_stops_silver_before_commit(resources: dict, lakehouse: LakehouseResource, spark) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,8 @@ from airbnb_assets.resources.lakehouse import (
     DATA_QUALITY,
     GOLD_FEATURES,
     LANDING_FILES,
+    PREDICTIONS,
+    PREDICTIONS_QUARANTINE,
     SILVER_LISTINGS,
     SILVER_QUARANTINE,
 )
@@ -25,15 +27,21 @@ def _price(raw: str) -> float | None:
 
 
 @pytest.fixture(scope="module")
-def replayed(tmp_path_factory: pytest.TempPathFactory, spark):  # type: ignore[no-untyped-def]
+def e2e(tmp_path_factory: pytest.TempPathFactory, spark):  # type: ignore[no-untyped-def]
+    """Resources of a lakehouse into which `airbnb replay` landed and processed all snapshots."""
     root = tmp_path_factory.mktemp("e2e") / "lakehouse"
     mp = pytest.MonkeyPatch()
     mp.setenv("AIRBNB_LAKEHOUSE_ROOT", str(root))
     mp.delenv("DAGSTER_HOME", raising=False)
     assert main(["replay"]) == 0
-    lakehouse = build_resources(current_settings())["lakehouse"]
-    yield lakehouse
+    yield build_resources(current_settings())
     mp.undo()
+
+
+@pytest.fixture(scope="module")
+def replayed(e2e):  # type: ignore[no-untyped-def]
+    """The replayed lakehouse."""
+    return e2e["lakehouse"]
 
 
 def _per_snapshot(df, column: str) -> dict:  # type: ignore[no-untyped-def]
@@ -97,10 +105,51 @@ def test_mac_roman_dates_typed(replayed, spark) -> None:  # type: ignore[no-unty
     assert silver.filter("last_review IS NULL AND number_of_reviews > 0").count() == 0
 
 
+def test_champion_beats_the_group_median_baseline(e2e) -> None:  # type: ignore[no-untyped-def]
+    """The model trained on 2015-2019-06 and validated on the held-out 2019-10 snapshot."""
+    import mlflow
+
+    mlflow_resource = e2e["mlflow"]
+    client = mlflow_resource.activate()
+    runs = mlflow.search_runs(experiment_names=[mlflow_resource.experiment_name])
+    assert len(runs) == 6  # one model per replayed snapshot (each brings new labelled rows)
+    champion = client.get_model_version_by_alias(mlflow_resource.model_name, "champion")
+    run = client.get_run(champion.run_id)
+    assert run.data.params["validation"] == "latest snapshot 2019-10-14"
+    assert run.data.metrics["val_mae"] < 0.97 * run.data.metrics["baseline_mae"]
+    assert run.data.metrics["val_r2"] > run.data.metrics["baseline_r2"]
+
+
+def test_predictions_for_each_replayed_day(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+    predictions = replayed.read(spark, PREDICTIONS)
+    by_day = {str(r[0]): r[1] for r in predictions.groupBy("run_date").count().collect()}
+    gold = _per_snapshot(replayed.read(spark, GOLD_FEATURES), "snapshot_date")
+    assert by_day == gold  # every listing of each day's snapshot is scored
+    assert predictions.filter("prediction IS NULL OR prediction <= 0").count() == 0
+    assert replayed.read(spark, PREDICTIONS_QUARANTINE).count() == 0
+    assert predictions.filter("snapshot_date != run_date").count() == 0
+
+
 def test_quality_history_and_idempotent_rerun(replayed, spark) -> None:  # type: ignore[no-untyped-def]
     dq = replayed.read(spark, DATA_QUALITY)
     assert dq.select("run_date").distinct().count() == 6
     assert dq.filter("committed = false").count() == 0
     versions = {t: replayed.version(spark, t) for t in (BRONZE_LISTINGS, SILVER_LISTINGS, GOLD_FEATURES)}
+    predictions = replayed.read(spark, PREDICTIONS).count()
     assert main(["run", "--date", "2019-10-14"]) == 0
     assert {t: replayed.version(spark, t) for t in versions} == versions
+    assert replayed.read(spark, PREDICTIONS).count() == predictions  # the day is replaced, not added
+
+
+def test_backfill_of_a_past_day(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+    """A past day is re-scored with today's champion; other days are untouched."""
+    before = {
+        str(r[0]): r[1] for r in replayed.read(spark, PREDICTIONS).groupBy("run_date").count().collect()
+    }
+    assert main(["run", "--date", "2017-04-02"]) == 0
+    after = replayed.read(spark, PREDICTIONS)
+    assert {str(r[0]): r[1] for r in after.groupBy("run_date").count().collect()} == before
+    versions = {
+        r[0] for r in after.filter("run_date = DATE'2017-04-02'").select("model_version").distinct().collect()
+    }
+    assert versions == {"6"}

@@ -24,6 +24,8 @@ SILVER_LISTINGS = "silver/listings"
 SILVER_QUARANTINE = "silver/listings_quarantine"
 DATA_QUALITY = "ops/data_quality"
 GOLD_FEATURES = "gold/listing_features"
+PREDICTIONS = "gold/price_predictions"
+PREDICTIONS_QUARANTINE = "gold/price_predictions_quarantine"
 
 
 def split_name(table: str) -> tuple[str, str]:
@@ -114,6 +116,23 @@ class LakehouseResource(dg.ConfigurableResource):
         writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
         if txn is not None:
             writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        if self.catalog:
+            writer.saveAsTable(self.identifier(table))
+        else:
+            writer.save(self.path(table))
+
+    def replace_where(
+        self, df: DataFrame, table: str, condition: str, *, partition_by: Sequence[str] = ()
+    ) -> None:
+        """Atomically replace the rows matching ``condition`` with ``df`` (a rerun replaces a day)."""
+        writer = (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", condition)
+            .option("mergeSchema", "true")
+        )
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         if self.catalog:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -53,6 +54,8 @@ def get_or_create_session(
         return SparkSession.builder.getOrCreate()
 
     builder = SparkSession.builder.master(master).appName("airbnb_assets")
+    # Python workers (pandas UDFs, mlflow spark_udf) run in this interpreter's environment.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = dict(LOCAL_CONF)
     if local_dir:
         os.makedirs(local_dir, exist_ok=True)

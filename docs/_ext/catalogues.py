@@ -380,9 +380,20 @@ def pages(labels: set[str]) -> tuple[Page, ...]:
                     "One row per run, batch, snapshot date and rule "
                     "(``airbnb_assets.silver.step.DQ_SCHEMA``).",
                 ),
-                # Future declarations: one entry each, skipped until their module exists, e.g.
-                # Section("gold/price_predictions", ("airbnb_assets.ml.scoring",),
-                #         lambda m: struct_table(m.PREDICTIONS_SCHEMA)),
+                Section(
+                    "ml feature contract",
+                    ("airbnb_assets.ml.contract",),
+                    lambda m: records_table(m.CONTRACT, ["name", "spark_type", "kind"]),
+                    "The model's inputs: scoring selects and casts exactly these columns "
+                    "(``airbnb_assets.ml.contract.CONTRACT``, derived from the gold feature list).",
+                ),
+                Section(
+                    "gold/price_predictions",
+                    ("airbnb_assets.ml.scoring",),
+                    lambda m: struct_table(m.PREDICTIONS_SCHEMA),
+                    "Daily predictions, partitioned by ``run_date``; a rerun replaces the day "
+                    "(``airbnb_assets.ml.scoring.PREDICTIONS_SCHEMA``).",
+                ),
             ),
         ),
         Page(

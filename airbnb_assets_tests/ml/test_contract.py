@@ -1,0 +1,57 @@
+"""The feature contract: new data never breaks scoring."""
+
+import datetime as dt
+
+import pandas as pd
+from pyspark.sql import functions as F
+
+from airbnb_assets.ml.contract import CONTRACT, conform
+from airbnb_assets.ml.registry import log_and_register
+from airbnb_assets.ml.scoring import score
+from airbnb_assets.ml.train import train
+from airbnb_assets.resources.mlflow import MlflowResource
+
+
+def test_new_columns_missing_column_new_category_and_type_change_still_scored(
+    spark,
+    real_gold,
+    labelled: pd.DataFrame,
+    mlflow_store: MlflowResource,  # type: ignore[no-untyped-def]
+) -> None:
+    client = mlflow_store.activate()
+    reg = log_and_register(client, mlflow_store.model_name, train(labelled), dt.date(2017, 4, 2), "t")
+    changed = (
+        real_gold.filter("snapshot_date = DATE'2017-04-02'")
+        .withColumn("amenities", F.lit("wifi"))  # two new columns
+        .withColumn("bedrooms", F.lit(2))
+        .drop("availability_365")  # one feature missing
+        .withColumn(
+            "room_type", F.when(F.col("listing_id") % 10 == 0, "Hotel room").otherwise(F.col("room_type"))
+        )
+        .withColumn("number_of_reviews", F.col("number_of_reviews").cast("int"))  # double → int
+        .withColumn("minimum_nights", F.col("minimum_nights").cast("bigint"))
+    )
+    rows = changed.count()
+    scored = score(spark, changed, reg.model_uri, mlflow_store.model_name, reg.version, dt.date(2017, 4, 2))
+    predictions = scored.predictions.cache()
+    assert predictions.count() == rows
+    assert predictions.filter("prediction IS NULL OR isnan(prediction) OR prediction <= 0").count() == 0
+    assert predictions.filter("listing_id % 10 = 0").count() > 0
+    assert scored.missing == ["availability_365"]
+    assert set(scored.extra) == {"amenities", "bedrooms"}
+    assert scored.rejected.count() == 0
+
+
+def test_uncastable_value_is_quarantined_with_a_reason(spark) -> None:  # type: ignore[no-untyped-def]
+    df = spark.createDataFrame(
+        [(1, dt.date(2020, 1, 1), "12", "Mission"), (2, dt.date(2020, 1, 1), "lots", "Mission")],
+        "listing_id bigint, snapshot_date date, number_of_reviews string, neighbourhood string",
+    )
+    out = conform(df)
+    assert [r["listing_id"] for r in out.rows.collect()] == [1]
+    rejected = out.rejected.collect()
+    assert [(r["listing_id"], r["reason"]) for r in rejected] == [
+        (2, "number_of_reviews: cannot cast lots to double")
+    ]
+    assert len(out.missing) == len(CONTRACT) - 2
+    assert dict(out.rows.dtypes)["number_of_reviews"] == "double"
