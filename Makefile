@@ -5,7 +5,8 @@ PYTHON ?= python3
 UV_VERSION := 0.13.8
 UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
-DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The Dagster instance (runs, materializations, sensor cursors) of `make demo` and `make dev`.
+DAGSTER_HOME := $(CURDIR)/.dagster_home
 
 .PHONY: setup demo dev test lint typecheck docs pytest jars clean
 
@@ -17,10 +18,11 @@ setup: .venv/.synced
 	@touch $@
 
 ## Replay the six real snapshots through the daily job on local Spark + Delta; print the tables.
+## Starts from scratch: the local lakehouse (.lakehouse/dev) and the demo's Dagster instance are reset.
 demo: setup
-	@mkdir -p $(DAGSTER_HOME)
+	@rm -rf $(DAGSTER_HOME) && mkdir -p $(DAGSTER_HOME)
 	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) airbnb replay --fresh
-	@echo "Look at a table: $(UV) run airbnb show silver/listings   |   Dagster UI: make dev"
+	@echo "Look at a table: uv run airbnb show silver/listings   |   Dagster UI and drift alerts: make dev"
 
 ## Dagster UI on http://127.0.0.1:3000 with the runs of `make demo`.
 dev: setup

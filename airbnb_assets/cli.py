@@ -18,6 +18,7 @@ from airbnb_assets.ingest import landing
 from airbnb_assets.resources.lakehouse import (
     BRONZE_LISTINGS,
     DATA_QUALITY,
+    DRIFT_METRICS,
     GOLD_FEATURES,
     LANDING_FILES,
     PREDICTIONS,
@@ -37,6 +38,7 @@ TABLES = (
     GOLD_FEATURES,
     PREDICTIONS,
     PREDICTIONS_QUARANTINE,
+    DRIFT_METRICS,
 )
 
 
@@ -60,7 +62,10 @@ def run_day(date: dt.date | str) -> bool:
     defs = build_definitions(current_settings())
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     job = defs.resolve_job_def("daily_job")
-    result = job.execute_in_process(partition_key=str(date), instance=instance, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    result = job.execute_in_process(
+        partition_key=str(date), instance=instance, raise_on_error=False, run_config=quiet
+    )
     status = "succeeded" if result.success else "FAILED"
     print(f"daily_job {date}: {status} (run {result.run_id})")
     return bool(result.success)
@@ -74,7 +79,12 @@ def print_tables(lakehouse: LakehouseResource) -> None:
     for table in TABLES:
         path = lakehouse.path(table)
         rows = DeltaTable(path).to_pyarrow_dataset().count_rows() if Path(path, "_delta_log").exists() else 0
-        print(f"  {table:<28} {rows:>8} rows  {path}")
+        print(f"  {table:<34} {rows:>8} rows  {path}")
+    print(f"Dashboard:     {lakehouse.artifacts('dashboard')}/index.html")
+    print(f"Drift reports: {lakehouse.artifacts('drift')}/<run date>/data_drift.html, model_drift.html")
+    print(
+        f"Alerts:        {lakehouse.artifacts('alerts')}/alerts.jsonl (sent by drift_alert_sensor: make dev)"
+    )
 
 
 def cmd_land(args: argparse.Namespace) -> int:

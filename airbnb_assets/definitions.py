@@ -5,20 +5,32 @@ import dagster as dg
 from airbnb_assets.environments import Settings, build_resources, current_settings
 from airbnb_assets.gold.assets import gold_listing_features
 from airbnb_assets.ingest.assets import bronze_ingest
-from airbnb_assets.jobs import daily_job, daily_schedule
+from airbnb_assets.jobs import daily_job, daily_schedule, retrain_job
 from airbnb_assets.ml.assets import price_model, price_predictions
+from airbnb_assets.monitoring.assets import drift_report
+from airbnb_assets.monitoring.dashboard_asset import dashboard
+from airbnb_assets.monitoring.sensors import drift_alert_sensor
 from airbnb_assets.silver.assets import silver_listings
 
-#: Every asset of the daily flow (bronze → silver → gold → model → predictions).
-ASSETS = [bronze_ingest, silver_listings, gold_listing_features, price_model, price_predictions]
+#: Every asset of the daily flow (bronze → silver → gold → model → predictions → monitoring).
+ASSETS = [
+    bronze_ingest,
+    silver_listings,
+    gold_listing_features,
+    price_model,
+    price_predictions,
+    drift_report,
+    dashboard,
+]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for one environment's settings (tests pass their own)."""
     return dg.Definitions(
         assets=ASSETS,
-        jobs=[daily_job],
+        jobs=[daily_job, retrain_job],
         schedules=[daily_schedule],
+        sensors=[drift_alert_sensor],
         resources=build_resources(settings),
     )
 

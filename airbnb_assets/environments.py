@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from airbnb_assets.monitoring.notify import NotifierResource
     from airbnb_assets.resources.mlflow import MlflowResource
+    from airbnb_assets.resources.monitoring import MonitoringResource
 
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
@@ -113,7 +115,7 @@ def current_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
-    """The Dagster resources of an environment: Spark, the lakehouse and MLflow."""
+    """The Dagster resources of an environment: Spark, lakehouse, MLflow, notifier, monitoring."""
     from airbnb_assets.resources.lakehouse import LakehouseResource
     from airbnb_assets.resources.spark import SparkResource
 
@@ -123,7 +125,44 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog
         ),
         "mlflow": mlflow_resource(settings),
+        "notifier": notifier_resource(settings),
+        "monitoring": monitoring_resource(settings),
     }
+
+
+def notifier_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> NotifierResource:
+    """Alert notifier: JSONL log under the lakehouse (default) or the backend in ``AIRBNB_ALERT_BACKEND``.
+
+    Credentials come from the environment as ``dg.EnvVar`` (masked by Dagster, never in the repo);
+    only variables that are set become settings (see :data:`airbnb_assets.monitoring.notify.ENV_VARS`).
+    """
+    import dagster as dg
+
+    from airbnb_assets.monitoring.notify import ENV_VARS, NotifierResource
+
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {
+        "backend": environ.get(ENV_VARS["backend"]) or "log",
+        "log_path": f"{settings.env_root}/_artifacts/alerts/alerts.jsonl",
+    }
+    for field, var in ENV_VARS.items():
+        if field != "backend" and environ.get(var):
+            config[field] = dg.EnvVar.int(var) if field == "smtp_port" else dg.EnvVar(var)
+    return NotifierResource(**config)
+
+
+def monitoring_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> MonitoringResource:
+    """Drift sampling and check severities (``AIRBNB_DRIFT_SEVERITY``: ``WARN`` or ``ERROR``)."""
+    from airbnb_assets.resources.monitoring import MonitoringResource
+
+    environ = os.environ if environ is None else environ
+    severity = environ.get("AIRBNB_DRIFT_SEVERITY", "WARN" if settings.env is Env.DEV else "ERROR")
+    return MonitoringResource(
+        env=settings.env.value,
+        max_rows=int(environ.get("AIRBNB_DRIFT_MAX_ROWS", "20000")),
+        data_drift_severity=severity,
+        model_drift_severity=severity,
+    )
 
 
 def mlflow_resource(settings: Settings) -> MlflowResource:

@@ -10,10 +10,19 @@ daily_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
-    description="Landing → bronze → silver → gold → price model → predictions for one day.",
+    description="Landing → bronze → silver → gold → model → predictions → drift → dashboard, one day.",
 )
 
 #: Runs at 06:00 San Francisco time for the day that just ended (partition = yesterday).
 daily_schedule = dg.build_schedule_from_partitioned_job(
     daily_job, hour_of_day=6, minute_of_hour=0, name="daily_schedule"
+)
+
+#: Retrains the price model for a day (the drift sensor launches it with ``force_retrain``).
+retrain_job = dg.define_asset_job(
+    name="retrain_job",
+    selection=dg.AssetSelection.assets(dg.AssetKey(["ml", "price_model"])),
+    partitions_def=DAILY,
+    executor_def=dg.in_process_executor,
+    description="Retrain the price model; the validation gate decides promotion.",
 )

@@ -25,8 +25,9 @@ def test_definitions_load_and_resolve() -> None:
     schedule = defs.resolve_schedule_def("daily_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "America/Los_Angeles"
-    for sensor in repo.sensor_defs:
-        assert sensor.name
+    assert {s.name for s in repo.sensor_defs} == {"drift_alert_sensor"}
+    assert defs.resolve_job_def("retrain_job").partitions_def is not None
+    assert {"no_dataset_drift", "model_performance_within_tolerance", "every_row_scored"} <= checks
 
 
 def test_fail_rules_are_blocking_checks() -> None:

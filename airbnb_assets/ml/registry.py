@@ -51,6 +51,11 @@ def champion_version(client: MlflowClient, name: str) -> Any | None:
         return None
 
 
+def training_snapshots(version: Any) -> list[str]:
+    """Snapshot dates a registered version was trained on (its drift reference)."""
+    return [d for d in version.tags.get("training_snapshots", "").split(",") if d]
+
+
 def latest_trained_through(client: MlflowClient, name: str) -> dt.date | None:
     """The newest snapshot date any registered version was trained through (``None``: no model)."""
     try:
@@ -120,6 +125,7 @@ def log_and_register(
         )
         version = str(info.registered_model_version)
         client.set_model_version_tag(name, version, "trained_through", str(trained_through))
+        client.set_model_version_tag(name, version, "training_snapshots", ",".join(result.train_snapshots))
         client.set_model_version_tag(name, version, "val_mae", f"{result.metrics['mae']:.4f}")
         registration = _gate(client, name, version, result, valid_x, tolerance)
         mlflow.set_tags({"promotion": registration.decision, "promoted": str(registration.promoted)})

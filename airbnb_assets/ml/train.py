@@ -147,6 +147,7 @@ class TrainingResult:
     baseline_metrics: dict[str, float]
     scheme: str
     n_train: int
+    train_snapshots: list[str]
 
 
 def train(labelled: pd.DataFrame, params: dict[str, Any] | None = None) -> TrainingResult:
@@ -165,4 +166,5 @@ def train(labelled: pd.DataFrame, params: dict[str, Any] | None = None) -> Train
         baseline_metrics=regression_metrics(valid_rows[TARGET], baseline),
         scheme=scheme,
         n_train=len(train_rows),
+        train_snapshots=sorted({str(d) for d in train_rows["snapshot_date"]}),
     )

@@ -26,6 +26,7 @@ DATA_QUALITY = "ops/data_quality"
 GOLD_FEATURES = "gold/listing_features"
 PREDICTIONS = "gold/price_predictions"
 PREDICTIONS_QUARANTINE = "gold/price_predictions_quarantine"
+DRIFT_METRICS = "monitoring/drift_metrics"
 
 
 def split_name(table: str) -> tuple[str, str]:

@@ -30,13 +30,15 @@ def test_new_columns_missing_column_new_category_and_type_change_still_scored(
         )
         .withColumn("number_of_reviews", F.col("number_of_reviews").cast("int"))  # double → int
         .withColumn("minimum_nights", F.col("minimum_nights").cast("bigint"))
+        .withColumn("price", F.when(F.col("listing_id") % 3 == 0, F.lit(None)).otherwise(F.col("price")))
     )
     rows = changed.count()
     scored = score(spark, changed, reg.model_uri, mlflow_store.model_name, reg.version, dt.date(2017, 4, 2))
     predictions = scored.predictions.cache()
     assert predictions.count() == rows
     assert predictions.filter("prediction IS NULL OR isnan(prediction) OR prediction <= 0").count() == 0
-    assert predictions.filter("listing_id % 10 = 0").count() > 0
+    assert predictions.filter("listing_id % 10 = 0").count() > 0  # new room type scored
+    assert predictions.filter("actual_price IS NULL").count() == changed.filter("price IS NULL").count() > 0
     assert scored.missing == ["availability_365"]
     assert set(scored.extra) == {"amenities", "bedrooms"}
     assert scored.rejected.count() == 0

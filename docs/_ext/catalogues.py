@@ -388,6 +388,14 @@ def pages(labels: set[str]) -> tuple[Page, ...]:
                     "(``airbnb_assets.ml.contract.CONTRACT``, derived from the gold feature list).",
                 ),
                 Section(
+                    "monitoring/drift_metrics",
+                    ("airbnb_assets.monitoring.assets",),
+                    lambda m: struct_table(m.DRIFT_METRICS_SCHEMA),
+                    "Drift history, one partition per ``run_date``: a row per feature (data drift), "
+                    "per metric and for the prediction distribution (model drift) "
+                    "(``airbnb_assets.monitoring.assets.DRIFT_METRICS_SCHEMA``).",
+                ),
+                Section(
                     "gold/price_predictions",
                     ("airbnb_assets.ml.scoring",),
                     lambda m: struct_table(m.PREDICTIONS_SCHEMA),

@@ -1,0 +1,1 @@
+"""Monitoring: drift reports (Evidently), alerts (sensors + notifier) and the daily dashboard."""

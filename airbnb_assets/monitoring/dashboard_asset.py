@@ -1,0 +1,58 @@
+"""Dashboard asset: the offline HTML page rebuilt each day from the lakehouse and the registry."""
+
+import os
+
+import dagster as dg
+
+from airbnb_assets.ml.assets import PREDICTIONS_KEY
+from airbnb_assets.monitoring import dashboard_data as dd
+from airbnb_assets.monitoring.dashboard import DashboardData, write_dashboard
+from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY
+from airbnb_assets.partitions import DAILY
+from airbnb_assets.resources.lakehouse import GOLD_FEATURES, LakehouseResource
+from airbnb_assets.resources.mlflow import MlflowResource
+from airbnb_assets.resources.monitoring import MonitoringResource
+from airbnb_assets.resources.spark import SparkResource
+from airbnb_assets.silver.assets import DATA_QUALITY_KEY
+
+DASHBOARD_KEY = dg.AssetKey(["monitoring", "dashboard"])
+
+
+@dg.asset(
+    key=DASHBOARD_KEY,
+    deps=[DRIFT_REPORT_KEY, PREDICTIONS_KEY, DATA_QUALITY_KEY],
+    partitions_def=DAILY,
+    group_name="monitoring",
+    kinds={"plotly", "html"},
+    description="Self-contained offline HTML dashboard, rebuilt daily: prices, drift, data quality, models.",
+)
+def dashboard(
+    context: dg.AssetExecutionContext,
+    spark: SparkResource,
+    lakehouse: LakehouseResource,
+    mlflow: MlflowResource,
+    monitoring: MonitoringResource,
+) -> dg.MaterializeResult:
+    """Rebuild the dashboard page from the lakehouse tables and the model registry."""
+    session, client = spark.session, mlflow.activate()
+    predictions, metrics, quality = dd.read_inputs(session, lakehouse)
+    data = DashboardData(env=monitoring.env, run_date=context.partition_key)
+    if predictions is not None:
+        data.predictions = dd.predictions_over_time(predictions)
+        data.price_by_group = dd.price_by_group(
+            predictions, lakehouse.read(session, GOLD_FEATURES), context.partition_key
+        )
+    if metrics is not None:
+        data.drift, data.drifted_features = dd.drift_over_time(metrics)
+    if quality is not None:
+        data.data_quality = dd.quality_over_time(quality)
+    data.model_versions = dd.model_versions(client, mlflow.model_name)
+    path = write_dashboard(data, f"{lakehouse.artifacts('dashboard')}/index.html")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(path),
+            "url": dg.MetadataValue.url(f"file://{path}"),
+            "days_shown": len(data.predictions),
+            "size_kb": round(os.path.getsize(path) / 1024, 1),
+        }
+    )

@@ -1,0 +1,108 @@
+"""Dashboard inputs: small per-day aggregates of the lakehouse tables (Spark in, pandas out)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from pyspark.sql import functions as F
+
+from airbnb_assets.resources.lakehouse import DATA_QUALITY, DRIFT_METRICS, PREDICTIONS, LakehouseResource
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+def _frame(df: DataFrame) -> pd.DataFrame:
+    out = df.toPandas()
+    for col in out.columns:
+        if col == "run_date":
+            out[col] = out[col].astype(str)
+    return out
+
+
+def predictions_over_time(predictions: DataFrame) -> pd.DataFrame:
+    """Mean/median predicted and actual price per run date, with the model version used."""
+    return _frame(
+        predictions.groupBy("run_date")
+        .agg(
+            F.max("model_version").alias("model_version"),
+            F.avg("prediction").alias("mean_predicted"),
+            F.avg("actual_price").alias("mean_actual"),
+            F.percentile_approx("prediction", 0.5).alias("median_predicted"),
+            F.percentile_approx("actual_price", 0.5).alias("median_actual"),
+            F.count(F.lit(1)).alias("n_rows"),
+        )
+        .orderBy("run_date")
+    )
+
+
+def price_by_group(predictions: DataFrame, gold: DataFrame, run_date: str) -> pd.DataFrame:
+    """Median predicted and actual price per neighbourhood × room type on ``run_date``."""
+    day = predictions.filter(F.col("run_date") == F.lit(run_date)).join(
+        gold.select("listing_id", "snapshot_date", "neighbourhood", "room_type"),
+        ["listing_id", "snapshot_date"],
+    )
+    return _frame(
+        day.groupBy("neighbourhood", "room_type").agg(
+            F.percentile_approx("prediction", 0.5).alias("median_predicted"),
+            F.percentile_approx("actual_price", 0.5).alias("median_actual"),
+            F.count(F.lit(1)).alias("n"),
+        )
+    )
+
+
+def drift_over_time(metrics: DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per run date: dataset verdict, share drifted and model MAE; and per-column scores."""
+    data = metrics.filter(F.col("report") == "data")
+    model = metrics.filter((F.col("report") == "model") & (F.col("column") == "mae"))
+    days = data.groupBy("run_date").agg(
+        F.max(F.col("dataset_drift").cast("int")).cast("boolean").alias("dataset_drift"),
+        F.max("share_drifted").alias("share_drifted"),
+        F.max("report_path").alias("report_path"),
+    )
+    mae = model.select(
+        "run_date", F.col("score").alias("model_mae"), F.col("reference").alias("reference_mae")
+    )
+    status = _frame(days.join(mae, "run_date", "left").orderBy("run_date"))
+    columns = _frame(data.select("run_date", "column", "score", "drifted").orderBy("run_date", "column"))
+    return status, columns
+
+
+def quality_over_time(quality: DataFrame) -> pd.DataFrame:
+    """Failed rows per run date and rule (committed runs only)."""
+    return _frame(
+        quality.filter("committed")
+        .groupBy("run_date", "rule", "action")
+        .agg(F.sum("failed_rows").alias("failed_rows"), F.sum("total_rows").alias("total_rows"))
+        .orderBy("run_date", "rule")
+    )
+
+
+def read_inputs(
+    spark: SparkSession, lakehouse: LakehouseResource
+) -> tuple[DataFrame | None, DataFrame | None, DataFrame | None]:
+    """The predictions, drift metrics and data-quality tables (``None`` where not created yet)."""
+
+    def maybe(table: str) -> DataFrame | None:
+        return lakehouse.read(spark, table) if lakehouse.exists(spark, table) else None
+
+    return maybe(PREDICTIONS), maybe(DRIFT_METRICS), maybe(DATA_QUALITY)
+
+
+def model_versions(client: Any, name: str) -> pd.DataFrame:
+    """Registered versions with the day they were trained, promotion outcome and MAEs (MLflow)."""
+    rows = []
+    for version in client.search_model_versions(f"name = '{name}'"):
+        run = client.get_run(version.run_id)
+        rows.append(
+            {
+                "run_date": run.data.params.get("run_date", ""),
+                "model_version": str(version.version),
+                "promoted": run.data.tags.get("promoted") == "True",
+                "val_mae": run.data.metrics.get("val_mae"),
+                "baseline_mae": run.data.metrics.get("baseline_mae"),
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["run_date", "model_version", "promoted", "val_mae", "baseline_mae"])
+    return frame.sort_values(["run_date", "model_version"]).reset_index(drop=True)

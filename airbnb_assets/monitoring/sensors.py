@@ -1,0 +1,98 @@
+"""The drift alert sensor: reacts to each new drift report and alerts once per episode.
+
+It reads every ``monitoring/drift_report`` materialization since its cursor (in order), feeds the
+headline numbers to :func:`airbnb_assets.monitoring.episodes.observe`, sends the resulting alerts
+through the notifier resource, and on model drift requests a ``retrain_job`` run with
+``force_retrain`` (the validation gate then decides promotion). Its cursor holds the event
+position, the episode state and any alert whose delivery failed (retried on the next tick, and
+recorded as failed in the notifier's JSONL log), so alerts are neither repeated nor lost.
+"""
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import dagster as dg
+
+from airbnb_assets.jobs import retrain_job
+from airbnb_assets.monitoring.episodes import DriftObservation, EpisodeState, observe
+from airbnb_assets.monitoring.notify import Alert, AlertDeliveryError, NotifierConfigError, NotifierResource
+from airbnb_assets.resources.monitoring import MonitoringResource
+
+DRIFT_REPORT_KEY = dg.AssetKey(["monitoring", "drift_report"])
+#: Run config that forces the model asset to retrain.
+RETRAIN_CONFIG = {"ops": {"ml__price_model": {"config": {"force_retrain": True}}}}
+
+
+def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
+    """The drift headline stored in a drift report's materialization metadata."""
+
+    def value(key: str, default: Any = None) -> Any:
+        item = metadata.get(key)
+        return default if item is None else getattr(item, "value", item)
+
+    columns = value("drifted_columns", "")
+    return DriftObservation(
+        run_date=partition,
+        data_drift=bool(value("dataset_drift", False)),
+        drifted_columns=[c for c in str(columns).split(", ") if c and c != "none"],
+        share_drifted=float(value("share_drifted", 0.0)),
+        model_degraded=bool(value("model_degraded", False)),
+        model_mae=value("model_mae"),
+        reference_mae=value("reference_mae"),
+        report_url=value("data_drift_report"),
+        model_report_url=value("model_drift_report"),
+    )
+
+
+@dg.sensor(
+    name="drift_alert_sensor",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[retrain_job],
+    description="Alerts once per drift episode and requests retraining on model drift.",
+)
+def drift_alert_sensor(
+    context: dg.SensorEvaluationContext, notifier: NotifierResource, monitoring: MonitoringResource
+) -> dg.SensorResult:
+    """Process new drift reports in order; send alerts; request retraining on model drift."""
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    state = EpisodeState.from_json(cursor.get("state"))
+    position, runs = cursor.get("after"), []
+    outbox = [Alert(**a) for a in cursor.get("pending", [])]  # undelivered on an earlier tick
+    while True:
+        page = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=DRIFT_REPORT_KEY), limit=100, cursor=position, ascending=True
+        )
+        for record in page.records:
+            materialization = record.asset_materialization
+            if materialization is None or materialization.partition is None:
+                continue
+            obs = observation(materialization.partition, dict(materialization.metadata))
+            step = observe(state, obs, monitoring.env)
+            outbox.extend(step.alerts)
+            for note in step.notes:
+                context.log.info(note)
+            if step.retrain:
+                runs.append(
+                    dg.RunRequest(
+                        run_key=f"retrain-{obs.run_date}-{record.storage_id}",
+                        job_name=retrain_job.name,
+                        partition_key=obs.run_date,
+                        run_config=RETRAIN_CONFIG,
+                        tags={"airbnb/reason": "model_drift"},
+                    )
+                )
+        position = page.cursor
+        if not page.has_more:
+            break
+    pending = []
+    for alert in outbox:
+        try:
+            notifier.send(alert)
+            context.log.info(f"alert sent: {alert.title}")
+        except (AlertDeliveryError, NotifierConfigError) as exc:  # kept and retried on the next tick
+            context.log.error(f"alert not delivered, will retry: {alert.title}: {exc}")
+            pending.append(asdict(alert))
+    new_cursor = {"after": position, "state": state.to_json(), "pending": pending}
+    return dg.SensorResult(run_requests=runs, cursor=json.dumps(new_cursor))
