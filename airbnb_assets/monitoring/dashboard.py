@@ -30,6 +30,12 @@ from airbnb_assets.monitoring.dashboard_price import (
 )
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+# Charts drawn before the grid has its final width (the first one, which carries plotly.js) are
+# resized to their container once the page has loaded.
+_RESIZE_SCRIPT = (
+    "window.addEventListener('load',function(){document.querySelectorAll('.js-plotly-plot')"
+    ".forEach(function(p){Plotly.Plots.resize(p);});});"
+)
 
 
 @dataclass
@@ -285,6 +291,7 @@ def render_dashboard(data: DashboardData, base_dir: str | None = None) -> str:
 <main>
 {charts}
 </main>
+<script>{_RESIZE_SCRIPT}</script>
 </body>
 </html>
 """

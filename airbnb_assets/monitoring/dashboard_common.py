@@ -163,3 +163,23 @@ def report_href(report_path: str, base_dir: str | None = None) -> str | None:
     if os.path.isabs(path):
         path = os.path.relpath(path, base_dir or os.getcwd())
     return quote(path.replace(os.sep, "/"))
+
+
+def add_mae_lines(
+    fig: go.Figure, df: pd.DataFrame, lines: Iterable[tuple[str, str, str, str]], row: int
+) -> None:
+    """Add one line per ``(column, name, color, dash)`` present in ``df`` (USD values over run dates)."""
+    for column, name, color, dash in lines:
+        if column in df.columns:
+            fig.add_trace(
+                go.Scatter(
+                    x=df["run_date"],
+                    y=pd.to_numeric(df[column], errors="coerce"),
+                    name=name,
+                    mode="lines+markers",
+                    line={"color": color, "dash": dash},
+                    hovertemplate=f"{name}: %{{y:$,.2f}}",
+                ),
+                row=row,
+                col=1,
+            )

@@ -16,6 +16,7 @@ from airbnb_assets.monitoring.dashboard_common import (
     OK_COLOR,
     PREDICTED_COLOR,
     TOP_DRIFTED_FEATURES,
+    add_mae_lines,
     by_date,
     count,
     empty_figure,
@@ -55,23 +56,15 @@ def drift_figure(drift: pd.DataFrame) -> go.Figure:
             row=1,
             col=1,
         )
-    for column, name, color, dash in (
-        ("model_mae", "model MAE", PREDICTED_COLOR, "solid"),
-        ("reference_mae", "reference MAE", NEUTRAL_COLOR, "dash"),
-    ):
-        if column in df.columns:
-            fig.add_trace(
-                go.Scatter(
-                    x=df["run_date"],
-                    y=pd.to_numeric(df[column], errors="coerce"),
-                    name=name,
-                    mode="lines+markers",
-                    line={"color": color, "dash": dash},
-                    hovertemplate=f"{name}: %{{y:$,.2f}}",
-                ),
-                row=2,
-                col=1,
-            )
+    add_mae_lines(
+        fig,
+        df,
+        (
+            ("model_mae", "model MAE", PREDICTED_COLOR, "solid"),
+            ("reference_mae", "reference MAE", NEUTRAL_COLOR, "dash"),
+        ),
+        row=2,
+    )
     fig.update_layout(**BASE_LAYOUT, height=420, barmode="overlay")
     fig.update_yaxes(title_text="drifted columns", tickformat=".0%", rangemode="tozero", row=1, col=1)
     fig.update_yaxes(title_text="MAE (USD)", rangemode="tozero", row=2, col=1)

@@ -16,6 +16,7 @@ from airbnb_assets.monitoring.dashboard_common import (
     NEUTRAL_COLOR,
     OK_COLOR,
     PREDICTED_COLOR,
+    add_mae_lines,
     by_date,
     count,
     empty_figure,
@@ -168,23 +169,15 @@ def model_versions_figure(model_versions: pd.DataFrame, until: object = None) ->
             row=1,
             col=1,
         )
-    for column, name, color, dash in (
-        ("val_mae", "validation MAE", PREDICTED_COLOR, "solid"),
-        ("baseline_mae", "baseline MAE", NEUTRAL_COLOR, "dash"),
-    ):
-        if column in df.columns:
-            fig.add_trace(
-                go.Scatter(
-                    x=df["run_date"],
-                    y=pd.to_numeric(df[column], errors="coerce"),
-                    name=name,
-                    mode="lines+markers",
-                    line={"color": color, "dash": dash},
-                    hovertemplate=f"{name}: %{{y:$,.2f}}",
-                ),
-                row=2,
-                col=1,
-            )
+    add_mae_lines(
+        fig,
+        df,
+        (
+            ("val_mae", "validation MAE", PREDICTED_COLOR, "solid"),
+            ("baseline_mae", "baseline MAE", NEUTRAL_COLOR, "dash"),
+        ),
+        row=2,
+    )
     fig.update_layout(**BASE_LAYOUT, height=420)
     fig.update_yaxes(
         title_text="model version",

@@ -16,7 +16,7 @@ import dagster as dg
 
 if TYPE_CHECKING:
     from delta.tables import DeltaTable
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 BRONZE_LISTINGS = "bronze/listings"
 LANDING_FILES = "ops/landing_files"
@@ -117,12 +117,7 @@ class LakehouseResource(dg.ConfigurableResource):
         writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
         if txn is not None:
             writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        if self.catalog:
-            writer.saveAsTable(self.identifier(table))
-        else:
-            writer.save(self.path(table))
+        self._save(writer, table, partition_by)
 
     def replace_where(
         self, df: DataFrame, table: str, condition: str, *, partition_by: Sequence[str] = ()
@@ -134,6 +129,9 @@ class LakehouseResource(dg.ConfigurableResource):
             .option("replaceWhere", condition)
             .option("mergeSchema", "true")
         )
+        self._save(writer, table, partition_by)
+
+    def _save(self, writer: DataFrameWriter, table: str, partition_by: Sequence[str]) -> None:
         if partition_by:
             writer = writer.partitionBy(*partition_by)
         if self.catalog:
