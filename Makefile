@@ -33,8 +33,8 @@ dev: setup
 test: lint typecheck docs pytest
 
 lint: setup
-	$(RUN) ruff check airbnb_assets airbnb_assets_tests
-	$(RUN) ruff format --check airbnb_assets airbnb_assets_tests
+	$(RUN) ruff check airbnb_assets airbnb_assets_tests benchmarks
+	$(RUN) ruff format --check airbnb_assets airbnb_assets_tests benchmarks
 
 typecheck: setup
 	$(RUN) mypy airbnb_assets
