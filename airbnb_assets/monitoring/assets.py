@@ -63,7 +63,7 @@ def _write(path: str, text: str) -> str:
 
 def _no_report(reason: str) -> dg.MaterializeResult:
     return dg.MaterializeResult(
-        metadata={"dataset_drift": False, "model_degraded": False, "reason": reason},
+        metadata={"evaluated": False, "reason": reason},
         check_results=[
             dg.AssetCheckResult(check_name=DATA_DRIFT_CHECK, passed=True, metadata={"reason": reason}),
             dg.AssetCheckResult(check_name=MODEL_DRIFT_CHECK, passed=True, metadata={"reason": reason}),
@@ -162,6 +162,7 @@ def drift_report(
         context.log.warning(f"drift on {day}: data={data.dataset_drift} ({drifted}), model={model.degraded}")
     return dg.MaterializeResult(
         metadata={
+            "evaluated": True,
             "dataset_drift": data.dataset_drift,
             "share_drifted": round(data.share_drifted, 4),
             "drifted_columns": drifted,

@@ -24,12 +24,16 @@ DRIFT_REPORT_KEY = dg.AssetKey(["monitoring", "drift_report"])
 RETRAIN_CONFIG = {"ops": {"ml__price_model": {"config": {"force_retrain": True}}}}
 
 
+def _metadata_value(metadata: Any, key: str, default: Any = None) -> Any:
+    item = metadata.get(key)
+    return default if item is None else getattr(item, "value", item)
+
+
 def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
     """The drift headline stored in a drift report's materialization metadata."""
 
     def value(key: str, default: Any = None) -> Any:
-        item = metadata.get(key)
-        return default if item is None else getattr(item, "value", item)
+        return _metadata_value(metadata, key, default)
 
     columns = value("drifted_columns", "")
     return DriftObservation(
@@ -67,6 +71,11 @@ def drift_alert_sensor(
         for record in page.records:
             materialization = record.asset_materialization
             if materialization is None or materialization.partition is None:
+                continue
+            if not _metadata_value(materialization.metadata, "evaluated", True):
+                context.log.info(
+                    f"{materialization.partition}: no drift report (no data), episodes unchanged"
+                )
                 continue
             obs = observation(materialization.partition, dict(materialization.metadata))
             step = observe(state, obs, monitoring.env)

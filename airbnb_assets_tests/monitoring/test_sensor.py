@@ -55,6 +55,7 @@ def _report(instance: dg.DagsterInstance, day: str, data: bool, model: bool = Fa
             asset_key=DRIFT_REPORT_KEY,
             partition=day,
             metadata={
+                "evaluated": True,
                 "dataset_drift": data,
                 "share_drifted": 0.7 if data else 0.1,
                 "drifted_columns": "minimum_nights, room_type" if data else "none",
@@ -82,8 +83,15 @@ def _tick(instance: dg.DagsterInstance, hook: Hook, cursor: str | None, tmp_path
 
 def test_one_alert_per_episode_backfills_ignored_and_retraining_requested(hook: Hook, tmp_path: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
-    for day, data in [("2020-01-01", False), ("2020-01-02", True), ("2020-01-03", True)]:
-        _report(instance, day, data)
+    _report(instance, "2020-01-01", False)
+    _report(instance, "2020-01-02", True)
+    # A report without data (no predictions that day) neither clears nor restarts the episode.
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(
+            asset_key=DRIFT_REPORT_KEY, partition="2020-01-02", metadata={"evaluated": False}
+        )
+    )
+    _report(instance, "2020-01-03", True)
     first = _tick(instance, hook, None, tmp_path)
     assert [(a["kind"], a["run_date"]) for a in hook.received] == [("data_drift", "2020-01-02")]
     alert = hook.received[0]
