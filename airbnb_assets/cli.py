@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from airbnb_assets.environments import SNAPSHOTS_DIR, current_settings
+from airbnb_assets.environments import SNAPSHOTS_DIR, Settings, current_settings
 from airbnb_assets.ingest import landing
 from airbnb_assets.resources.lakehouse import (
     BRONZE_LISTINGS,
@@ -111,7 +111,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """``airbnb replay``: land each pending snapshot and run the daily job for its date."""
     settings = current_settings()
     if args.fresh:
-        reset_lakehouse(settings.env_root)
+        reset_lakehouse(settings)
     todo = landing.pending(args.source, settings.landing_path)
     if args.until:
         todo = [(d, p) for d, p in todo if d <= args.until]
@@ -124,13 +124,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-def reset_lakehouse(env_root: str) -> None:
-    """Delete a local environment's tables, checkpoints and landing zone (DEV only)."""
-    settings = current_settings()
+def reset_lakehouse(settings: Settings) -> None:
+    """Delete a local environment's tables, checkpoints, artefacts and landing zone (DEV only)."""
     if settings.platform != "local":
-        raise SystemExit(f"refusing to delete {env_root}: only local environments can be reset")
-    shutil.rmtree(env_root, ignore_errors=True)
-    print(f"reset {env_root}")
+        raise SystemExit(f"refusing to delete {settings.env_root}: only local environments can be reset")
+    shutil.rmtree(settings.env_root, ignore_errors=True)
+    print(f"reset {settings.env_root}")
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -70,10 +70,8 @@ def gold_listing_features(
             "target": TARGET,
         }
     )
-    duplicates = 0
-    if lakehouse.exists(session, GOLD_FEATURES):
-        gold = lakehouse.read(session, GOLD_FEATURES)
-        duplicates = gold.groupBy(*KEYS).count().filter(F.col("count") > 1).count()
+    gold = lakehouse.read_or_none(session, GOLD_FEATURES)
+    duplicates = 0 if gold is None else gold.groupBy(*KEYS).count().filter(F.col("count") > 1).count()
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK, passed=duplicates == 0, metadata={"duplicate_keys": duplicates}
     )

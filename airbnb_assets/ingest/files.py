@@ -1,9 +1,10 @@
 """Landed files: naming, and a cheap probe that decides how (or whether) a file can be read.
 
-The probe makes one streaming pass over a file: it hashes the bytes, checks that a gzip is
-complete, detects the text encoding (UTF-8, else the declared fallback, Mac Roman, used by the
-spreadsheet-resaved snapshots) and reads the header. Spark then parses the file with exactly that
-encoding and header, so columns are mapped by name and no mojibake is added.
+The probe reads a file twice, streaming in 1 MiB chunks: once to hash its bytes, and once,
+decompressed, to check that a gzip is complete, detect the text encoding (UTF-8, else the declared
+fallback, Mac Roman, used by the spreadsheet-resaved snapshots) and read the header. Spark then
+parses the file with exactly that encoding and header, so columns are mapped by name and no
+mojibake is added.
 """
 
 from __future__ import annotations

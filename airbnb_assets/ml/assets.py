@@ -4,7 +4,7 @@ import datetime as dt
 from typing import Any
 
 import dagster as dg
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.assets import GOLD_KEY
@@ -44,9 +44,8 @@ class PriceModelConfig(dg.Config):
     max_training_rows: int = 500_000
 
 
-def labelled_until(lakehouse: LakehouseResource, spark: SparkSession, day: dt.date) -> DataFrame:
+def labelled_until(gold: DataFrame, day: dt.date) -> DataFrame:
     """Gold rows with a price, from snapshots up to ``day``."""
-    gold = lakehouse.read(spark, GOLD_FEATURES)
     return gold.filter((F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull())
 
 
@@ -75,7 +74,8 @@ def price_model(
     """Retrain when due (new labelled snapshot, no champion, or forced) and gate the promotion."""
     session, client = spark.session, mlflow.activate()
     day = dt.date.fromisoformat(context.partition_key)
-    labelled = labelled_until(lakehouse, session, day) if lakehouse.exists(session, GOLD_FEATURES) else None
+    gold = lakehouse.read_or_none(session, GOLD_FEATURES)
+    labelled = labelled_until(gold, day) if gold is not None else None
     latest = latest_snapshot(labelled) if labelled is not None else None
     champion = champion_version(client, mlflow.model_name)
     trained_through = latest_trained_through(client, mlflow.model_name)
@@ -155,7 +155,7 @@ def price_predictions(
     """Score the day's listings with the champion, in Spark."""
     session, client = spark.session, mlflow.activate()
     day = dt.date.fromisoformat(context.partition_key)
-    gold = lakehouse.read(session, GOLD_FEATURES) if lakehouse.exists(session, GOLD_FEATURES) else None
+    gold = lakehouse.read_or_none(session, GOLD_FEATURES)
     snapshot = (
         latest_snapshot(gold.filter(F.col("snapshot_date") <= F.lit(day))) if gold is not None else None
     )
@@ -171,7 +171,7 @@ def price_predictions(
     scored = score(
         session,
         todays,
-        f"models:/{mlflow.model_name}@{CHAMPION}",
+        f"models:/{mlflow.model_name}/{champion.version}",  # pinned: the version recorded is the one used
         mlflow.model_name,
         str(champion.version),
         day,

@@ -23,7 +23,7 @@ from sklearn.metrics import mean_absolute_error, mean_absolute_percentage_error,
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from airbnb_assets.gold.features import TARGET
+from airbnb_assets.gold.features import KEYS, TARGET
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 
 #: Hyper-parameters of the regressor (logged to MLflow).
@@ -154,6 +154,8 @@ def train(labelled: pd.DataFrame, params: dict[str, Any] | None = None) -> Train
     """Fit the pipeline on all but the validation rows; evaluate it and the baseline there."""
     if labelled[TARGET].isna().any():
         raise ValueError("training rows must all have a price")
+    # Spark returns rows in no fixed order; sorting makes a retrain on the same data reproducible.
+    labelled = labelled.sort_values(list(KEYS), kind="stable").reset_index(drop=True)
     train_rows, valid_rows, scheme = split_validation(labelled)
     model = build_pipeline(params)
     model.fit(features_frame(train_rows), train_rows[TARGET].to_numpy(dtype="float64"))

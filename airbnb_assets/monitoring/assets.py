@@ -103,9 +103,9 @@ def drift_report(
     session, client = spark.session, mlflow.activate()
     day = dt.date.fromisoformat(context.partition_key)
     champion = champion_version(client, mlflow.model_name)
-    if champion is None or not lakehouse.exists(session, PREDICTIONS):
+    predictions = lakehouse.read_or_none(session, PREDICTIONS)
+    if champion is None or predictions is None:
         return _no_report("no champion or no predictions yet")
-    predictions = lakehouse.read(session, PREDICTIONS)
     todays = predictions.filter(F.col("run_date") == F.lit(day))
     first = todays.select("snapshot_date").limit(1).collect()
     if not first:

@@ -83,11 +83,11 @@ def read_inputs(
     spark: SparkSession, lakehouse: LakehouseResource
 ) -> tuple[DataFrame | None, DataFrame | None, DataFrame | None]:
     """The predictions, drift metrics and data-quality tables (``None`` where not created yet)."""
-
-    def maybe(table: str) -> DataFrame | None:
-        return lakehouse.read(spark, table) if lakehouse.exists(spark, table) else None
-
-    return maybe(PREDICTIONS), maybe(DRIFT_METRICS), maybe(DATA_QUALITY)
+    return (
+        lakehouse.read_or_none(spark, PREDICTIONS),
+        lakehouse.read_or_none(spark, DRIFT_METRICS),
+        lakehouse.read_or_none(spark, DATA_QUALITY),
+    )
 
 
 def model_versions(client: Any, name: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ sensor can keep it in its cursor.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from airbnb_assets.monitoring.notify import Alert
@@ -37,7 +37,6 @@ class EpisodeState:
     data_open: bool = False
     model_open: bool = False
     last_run_date: str | None = None
-    episodes: dict[str, int] = field(default_factory=lambda: {"data_drift": 0, "model_drift": 0})
 
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable form (for a sensor cursor)."""
@@ -65,13 +64,11 @@ def observe(state: EpisodeState, obs: DriftObservation, env: str) -> Step:
     state.last_run_date = obs.run_date
     alerts, notes, retrain = [], [], False
     if obs.data_drift and not state.data_open:
-        state.episodes["data_drift"] += 1
         alerts.append(_data_alert(obs, env))
     elif not obs.data_drift and state.data_open:
         notes.append(f"{obs.run_date}: data drift cleared")
     state.data_open = obs.data_drift
     if obs.model_degraded and not state.model_open:
-        state.episodes["model_drift"] += 1
         alerts.append(_model_alert(obs, env))
         retrain = True
     elif not obs.model_degraded and state.model_open:

@@ -81,6 +81,10 @@ class LakehouseResource(dg.ConfigurableResource):
             return spark.read.table(self.identifier(table))
         return spark.read.format("delta").load(self.path(table))
 
+    def read_or_none(self, spark: SparkSession, table: str) -> DataFrame | None:
+        """The table's current version, or ``None`` if it has not been created yet."""
+        return self.read(spark, table) if self.exists(spark, table) else None
+
     def read_stream(self, spark: SparkSession, table: str) -> DataFrame:
         """Read a table as a stream of appended rows (for ``availableNow`` incremental steps)."""
         if self.catalog:

@@ -63,9 +63,9 @@ def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> lis
         return []
 
     def counts(table: str) -> dict[Any, int]:
-        if not lakehouse.exists(spark, table):
+        df = lakehouse.read_or_none(spark, table)
+        if df is None:
             return {}
-        df = lakehouse.read(spark, table)
         date_col = "_snapshot_date" if table == BRONZE_LISTINGS else "snapshot_date"
         rows = df.filter(F.col(date_col).isin(dates)).groupBy(date_col).count().collect()
         return {r[0]: r[1] for r in rows}
