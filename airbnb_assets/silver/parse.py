@@ -13,6 +13,9 @@ from airbnb_assets.silver.schema import HEADER_ALIASES, NULL_TOKENS, SILVER_COLU
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+#: An integer as text: optional sign, digits, optionally ".0…" (group 1 is the exact integer).
+INTEGER_TEXT = r"^([+-]?[0-9]+)(?:\.0*)?$"
+
 
 def apply_aliases(bronze: DataFrame, aliases: dict[str, str] = HEADER_ALIASES) -> DataFrame:
     """Fold header variants into one column: ``coalesce(canonical, alias, ...)`` per field."""
@@ -47,10 +50,11 @@ def parse_value(raw: Column, parser: str) -> Column:
     if parser == "date":
         return F.coalesce(F.try_to_date(raw, "yyyy-MM-dd"), F.try_to_date(raw, "M/d/yy"))
     if parser in ("long", "int"):
-        # "12" and "12.0" are both integers; "12.5" and "abc" are not.
-        number = raw.try_cast("double")
+        # Parsed from the text, never through a double: ids reach 19 digits (above 2^53).
+        # "12", "+12" and "12.0" are integers; "12.5", "1e3", "abc" and out-of-range values are not.
+        digits = F.regexp_extract(raw, INTEGER_TEXT, 1)
         spark_type = "bigint" if parser == "long" else "int"
-        return F.when(number == F.floor(number), number.try_cast(spark_type))
+        return F.when(digits != "", digits.try_cast(spark_type))
     return raw.try_cast(parser)
 
 

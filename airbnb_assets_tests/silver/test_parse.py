@@ -73,3 +73,22 @@ def test_misspelled_neighbourhood_header_is_mapped(spark) -> None:  # type: igno
     assert "neighbohhood" not in apply_aliases(bronze).columns
     rows = {r["id"]: r["neighbourhood"] for r in parse_bronze(bronze).collect()}
     assert rows == {1: "Mission", 2: "Noe Valley"}
+
+
+def test_ids_parse_exactly_from_their_text(spark) -> None:  # type: ignore[no-untyped-def]
+    """19-digit ids (above 2^53) stay exact: they are never routed through a double."""
+    bronze = _bronze(
+        spark,
+        [
+            {"id": "1442282797961371321", "host_id": "489744000000000001"},
+            {"id": "1442282797961371322", "host_id": "+7.0"},
+            {"id": "9223372036854775808", "host_id": "1e3"},  # above the bigint range; exponent
+        ],
+    )
+    rows = parse_bronze(bronze).collect()
+    assert [(r["id"], r["host_id"]) for r in rows[:2]] == [
+        (1442282797961371321, 489744000000000001),
+        (1442282797961371322, 7),
+    ]
+    assert rows[2]["id"] is None and rows[2]["host_id"] is None
+    assert sorted(rows[2]["_parse_errors"]) == ["host_id", "id"]
