@@ -1,7 +1,7 @@
 """Command line: land snapshots, run the daily job for a date, replay, look at a table.
 
 ``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
-``airbnb show silver/listings``. See ``airbnb --help``.
+``airbnb show silver/listings`` · ``airbnb backtest``. See ``airbnb --help``.
 """
 
 from __future__ import annotations
@@ -147,6 +147,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """``airbnb backtest``: rolling-origin backtest of the model on the labelled gold snapshots."""
+    from deltalake import DeltaTable
+
+    from airbnb_assets.gold.features import KEYS, TARGET
+    from airbnb_assets.ml.contract import CONTRACT
+    from airbnb_assets.ml.train import backtest
+
+    path = _lakehouse().path(GOLD_FEATURES)
+    if not Path(path, "_delta_log").exists():
+        print(f"no gold table at {path}: run `airbnb replay` first", file=sys.stderr)
+        return 1
+    columns = [*KEYS, *[c.name for c in CONTRACT], TARGET]
+    gold = DeltaTable(path).to_pandas(columns=columns)
+    labelled = gold[gold[TARGET].notna()]
+    table = backtest(labelled)
+    print(table.to_string(index=False))
+    if args.out:
+        table.to_csv(args.out, index=False)
+        print(f"written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``airbnb`` argument parser."""
     parser = argparse.ArgumentParser(prog="airbnb", description=__doc__)
@@ -172,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--fresh", action="store_true", help="reset the local lakehouse first")
     replay.add_argument("--source", type=Path, default=SNAPSHOTS_DIR)
     replay.set_defaults(func=cmd_replay)
+
+    bt = sub.add_parser(
+        "backtest", help="rolling-origin backtest: train on snapshots < k, evaluate on k, vs the baseline"
+    )
+    bt.add_argument("--out", type=Path, help="also write the table as CSV (the model card's table)")
+    bt.set_defaults(func=cmd_backtest)
 
     show = sub.add_parser("show", help="list tables, or show one table (e.g. silver/listings)")
     show.add_argument("table", nargs="?")

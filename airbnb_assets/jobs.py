@@ -10,7 +10,8 @@ daily_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
-    description="Landing → bronze → silver → gold → model → predictions → drift → dashboard, one day.",
+    description="Landing → bronze → silver → gold → predictions (serving champion) → drift → model "
+    "(retrain, serves from the next day) → dashboard, one day.",
 )
 
 #: Runs at 06:00 San Francisco time for the day that just ended (partition = yesterday).
@@ -24,5 +25,5 @@ retrain_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(dg.AssetKey(["ml", "price_model"])),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
-    description="Retrain the price model; the validation gate decides promotion.",
+    description="Retrain the price model; the out-of-time gate decides promotion.",
 )

@@ -1,5 +1,6 @@
 """Assets with materialize_to_memory: metadata, check results, fail rules stop silver."""
 
+import gzip
 import shutil
 from pathlib import Path
 
@@ -21,9 +22,34 @@ def _materialized(result: dg.ExecuteInProcessResult) -> dict:
     }
 
 
-def test_assets_materialize_one_day(resources: dict, lakehouse: LakehouseResource) -> None:
-    src = next(p for p in SNAPSHOT_FILES if "2019-10-14" in p.name)
-    shutil.copyfile(src, Path(lakehouse.landing_path) / src.name)
+def _land(lakehouse: LakehouseResource, day: str, transform=None, as_day: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Land the real snapshot of ``day`` (optionally rewritten line by line, or as another day)."""
+    src = next(p for p in SNAPSHOT_FILES if day in p.name)
+    target = Path(lakehouse.landing_path) / src.name.replace(day, as_day or day)
+    if transform is None:
+        shutil.copyfile(src, target)
+        return
+    with (
+        gzip.open(src, "rt", encoding="utf-8", newline="") as fin,
+        gzip.open(target, "wt", encoding="utf-8", newline="") as fout,
+    ):
+        for i, line in enumerate(fin):
+            fout.write(transform(i, line))
+
+
+def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: LakehouseResource) -> None:
+    """Day 1 trains the first model; day 2 is scored by it, judged, then refit; day 3 breaks the contract."""
+    _land(lakehouse, "2017-03-02")
+    first = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2017-03-02")
+    assert first.success
+    mats = _materialized(first)
+    assert mats["gold/price_predictions"]["rows_scored"].value == 0  # no model trained before day 1
+    assert mats["monitoring/drift_report"]["evaluated"].value is False
+    model = mats["ml/price_model"]
+    assert model["retrained"].value is True and model["promoted"].value is True
+    assert model["validation"].value.startswith("single snapshot") and model["refit_on_all_rows"].value
+
+    _land(lakehouse, "2019-10-14")
     result = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-10-14")
     assert result.success
     mats = _materialized(result)
@@ -39,26 +65,55 @@ def test_assets_materialize_one_day(resources: dict, lakehouse: LakehouseResourc
     assert checks["expect_room_type_known"].metadata["rows_failed"].value == 207
     assert checks["expect_minimum_nights_in_range"].metadata["rows_failed"].value == 1
     assert checks["expect_id_not_null"].passed is True
+    assert checks["expect_feature_present_room_type"].passed is True
     assert checks["rows_reconcile_with_bronze"].passed is True
     assert checks["one_row_per_listing_snapshot"].passed is True
-    model = mats["ml/price_model"]
-    assert model["retrained"].value is True and model["promoted"].value is True
-    assert model["model_uri"].value == "models:/airbnb_price/1"
-    assert model["val_mae"].value > 0 and model["validation"].value.startswith("single snapshot")
     predictions = mats["gold/price_predictions"]
     assert predictions["rows_scored"].value == mats["silver/listings"]["rows_written"].value
     assert predictions["rows_quarantined"].value == 0
-    assert predictions["model_version"].value == "1"
+    assert predictions["model_version"].value == "1"  # the champion when the day began
     assert checks["every_row_scored"].passed is True
     assert checks["feature_contract_complete"].passed is True
+    drift = mats["monitoring/drift_report"]
+    assert drift["champion_version"].value == "1" and drift["labelled_rows"].value == 8102
+    assert drift["model_mae"].value != drift["reference_mae"].value  # judged out of sample
+    model = mats["ml/price_model"]
+    assert model["promoted"].value is True and model["model_uri"].value == "models:/airbnb_price/2"
+    assert model["champion_compared"].value == "1" and model["trained_through"].value == "2019-10-14"
+    assert model["validation"].value.startswith("out of time")
+    assert checks["training_contract_complete"].passed is True
 
-    # Same day again: nothing new, nothing written.
+    # Same day again: nothing new; the day is re-scored by the model that served it, not by v2.
     again = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-10-14")
     mats = _materialized(again)
     assert mats["bronze/listings"]["rows_written"].value == 0
     assert mats["gold/listing_features"]["rows_written"].value == 0
     assert mats["ml/price_model"]["retrained"].value is False  # no new labelled snapshot: not due
     assert mats["gold/price_predictions"]["rows_scored"].value == 8102  # the day is replaced
+    assert mats["gold/price_predictions"]["model_version"].value == "1"
+
+    # A later file renames room_type: ERROR check on silver, WARN on the model, champion kept.
+    def rename(i: int, line: str) -> str:
+        return line.replace("room_type", "accommodation_kind") if i == 0 else line
+
+    _land(lakehouse, "2017-04-02", rename, as_day="2019-11-14")
+    result = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-11-14")
+    assert result.success  # nothing blocks: the rows are kept, the promotion is not
+    assert _materialized(result)["gold/price_predictions"]["model_version"].value == "2"
+    checks = _checks(result)
+    silver = checks["expect_feature_present_room_type"]
+    assert silver.passed is False and silver.severity == dg.AssetCheckSeverity.ERROR
+    assert checks["expect_feature_present_minimum_nights"].passed is True
+    gate = checks["training_contract_complete"]
+    assert gate.passed is False and gate.severity == dg.AssetCheckSeverity.WARN
+    assert gate.metadata["missing_features"].value == "room_type"
+    model = _materialized(result)["ml/price_model"]
+    assert model["promoted"].value is False and "room_type" in model["promotion"].value
+    assert model["refit_on_all_rows"].value is False
+    client = resources["mlflow"].activate()
+    assert client.get_model_version_by_alias("airbnb_price", "champion").version == 2
+    refused = client.get_model_version_by_alias("airbnb_price", "challenger")
+    assert refused.tags["decision_reason"] == "contract" and refused.tags["missing_features"] == "room_type"
 
 
 def test_fail_rule_stops_silver_before_commit(resources: dict, lakehouse: LakehouseResource, spark) -> None:  # type: ignore[no-untyped-def]

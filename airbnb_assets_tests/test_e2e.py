@@ -1,6 +1,8 @@
 """End to end: replay all six real snapshots through the daily job with the documented CLI."""
 
+import csv
 import datetime as dt
+import gzip
 import json
 import re
 import threading
@@ -15,6 +17,7 @@ from pyspark.sql import functions as F
 from airbnb_assets.cli import main
 from airbnb_assets.environments import build_resources, current_settings
 from airbnb_assets.ingest.files import probe_file
+from airbnb_assets.monitoring.dashboard_data import drift_over_time
 from airbnb_assets.monitoring.notify import NotifierResource
 from airbnb_assets.monitoring.sensors import drift_alert_sensor
 from airbnb_assets.resources.lakehouse import (
@@ -121,29 +124,72 @@ def test_mac_roman_dates_typed(replayed, spark) -> None:  # type: ignore[no-unty
     assert silver.filter("last_review IS NULL AND number_of_reviews > 0").count() == 0
 
 
-def test_champion_beats_the_group_median_baseline(e2e) -> None:  # type: ignore[no-untyped-def]
-    """The model trained on 2015-2019-06 and validated on the held-out 2019-10 snapshot."""
-    import mlflow
-
-    mlflow_resource = e2e["mlflow"]
-    client = mlflow_resource.activate()
-    runs = mlflow.search_runs(experiment_names=[mlflow_resource.experiment_name])
-    assert len(runs) == 6  # one model per replayed snapshot (each brings new labelled rows)
-    champion = client.get_model_version_by_alias(mlflow_resource.model_name, "champion")
-    run = client.get_run(champion.run_id)
-    assert run.data.params["validation"] == "latest snapshot 2019-10-14"
-    assert run.data.metrics["val_mae"] < 0.97 * run.data.metrics["baseline_mae"]
-    assert run.data.metrics["val_r2"] > run.data.metrics["baseline_r2"]
+def _versions(e2e) -> dict[str, dict]:  # type: ignore[no-untyped-def]
+    """Every registered version's tags and run metrics, by version number."""
+    client = e2e["mlflow"].activate()
+    name = e2e["mlflow"].model_name
+    return {
+        str(v.version): {**v.tags, **client.get_run(v.run_id).data.metrics}
+        for v in client.search_model_versions(f"name = '{name}'")
+    }
 
 
-def test_predictions_for_each_replayed_day(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_time_gate_on_the_real_snapshots(e2e) -> None:  # type: ignore[no-untyped-def]
+    """One retrain per labelled snapshot; each judged on a snapshot it never saw; 2019-06 refused."""
+    versions = _versions(e2e)
+    by_day = {v["evaluated_on"]: v for v in versions.values()}
+    assert sorted(by_day) == [p.name[9:19] for p in SNAPSHOT_FILES]
+    first = min(by_day)
+    assert "single snapshot: random 20%" in by_day[first]["reference"]  # a holdout of unseen listings
+    for day, v in by_day.items():
+        if day != first:  # out of time, and the model beats the group-median baseline on each
+            assert all(s < day for s in v["evaluated_model_snapshots"].split(",")), day
+            assert v["val_mae"] < v["baseline_mae"], day
+    assert by_day["2019-10-14"]["val_mae"] <= 88.0  # trained on <= 2019-06-02, scored on 2019-10-14
+    # 2019-06-02 is an extract without minimum_nights, availability_365, ...: not promoted.
+    refused = by_day["2019-06-02"]
+    assert refused["promotion"] == "refused" and refused["decision_reason"] == "contract"
+    assert "minimum_nights" in refused["missing_features"].split(",")
+    champion = e2e["mlflow"].activate().get_model_version_by_alias(e2e["mlflow"].model_name, "champion")
+    assert champion.tags["trained_through"] == "2019-10-14" and champion.tags["refit"] == "true"
+    assert champion.tags["training_snapshots"].split(",") == [p.name[9:19] for p in SNAPSHOT_FILES]
+
+
+def test_predictions_for_each_replayed_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
     predictions = replayed.read(spark, PREDICTIONS)
     by_day = {str(r[0]): r[1] for r in predictions.groupBy("run_date").count().collect()}
     gold = _per_snapshot(replayed.read(spark, GOLD_FEATURES), "snapshot_date")
-    assert by_day == gold  # every listing of each day's snapshot is scored
+    first = min(gold)
+    assert first not in by_day  # no model was trained before the first snapshot
+    assert by_day == {d: n for d, n in gold.items() if d != first}  # every listing of later days
     assert predictions.filter("prediction IS NULL OR prediction <= 0").count() == 0
     assert replayed.read(spark, PREDICTIONS_QUARANTINE).count() == 0
     assert predictions.filter("snapshot_date != run_date").count() == 0
+
+
+def test_no_model_judged_on_rows_it_was_trained_on(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
+    """Predictions, drift metrics, drift.json and the dashboard: only out-of-sample judgements."""
+    versions = _versions(e2e)
+    scored = replayed.read(spark, PREDICTIONS).select("snapshot_date", "model_version").distinct().collect()
+    for row in scored:
+        trained = versions[row["model_version"]]["training_snapshots"].split(",")
+        assert all(s < str(row["snapshot_date"]) for s in trained), row
+    metrics = replayed.read(spark, DRIFT_METRICS).filter("report = 'model' AND column = 'mae'").collect()
+    assert len(metrics) == 5  # every labelled day after the first
+    status, _ = drift_over_time(replayed.read(spark, DRIFT_METRICS))
+    dashboard = {str(r.run_date): (r.model_mae, r.reference_mae) for r in status.itertuples()}
+    for row in metrics:
+        day, version = str(row["run_date"]), versions[row["model_version"]]
+        assert all(s < day for s in version["training_snapshots"].split(","))
+        assert row["reference"] == pytest.approx(version["val_mae"])  # its own out-of-sample MAE
+        assert row["score"] / row["reference"] != pytest.approx(1.0, abs=1e-3)
+        report = json.loads((Path(row["report_path"]).with_name("drift.json")).read_text())["model"]
+        assert report["metrics"]["mae"] == pytest.approx(row["score"])
+        assert report["mae_ratio"] == pytest.approx(row["score"] / row["reference"], rel=1e-3)
+        assert dashboard[day] == pytest.approx((row["score"], row["reference"]))
+    april = next(r for r in metrics if str(r["run_date"]) == "2017-04-02")
+    assert versions[april["model_version"]]["trained_through"] == "2017-03-02"  # champion as of March
+    assert april["drifted"] is False  # the near-identical month: no model drift
 
 
 def test_quality_history_and_idempotent_rerun(replayed, spark) -> None:  # type: ignore[no-untyped-def]
@@ -157,8 +203,8 @@ def test_quality_history_and_idempotent_rerun(replayed, spark) -> None:  # type:
     assert replayed.read(spark, PREDICTIONS).count() == predictions  # the day is replaced, not added
 
 
-def test_backfill_of_a_past_day(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    """A past day is re-scored with today's champion; other days are untouched."""
+def test_backfill_of_a_past_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
+    """A past day is re-scored by the model that served it then; other days are untouched."""
     before = {
         str(r[0]): r[1] for r in replayed.read(spark, PREDICTIONS).groupBy("run_date").count().collect()
     }
@@ -168,7 +214,8 @@ def test_backfill_of_a_past_day(replayed, spark) -> None:  # type: ignore[no-unt
     versions = {
         r[0] for r in after.filter("run_date = DATE'2017-04-02'").select("model_version").distinct().collect()
     }
-    assert versions == {"6"}
+    assert len(versions) == 1
+    assert _versions(e2e)[versions.pop()]["trained_through"] == "2017-03-02"
 
 
 @pytest.fixture
@@ -211,7 +258,7 @@ def test_drift_reports_on_the_real_arrivals(e2e, replayed, spark) -> None:  # ty
     report = metrics.filter("run_date = DATE'2019-10-14'").select("report_path").first()[0]
     assert Path(report).stat().st_size > 10_000 and Path(report).with_name("drift.json").exists()
     model = metrics.filter("report = 'model' AND column = 'mae'").collect()
-    assert len(model) == 6 and all(r["score"] > 0 and r["reference"] > 0 for r in model)
+    assert len(model) == 5 and all(r["score"] > 0 and r["reference"] > 0 for r in model)
 
 
 def test_dashboard_rebuilt_with_the_whole_history(replayed) -> None:  # type: ignore[no-untyped-def]
@@ -253,3 +300,64 @@ def test_sensor_sends_one_alert_per_drift_episode(e2e, webhook, tmp_path) -> Non
     )
     again = drift_alert_sensor(context)
     assert len(received) == sent and not again.run_requests
+
+
+BIG_IDS = ("1442282797961371321", "1442282797961371322")  # above 2^53: a double would merge them
+ARRIVAL = "2019-11-14"
+
+
+@pytest.fixture(scope="module")
+def arrival(e2e, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A later arrival built from the real 2019-10-14 file: prices x 1.6, two 19-digit ids.
+
+    Returns the sensor cursor taken just before its day ran, so alerts can be traced to it alone.
+    """
+    source = tmp_path_factory.mktemp("arrival")
+    real = next(p for p in SNAPSHOT_FILES if "2019-10-14" in p.name)
+    with gzip.open(real, "rt", encoding="utf-8", newline="") as fh:
+        header, *rows = list(csv.reader(fh))
+    price = header.index("price")
+    for i, row in enumerate(rows):
+        if i < len(BIG_IDS):
+            row[0] = BIG_IDS[i]
+        if row[price]:
+            row[price] = f"{float(row[price]) * 1.6:.2f}"
+    with open(source / f"listings_{ARRIVAL}.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([header, *rows])
+    quiet = {
+        "notifier": NotifierResource(backend="log", log_path=str(source / "catch-up.jsonl")),
+        "monitoring": MonitoringResource(env="dev"),
+    }
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.get(), resources=quiet)
+    cursor = drift_alert_sensor(context).cursor  # every report before the arrival, already seen
+    assert main(["land", "--source", str(source), "--next"]) == 0
+    assert main(["run", "--date", ARRIVAL]) == 0
+    return cursor
+
+
+def test_inflated_prices_flag_model_drift_with_one_alert(arrival, webhook, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, received = webhook
+    resources = {
+        "notifier": NotifierResource(backend="webhook", webhook_url=url, log_path=str(tmp_path / "a.jsonl")),
+        "monitoring": MonitoringResource(env="dev"),
+    }
+    context = dg.build_sensor_context(instance=dg.DagsterInstance.get(), resources=resources, cursor=arrival)
+    result = drift_alert_sensor(context)
+    assert [(a["kind"], a["run_date"]) for a in received] == [("model_drift", ARRIVAL)]
+    assert received[0]["details"]["mae"] > 1.1 * received[0]["details"]["reference_mae"]
+    assert [r.job_name for r in result.run_requests] == ["retrain_job"]
+
+
+def test_ids_above_2_pow_53_stay_exact(arrival, replayed, spark) -> None:  # type: ignore[no-untyped-def]
+    expected = {int(i) for i in BIG_IDS}
+    tables = ((SILVER_LISTINGS, "id"), (GOLD_FEATURES, "listing_id"), (PREDICTIONS, "listing_id"))
+    for table, column in tables:
+        df = replayed.read(spark, table).filter(F.col(column).isin(*expected))
+        assert {r[0] for r in df.select(column).collect()} == expected, table
+    assert (
+        replayed.read(spark, SILVER_QUARANTINE)
+        .filter(f"snapshot_date = DATE'{ARRIVAL}'")
+        .filter("_quarantine_reason LIKE '%unique%'")
+        .count()
+        == 0
+    )

@@ -65,6 +65,8 @@ autodoc_default_options = {
     "members": True,
     "show-inheritance": True,
     "member-order": "bysource",
+    # scikit-learn generates these metadata-routing methods on every estimator subclass.
+    "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request",
 }
 autodoc_typehints = "signature"
 autodoc_preserve_defaults = True  # show ``EXPECTATIONS`` instead of a repr of the tuple

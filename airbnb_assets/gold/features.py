@@ -18,17 +18,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Feature:
-    """A model feature: name, kind, the SQL expression over silver that computes it, meaning."""
+    """A model feature: name, kind, the SQL expression over silver that computes it, meaning.
+
+    ``required`` features are part of the data contract every arrival must honour: a snapshot
+    that lacks one (null on more than :data:`MAX_MISSING_SHARE` of its rows) raises a check on
+    silver and blocks the promotion of a model retrained on it. ``source`` is the silver column
+    the feature comes from (checked for presence on silver).
+    """
 
     name: str
-    kind: Literal["numeric", "categorical"]
+    kind: Literal["numeric", "categorical", "text"]
     expression: str
     description: str
+    required: bool = True
+    source: str = ""
 
     @property
     def spark_type(self) -> str:
-        """``double`` for numeric features, ``string`` for categorical ones."""
+        """``double`` for numeric features, ``string`` for categorical and text ones."""
         return "double" if self.kind == "numeric" else "string"
+
+    @property
+    def source_column(self) -> str:
+        """The silver column this feature is computed from."""
+        return self.source or self.expression
 
 
 FEATURES: tuple[Feature, ...] = (
@@ -43,12 +56,14 @@ FEATURES: tuple[Feature, ...] = (
         "numeric",
         "coalesce(reviews_per_month, CASE WHEN number_of_reviews = 0 THEN 0D END)",
         "Reviews per month (0 without reviews).",
+        source="reviews_per_month",
     ),
     Feature(
         "days_since_last_review",
         "numeric",
         "datediff(snapshot_date, last_review)",
         "Days between the latest review and the snapshot (null without reviews).",
+        source="last_review",
     ),
     Feature("availability_365", "numeric", "availability_365", "Days available in the next 365."),
     Feature(
@@ -57,10 +72,37 @@ FEATURES: tuple[Feature, ...] = (
         "calculated_host_listings_count",
         "Listings of the same host in the snapshot.",
     ),
-    Feature("host_is_superhost", "numeric", "CAST(host_is_superhost AS INT)", "1 for superhosts."),
-    Feature("review_scores_rating", "numeric", "review_scores_rating", "Overall rating (0-100)."),
-    Feature("cleaning_fee", "numeric", "cleaning_fee", "Cleaning fee in USD."),
+    Feature(
+        "host_is_superhost",
+        "numeric",
+        "CAST(host_is_superhost AS INT)",
+        "1 for superhosts (detailed extracts only).",
+        required=False,
+        source="host_is_superhost",
+    ),
+    Feature(
+        "review_scores_rating",
+        "numeric",
+        "review_scores_rating",
+        "Overall rating, 0-100 (detailed extracts only).",
+        required=False,
+    ),
+    Feature(
+        "cleaning_fee",
+        "numeric",
+        "cleaning_fee",
+        "Cleaning fee in USD (detailed extracts only).",
+        required=False,
+    ),
+    Feature(
+        "name",
+        "text",
+        "name",
+        "Listing title: carries size, quality and location words (studio, 2BR, luxury, view).",
+    ),
 )
+#: A required feature is missing from a snapshot when it is null on more than this share of its rows.
+MAX_MISSING_SHARE = 0.5
 #: The target column (nullable).
 TARGET = "price"
 #: Columns that identify a gold row.

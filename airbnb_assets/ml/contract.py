@@ -13,25 +13,43 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
-from airbnb_assets.gold.features import FEATURES, KEYS, TARGET
+from airbnb_assets.gold.features import FEATURES, KEYS, MAX_MISSING_SHARE, TARGET
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame
 
 
 @dataclass(frozen=True)
 class ContractColumn:
-    """One model input: name, Spark type (``double`` or ``string``) and kind."""
+    """One model input: name, Spark type (``double`` or ``string``), kind and whether it is required."""
 
     name: str
     spark_type: str
     kind: str
+    required: bool = True
 
 
 #: The model's inputs, in order.
-CONTRACT: tuple[ContractColumn, ...] = tuple(ContractColumn(f.name, f.spark_type, f.kind) for f in FEATURES)
+CONTRACT: tuple[ContractColumn, ...] = tuple(
+    ContractColumn(f.name, f.spark_type, f.kind, f.required) for f in FEATURES
+)
 NUMERIC = [c.name for c in CONTRACT if c.kind == "numeric"]
 CATEGORICAL = [c.name for c in CONTRACT if c.kind == "categorical"]
+TEXT = [c.name for c in CONTRACT if c.kind == "text"]
+REQUIRED = [c.name for c in CONTRACT if c.required]
+
+
+def missing_required(rows: pd.DataFrame, max_missing_share: float = MAX_MISSING_SHARE) -> list[str]:
+    """Required contract features absent from ``rows`` or null on more than ``max_missing_share`` of them.
+
+    An empty frame lacks nothing (there is nothing to judge).
+    """
+    if rows.empty:
+        return []
+    return [
+        name for name in REQUIRED if name not in rows or float(rows[name].isna().mean()) > max_missing_share
+    ]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,12 @@
-"""MLflow tracking and registry: log a trained model, register it, and gate its promotion.
+"""MLflow tracking and registry I/O: log a retrain, register its model, set aliases, find versions.
 
-The first registered version gets the alias ``champion``. A later version gets ``challenger`` and
-becomes champion only if its validation MAE, on the same validation rows, is not worse than the
-champion's by more than :data:`PROMOTION_TOLERANCE`. A refused promotion leaves the champion in
-place and is recorded on the version (tags) and returned to the caller.
+The policy lives in :mod:`airbnb_assets.ml.promotion`. One retrain is one MLflow run and one
+registered version: the refit champion when the gate promoted it (alias ``champion``), else the
+challenger that lost (alias ``challenger``). Tags on every version say what it was trained on
+(``trained_through``, ``training_snapshots``), what it was judged on (``evaluated_on``), whether it
+is a refit, and the gate's decision. Its run's ``val_*`` metrics are out of time (a model with the
+same parameters trained on the snapshots before ``evaluated_on``, scored on ``evaluated_on``): the
+reference that model drift holds the version to.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
-from airbnb_assets.gold.features import TARGET
-from airbnb_assets.ml import train as train_module
+from airbnb_assets.ml import estimators, pipeline, text
 from airbnb_assets.ml.contract import CONTRACT
+from airbnb_assets.ml.promotion import Decision
 from airbnb_assets.ml.train import PARAMS, TrainingResult, features_frame
 
 if TYPE_CHECKING:
@@ -27,8 +30,6 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
-#: A challenger may be at most this much worse (relative validation MAE) and still be promoted.
-PROMOTION_TOLERANCE = 0.02
 
 
 @dataclass
@@ -51,31 +52,55 @@ def champion_version(client: MlflowClient, name: str) -> Any | None:
         return None
 
 
+def _versions(client: MlflowClient, name: str) -> list[Any]:
+    try:
+        return list(client.search_model_versions(f"name = '{name}'"))
+    except MlflowException:
+        return []
+
+
+def _date_tag(version: Any, tag: str) -> dt.date | None:
+    value = version.tags.get(tag)
+    return dt.date.fromisoformat(value) if value else None
+
+
+def serving_version(client: MlflowClient, name: str, before: dt.date) -> Any | None:
+    """The version that serves rows of snapshot ``before``: trained only on earlier snapshots.
+
+    The ``champion`` alias when it qualifies (so a manual rollback is honoured), else the newest
+    version ever promoted that qualifies (a backfill of a past day uses the model of that time),
+    else ``None``: no model may judge rows it was trained on.
+    """
+    current = champion_version(client, name)
+    through = _date_tag(current, "trained_through") if current is not None else None
+    if current is not None and through is not None and through < before:
+        return current
+    promoted = [
+        (d, int(v.version), v)
+        for v in _versions(client, name)
+        if v.tags.get("promotion") == "promoted" and (d := _date_tag(v, "trained_through")) and d < before
+    ]
+    return max(promoted, key=lambda t: (t[0], t[1]))[2] if promoted else None
+
+
 def training_snapshots(version: Any) -> list[str]:
     """Snapshot dates a registered version was trained on (its drift reference)."""
     return [d for d in version.tags.get("training_snapshots", "").split(",") if d]
 
 
-def latest_trained_through(client: MlflowClient, name: str) -> dt.date | None:
-    """The newest snapshot date any registered version was trained through (``None``: no model)."""
-    try:
-        versions = client.search_model_versions(f"name = '{name}'")
-    except MlflowException:
-        return None
-    dates = [
-        dt.date.fromisoformat(v.tags["trained_through"]) for v in versions if "trained_through" in v.tags
-    ]
+def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
+    """The newest snapshot any retrain was evaluated on (``None``: never retrained)."""
+    dates = [d for v in _versions(client, name) if (d := _date_tag(v, "evaluated_on"))]
     return max(dates) if dates else None
 
 
-def passes_gate(candidate_mae: float, champion_mae: float, tolerance: float = PROMOTION_TOLERANCE) -> bool:
-    """Whether a challenger's MAE is within ``tolerance`` of the champion's (or better)."""
-    return candidate_mae <= champion_mae * (1.0 + tolerance)
+def load_model(name: str, version: str) -> Any:
+    """Load a registered version as its scikit-learn estimator."""
+    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
 def model_requirements() -> list[str]:
     """The model's own runtime requirements (it is pickled self-contained, without this package)."""
-    import cloudpickle
     import numpy
     import pandas
     import sklearn
@@ -92,73 +117,84 @@ def log_and_register(
     client: MlflowClient,
     name: str,
     result: TrainingResult,
+    decision: Decision,
+    *,
+    model: Any,
     trained_through: dt.date,
+    training_snapshots: list[str],
+    evaluated_on: dt.date,
+    n_fit: int,
     run_date: str,
-    tolerance: float = PROMOTION_TOLERANCE,
+    params: dict[str, Any] | None = None,
 ) -> Registration:
-    """Log params, metrics, signature and model to MLflow, register it, then apply the gate."""
+    """Log the retrain (params, out-of-time metrics, model), register ``model``, apply ``decision``.
+
+    ``model`` is the refit on every labelled row up to ``evaluated_on`` when promoted, else the
+    challenger ``result.model``; ``result`` holds the out-of-time evaluation either way.
+    """
     valid_x = features_frame(result.validation)
+    refit = model is not result.model
     # Pickle the pipeline's helper functions by value: the model loads without airbnb_assets.
-    cloudpickle.register_pickle_by_value(train_module)
+    for module in (pipeline, estimators, text):
+        cloudpickle.register_pickle_by_value(module)
     with mlflow.start_run(run_name=f"price_model {run_date}") as run:
         mlflow.log_params(
             {
-                **PARAMS,
+                **(params or PARAMS),
                 "n_train": result.n_train,
                 "n_validation": len(valid_x),
+                "n_fit": n_fit,
                 "validation": result.scheme,
                 "trained_through": str(trained_through),
+                "evaluated_on": str(evaluated_on),
+                "refit": refit,
                 "features": ",".join(c.name for c in CONTRACT),
                 "run_date": run_date,
             }
         )
         mlflow.log_metrics({f"val_{k}": v for k, v in result.metrics.items()})
         mlflow.log_metrics({f"baseline_{k}": v for k, v in result.baseline_metrics.items()})
+        if decision.champion_mae is not None:
+            mlflow.log_metric("champion_val_mae_same_data", decision.champion_mae)
         info = mlflow.sklearn.log_model(
-            sk_model=result.model,
+            sk_model=model,
             name="model",
-            signature=infer_signature(valid_x, result.model.predict(valid_x.head(50))),
+            signature=infer_signature(valid_x, model.predict(valid_x.head(50))),
             input_example=valid_x.head(5),
             serialization_format="cloudpickle",
             pip_requirements=model_requirements(),
             registered_model_name=name,
         )
         version = str(info.registered_model_version)
-        client.set_model_version_tag(name, version, "trained_through", str(trained_through))
-        client.set_model_version_tag(name, version, "training_snapshots", ",".join(result.train_snapshots))
-        client.set_model_version_tag(name, version, "val_mae", f"{result.metrics['mae']:.4f}")
-        registration = _gate(client, name, version, result, valid_x, tolerance)
-        mlflow.set_tags({"promotion": registration.decision, "promoted": str(registration.promoted)})
-        if registration.champion_mae_same_data is not None:
-            mlflow.log_metric("champion_val_mae_same_data", registration.champion_mae_same_data)
-    registration.run_id = run.info.run_id
-    registration.model_uri = f"models:/{name}/{version}"
-    return registration
-
-
-def _gate(
-    client: MlflowClient, name: str, version: str, result: TrainingResult, valid_x: Any, tolerance: float
-) -> Registration:
-    current = champion_version(client, name)
-    mae = result.metrics["mae"]
-    if current is None:
-        client.set_registered_model_alias(name, CHAMPION, version)
-        return Registration(version, "", "", True, f"v{version} is the first model: champion", None)
-    champion_model = mlflow.sklearn.load_model(f"models:/{name}@{CHAMPION}")
-    champion_mae = float(abs(champion_model.predict(valid_x) - result.validation[TARGET].to_numpy()).mean())
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    if passes_gate(mae, champion_mae, tolerance):
-        client.set_registered_model_alias(name, CHAMPION, version)
-        client.delete_registered_model_alias(name, CHALLENGER)
-        decision = (
-            f"v{version} promoted to champion: validation MAE {mae:.2f} vs champion "
-            f"v{current.version} {champion_mae:.2f} on the same rows"
-        )
-        client.set_model_version_tag(name, version, "promotion", "promoted")
-        return Registration(version, "", "", True, decision, champion_mae)
-    decision = (
-        f"v{version} NOT promoted (stays challenger): validation MAE {mae:.2f} is worse than "
-        f"champion v{current.version} {champion_mae:.2f} by more than {tolerance:.0%}"
+        tags = {
+            "trained_through": str(trained_through),
+            "training_snapshots": ",".join(training_snapshots),
+            "evaluated_on": str(evaluated_on),
+            "evaluated_model_snapshots": ",".join(result.train_snapshots),
+            "refit": str(refit).lower(),
+            "reference": f"val_* metrics: {result.scheme}",
+            "val_mae": f"{result.metrics['mae']:.4f}",
+            "promotion": "promoted" if decision.promote else "refused",
+            "decision_reason": decision.reason,
+            "missing_features": ",".join(decision.missing_features),
+        }
+        for key, value in tags.items():
+            client.set_model_version_tag(name, version, key, value)
+        if decision.promote:
+            client.set_registered_model_alias(name, CHAMPION, version)
+            try:
+                client.delete_registered_model_alias(name, CHALLENGER)
+            except MlflowException:
+                pass
+        else:
+            client.set_registered_model_alias(name, CHALLENGER, version)
+        message = f"v{version} {decision.message}"
+        mlflow.set_tags({"promotion": message, "promoted": str(decision.promote)})
+    return Registration(
+        version,
+        run.info.run_id,
+        f"models:/{name}/{version}",
+        decision.promote,
+        message,
+        decision.champion_mae,
     )
-    client.set_model_version_tag(name, version, "promotion", "refused")
-    return Registration(version, "", "", False, decision, champion_mae)

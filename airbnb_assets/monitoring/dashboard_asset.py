@@ -4,7 +4,7 @@ import os
 
 import dagster as dg
 
-from airbnb_assets.ml.assets import PREDICTIONS_KEY
+from airbnb_assets.ml.assets import MODEL_KEY, PREDICTIONS_KEY
 from airbnb_assets.monitoring import dashboard_data as dd
 from airbnb_assets.monitoring.dashboard import DashboardData, write_dashboard
 from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY
@@ -20,7 +20,7 @@ DASHBOARD_KEY = dg.AssetKey(["monitoring", "dashboard"])
 
 @dg.asset(
     key=DASHBOARD_KEY,
-    deps=[DRIFT_REPORT_KEY, PREDICTIONS_KEY, DATA_QUALITY_KEY],
+    deps=[DRIFT_REPORT_KEY, PREDICTIONS_KEY, MODEL_KEY, DATA_QUALITY_KEY],
     partitions_def=DAILY,
     group_name="monitoring",
     kinds={"plotly", "html"},

@@ -1,14 +1,14 @@
-"""Model drift: the day's prediction quality against the champion's validation metrics, prediction drift.
+"""Model drift: the day's prediction quality against the model's out-of-sample reference, prediction drift.
 
 Re-exported by :mod:`airbnb_assets.monitoring.drift`. MAE / RMSE / R² are computed on every labelled
 row of the day (a null ``actual_price`` is an unlabelled row) with the same definitions as the
-training's validation metrics (:func:`airbnb_assets.ml.train.regression_metrics`); the model is
-*degraded* when the MAE exceeds the champion's validation MAE by more than :data:`MAE_TOLERANCE`.
-On the real 2017-03-02 → 2017-04-02 pair a group-median model keeps its MAE within 1 % of its
-validation MAE, well inside the 10 % tolerance. The prediction distribution is compared with the
-previous predictions by Evidently's column drift (Wasserstein distance normed by the previous
-predictions' std, Evidently's default threshold 0.1). The Evidently reports run on at most
-``max_rows`` rows sampled with a fixed seed.
+training's validation metrics (:func:`airbnb_assets.ml.train.regression_metrics`). The model that
+scored the day was trained only on earlier snapshots, and its reference metrics are out of sample
+too (its configuration trained before, and evaluated on, the snapshot it was promoted on); it is
+*degraded* when the MAE exceeds the reference MAE by more than :data:`MAE_TOLERANCE`. The prediction
+distribution is compared with the previous predictions by Evidently's column drift (Wasserstein
+distance normed by the previous predictions' std, Evidently's default threshold 0.1). The Evidently
+reports run on at most ``max_rows`` rows sampled with a fixed seed.
 """
 
 from __future__ import annotations

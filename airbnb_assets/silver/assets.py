@@ -41,10 +41,11 @@ def rule_check_result(rule: Expectation, quality: list[dict[str, Any]]) -> dg.As
     return dg.AssetCheckResult(
         check_name=check_name(rule),
         asset_key=SILVER_KEY,
-        passed=failed == 0,
-        severity=dg.AssetCheckSeverity.ERROR if rule.action == "fail" else dg.AssetCheckSeverity.WARN,
+        passed=all(rule.passes(q["failed_rows"], q["total_rows"]) for q in mine),
+        severity=dg.AssetCheckSeverity(rule.check_severity),
         metadata={
             "action": rule.action,
+            "max_failed_share": rule.max_failed_share,
             "predicate": dg.MetadataValue.text(rule.predicate),
             "rows_evaluated": total,
             "rows_failed": failed,

@@ -7,12 +7,19 @@
 A predicate that evaluates to NULL counts as a failure, so each predicate says how it treats
 missing values. A missing price is allowed: future arrivals may lack it, and scoring them is
 what the model is for.
+
+A rule's check fails when more than ``max_failed_share`` of a snapshot's rows fail it (0: any
+row). The data-contract rules (one per required model feature, generated from
+:data:`airbnb_assets.gold.features.FEATURES`) use that to tell a column a file no longer sends
+(or renamed) from a few listings without a value; they keep the rows and raise an ERROR check.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+
+from airbnb_assets.gold.features import FEATURES, MAX_MISSING_SHARE
 
 Action = Literal["warn", "drop", "fail"]
 
@@ -34,7 +41,33 @@ class Expectation:
     predicate: str
     action: Action
     description: str
+    max_failed_share: float = 0.0
+    severity: Literal["WARN", "ERROR"] | None = None
 
+    @property
+    def check_severity(self) -> str:
+        """Severity of the rule's check: as declared, else ERROR for ``fail`` rules and WARN otherwise."""
+        return self.severity or ("ERROR" if self.action == "fail" else "WARN")
+
+    def passes(self, failed_rows: int, total_rows: int) -> bool:
+        """Whether a snapshot's counts pass the rule's check."""
+        return failed_rows <= self.max_failed_share * total_rows
+
+
+#: One presence rule per required model feature: the data contract every arrival must honour.
+CONTRACT_EXPECTATIONS: tuple[Expectation, ...] = tuple(
+    Expectation(
+        f"feature_present_{f.name}",
+        f"{f.source_column} IS NOT NULL",
+        "warn",
+        f"The model's required feature {f.name} arrives: {f.source_column} is non-null on at least "
+        f"{1 - MAX_MISSING_SHARE:.0%} of each snapshot's rows (a missing or renamed column fails).",
+        max_failed_share=MAX_MISSING_SHARE,
+        severity="ERROR",
+    )
+    for f in FEATURES
+    if f.required
+)
 
 EXPECTATIONS: tuple[Expectation, ...] = (
     Expectation("id_not_null", "id IS NOT NULL", "fail", "Every listing has a numeric id."),
@@ -76,6 +109,7 @@ EXPECTATIONS: tuple[Expectation, ...] = (
         "drop",
         "One row per (listing id, snapshot date); later duplicates are quarantined.",
     ),
+    *CONTRACT_EXPECTATIONS,
 )
 
 

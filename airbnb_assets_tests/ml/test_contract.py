@@ -6,10 +6,9 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.contract import CONTRACT, conform
-from airbnb_assets.ml.registry import log_and_register
 from airbnb_assets.ml.scoring import score
-from airbnb_assets.ml.train import train
 from airbnb_assets.resources.mlflow import MlflowResource
+from airbnb_assets_tests.ml.conftest import register
 
 
 def test_new_columns_missing_column_new_category_and_type_change_still_scored(
@@ -19,7 +18,7 @@ def test_new_columns_missing_column_new_category_and_type_change_still_scored(
     mlflow_store: MlflowResource,  # type: ignore[no-untyped-def]
 ) -> None:
     client = mlflow_store.activate()
-    reg = log_and_register(client, mlflow_store.model_name, train(labelled), dt.date(2017, 4, 2), "t")
+    reg = register(client, mlflow_store.model_name, labelled)
     changed = (
         real_gold.filter("snapshot_date = DATE'2017-04-02'")
         .withColumn("amenities", F.lit("wifi"))  # two new columns

@@ -1,4 +1,5 @@
-"""MLflow registry: first model is champion; a good challenger is promoted, a bad one refused."""
+"""MLflow registry and the gate: first model is champion, a good challenger is promoted and refit,
+a worse or contract-breaking one is refused; the serving version never saw the rows it scores."""
 
 import datetime as dt
 import subprocess
@@ -6,56 +7,83 @@ import sys
 
 import pandas as pd
 
-from airbnb_assets.ml.registry import (
-    CHALLENGER,
-    CHAMPION,
-    latest_trained_through,
-    log_and_register,
-    passes_gate,
-)
-from airbnb_assets.ml.train import PARAMS, train
+from airbnb_assets.ml.promotion import decide, passes_gate
+from airbnb_assets.ml.registry import CHALLENGER, CHAMPION, last_evaluated, serving_version
+from airbnb_assets.ml.train import PARAMS, features_frame, fit, train
 from airbnb_assets.resources.mlflow import MlflowResource
+from airbnb_assets_tests.ml.conftest import register
+
+MARCH, APRIL = dt.date(2017, 3, 2), dt.date(2017, 4, 2)
 
 
-def test_champion_challenger_promotion_and_refusal(
-    labelled: pd.DataFrame, mlflow_store: MlflowResource
-) -> None:
+def test_gate_then_refit_and_refusals(labelled: pd.DataFrame, mlflow_store: MlflowResource) -> None:
     client = mlflow_store.activate()
-    name, day = mlflow_store.model_name, dt.date(2017, 4, 2)
+    name = mlflow_store.model_name
+    march = labelled[labelled.snapshot_date == MARCH]
+    first = train(march)  # single snapshot: fixed-seed holdout
+    reg1 = register(client, name, march, first)
+    assert reg1.promoted and reg1.version == "1"
+    v1 = client.get_model_version(name, "1")
+    assert v1.tags["trained_through"] == "2017-03-02" and v1.tags["refit"] == "true"
+    assert serving_version(client, name, before=MARCH) is None  # never judges its own snapshot
+    assert str(serving_version(client, name, before=APRIL).version) == "1"
+
+    # Day 2017-04-02: challenger trained on < April, compared with v1 on April's rows, then refit.
     good = train(labelled)
-    first = log_and_register(client, name, good, day, "2017-04-02")
-    assert first.promoted and first.version == "1"
-    assert client.get_model_version_by_alias(name, CHAMPION).version == 1
+    assert good.train_snapshots == ["2017-03-02"] and set(good.validation.snapshot_date) == {APRIL}
+    champion_mae = float(
+        abs(fit(march).predict(features_frame(good.validation)) - good.validation.price).mean()
+    )
+    decision = decide(good.metrics["mae"], champion_mae, "1", [])
+    reg2 = register(client, name, labelled, good, decision)
+    assert reg2.promoted and "promoted" in reg2.decision
+    v2 = client.get_model_version_by_alias(name, CHAMPION)
+    assert v2.version == 2 and v2.tags["trained_through"] == "2017-04-02"
+    assert v2.tags["training_snapshots"] == "2017-03-02,2017-04-02" and v2.tags["refit"] == "true"
+    run = client.get_run(v2.run_id)
+    assert run.data.params["n_fit"] == str(len(labelled)) and run.data.params["n_train"] == str(len(march))
+    assert {"val_mae", "val_medae", "val_rmse", "val_r2", "baseline_mae"} <= set(run.data.metrics)
+    assert last_evaluated(client, name) == APRIL
+    # A backfill of April is scored by v1 (trained before April), not by the champion v2.
+    assert str(serving_version(client, name, before=APRIL).version) == "1"
+    assert str(serving_version(client, name, before=dt.date(2017, 5, 1)).version) == "2"
 
-    second = log_and_register(client, name, train(labelled), day, "2017-04-03")  # same quality
-    assert second.promoted and "promoted" in second.decision
+    # A worse challenger is refused and stays challenger; it is registered as trained (not refit).
+    weak = train(labelled, {**PARAMS, "gbm_max_iter": 2})
+    reg3 = register(client, name, labelled, weak, decide(weak.metrics["mae"], champion_mae, "2", []))
+    assert not reg3.promoted and "NOT promoted" in reg3.decision
     assert client.get_model_version_by_alias(name, CHAMPION).version == 2
-    assert abs(second.champion_mae_same_data - good.metrics["mae"]) < 1e-6
+    v3 = client.get_model_version_by_alias(name, CHALLENGER)
+    assert v3.version == 3 and v3.tags["promotion"] == "refused" and v3.tags["refit"] == "false"
+    assert v3.tags["trained_through"] == "2017-03-02" and v3.tags["decision_reason"] == "worse"
 
-    weak = train(labelled, {**PARAMS, "max_iter": 2})
-    third = log_and_register(client, name, weak, day, "2017-04-04")
-    assert not third.promoted and "NOT promoted" in third.decision
+    # A snapshot without a required feature: refused whatever the MAE, with the feature's name.
+    broken = decide(good.metrics["mae"], champion_mae, "2", ["room_type"])
+    reg4 = register(client, name, labelled, good, broken)
+    assert not reg4.promoted and "room_type" in reg4.decision
+    v4 = client.get_model_version(name, reg4.version)
+    assert v4.tags["decision_reason"] == "contract" and v4.tags["missing_features"] == "room_type"
     assert client.get_model_version_by_alias(name, CHAMPION).version == 2
-    assert client.get_model_version_by_alias(name, CHALLENGER).version == 3
-    assert client.get_model_version(name, "3").tags["promotion"] == "refused"
-    run = client.get_run(third.run_id)
-    assert run.data.tags["promoted"] == "False"
-    assert {"val_mae", "val_rmse", "val_r2", "val_mape", "baseline_mae"} <= set(run.data.metrics)
-    assert latest_trained_through(client, name) == day
+
+    # A manual rollback of the alias is honoured for days the rolled-back version did not see.
+    client.set_registered_model_alias(name, CHAMPION, "1")
+    assert str(serving_version(client, name, before=dt.date(2017, 5, 1)).version) == "1"
 
 
 def test_gate_tolerance() -> None:
     assert passes_gate(101.0, 100.0, tolerance=0.02)
     assert not passes_gate(103.0, 100.0, tolerance=0.02)
+    assert decide(90.0, 100.0, "1", ["minimum_nights", "room_type"]).reason == "contract"
+    assert decide(90.0, None, None, []).reason == "first"
 
 
 def test_registered_model_loads_without_this_package(
     labelled: pd.DataFrame, mlflow_store: MlflowResource
 ) -> None:
     client = mlflow_store.activate()
-    reg = log_and_register(
-        client, mlflow_store.model_name, train(labelled.head(3000)), dt.date(2017, 4, 2), "t"
-    )
+    rows = labelled.head(3000)
+    result = train(rows)
+    reg = register(client, mlflow_store.model_name, rows, result)
     code = (
         "import sys; sys.modules['airbnb_assets'] = None\n"
         "import mlflow, pandas as pd\n"

@@ -4,31 +4,46 @@ import datetime as dt
 
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
 from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
+from airbnb_assets.silver.schema import SILVER_COLUMNS
 
-SCHEMA = (
-    "id bigint, snapshot_date date, price double, minimum_nights int, latitude double, "
-    "longitude double, room_type string, _parse_errors array<string>, _ingested_at timestamp, "
-    "_source_file string, _bronze_record string"
-)
 D = dt.date(2019, 10, 14)
+#: Every declared silver column (typed) plus the audit columns the rules read.
+SCHEMA = ", ".join(
+    [f"{c.name} {c.spark_type}" for c in SILVER_COLUMNS]
+    + [
+        "snapshot_date date",
+        "_parse_errors array<string>",
+        "_ingested_at timestamp",
+        "_source_file string",
+        "_bronze_record string",
+    ]
+)
+#: A complete, valid row: every required model feature present.
+BASE = {
+    "id": 1,
+    "name": "Sunny room",
+    "neighbourhood": "Mission",
+    "price": 100.0,
+    "minimum_nights": 2,
+    "number_of_reviews": 3,
+    "reviews_per_month": 0.5,
+    "last_review": D,
+    "availability_365": 100,
+    "calculated_host_listings_count": 1,
+    "latitude": 37.77,
+    "longitude": -122.42,
+    "room_type": "Private room",
+    "snapshot_date": D,
+    "_parse_errors": [],
+    "_ingested_at": None,
+    "_source_file": "f",
+    "_bronze_record": "{}",
+}
 
 
 def _rows(spark, rows):  # type: ignore[no-untyped-def]
-    base = {
-        "id": 1,
-        "snapshot_date": D,
-        "price": 100.0,
-        "minimum_nights": 2,
-        "latitude": 37.77,
-        "longitude": -122.42,
-        "room_type": "Private room",
-        "_parse_errors": [],
-        "_ingested_at": None,
-        "_source_file": "f",
-        "_bronze_record": "{}",
-    }
     cols = [c.split()[0] for c in SCHEMA.split(", ")]
-    return spark.createDataFrame([tuple({**base, **r}[c] for c in cols) for r in rows], SCHEMA)
+    return spark.createDataFrame([tuple({**BASE, **r}.get(c) for c in cols) for r in rows], SCHEMA)
 
 
 def test_drop_warn_and_null_price(spark) -> None:  # type: ignore[no-untyped-def]
@@ -77,3 +92,16 @@ def test_every_rule_is_valid_sql_over_silver(spark) -> None:  # type: ignore[no-
     df = rank_duplicates(_rows(spark, [{"id": 1}]))
     counts = {r["rule"] for r in split(evaluate(df)).counts.collect()}
     assert counts == {r.name for r in EXPECTATIONS}
+
+
+def test_a_missing_contract_column_is_counted_not_dropped(spark) -> None:  # type: ignore[no-untyped-def]
+    """A renamed room_type: every row fails its presence rule (a warn rule), none is quarantined."""
+    rules = tuple(r for r in EXPECTATIONS if r.name == "feature_present_room_type")
+    assert rules and rules[0].max_failed_share == 0.5 and rules[0].check_severity == "ERROR"
+    df = rank_duplicates(_rows(spark, [{"id": i, "room_type": None} for i in range(1, 5)] + [{"id": 9}]))
+    out = split(evaluate(df))
+    assert out.quarantine.count() == 0 and out.valid.count() == 5
+    counts = {r["rule"]: (r["failed_rows"], r["total_rows"]) for r in out.counts.collect()}
+    assert counts["feature_present_room_type"] == (4, 5)
+    assert not rules[0].passes(4, 5) and rules[0].passes(2, 5)
+    assert counts["feature_present_name"] == (0, 5)
