@@ -173,7 +173,7 @@ def model_versions_figure(model_versions: pd.DataFrame, until: object = None) ->
         fig,
         df,
         (
-            ("val_mae", "validation MAE", PREDICTED_COLOR, "solid"),
+            ("val_mae", "out-of-time MAE", PREDICTED_COLOR, "solid"),
             ("baseline_mae", "baseline MAE", NEUTRAL_COLOR, "dash"),
         ),
         row=2,

@@ -69,8 +69,8 @@ current day against a 1,000,000-row reference takes about 2 s (2 cores), plus ~5
 first Evidently import in the process. The report HTML is a few MB.
 
 **Model drift** (:func:`model_drift`, from :mod:`airbnb_assets.monitoring.drift_model`) computes
-MAE / RMSE / R² on the day's labelled rows, compares them with the champion's validation metrics
-(degraded when MAE exceeds the validation MAE by more than :data:`MAE_TOLERANCE`) and tests the
+MAE / RMSE / R² on the day's labelled rows, compares them with the model's out-of-sample metrics
+(degraded when MAE exceeds the reference MAE by more than :data:`MAE_TOLERANCE`) and tests the
 drift of the prediction distribution against the previous predictions (Wasserstein,
 :data:`PREDICTION_DRIFT_THRESHOLD`).
 """

@@ -22,7 +22,7 @@ import pandas as pd
 from airbnb_assets.monitoring import drift_evidently as ev
 from airbnb_assets.monitoring.drift_evidently import MAX_ROWS, SEED, ColumnDrift, number
 
-#: The model is degraded when the day's MAE exceeds the champion's validation MAE by more than this.
+#: The model is degraded when the day's MAE exceeds its out-of-sample reference MAE by more than this.
 MAE_TOLERANCE = 0.10
 #: With fewer labelled rows the performance is reported but not judged.
 MIN_LABELLED_ROWS = 100
@@ -89,12 +89,12 @@ def model_drift(
     prediction_method: str = PREDICTION_DRIFT_METHOD,
     prediction_threshold: float = PREDICTION_DRIFT_THRESHOLD,
 ) -> ModelDriftResult:
-    """Quality of the day's predictions against the champion's validation metrics, and prediction drift.
+    """Quality of the day's predictions against the model's out-of-sample reference, and prediction drift.
 
     Args:
         current: Scored rows with ``prediction`` and ``actual_price`` (null when unlabelled, or
             absent); only labelled rows count for the metrics.
-        reference_metrics: The champion's validation metrics: ``mae`` (required), ``rmse``, ``r2``.
+        reference_metrics: The model's out-of-sample metrics: ``mae`` (required), ``rmse``, ``r2``.
         previous_predictions: Earlier predictions to test the prediction distribution against.
         tolerance: Degraded when MAE > reference MAE × (1 + tolerance).
         max_rows: Rows sampled (fixed seed) for the Evidently reports; metrics use every labelled row.

@@ -99,8 +99,8 @@ def _model_alert(obs: DriftObservation, env: str) -> Alert:
         env=env,
         title=f"[{env}] Model performance degraded on {obs.run_date}",
         summary=(
-            f"Price model MAE {_num(obs.model_mae)} vs {_num(obs.reference_mae)} at validation; "
-            "a retraining run was requested (the validation gate decides promotion)."
+            f"Price model MAE {_num(obs.model_mae)} vs {_num(obs.reference_mae)} out of sample; "
+            "a retraining run was requested (the out-of-time gate decides promotion)."
         ),
         details={"mae": obs.model_mae, "reference_mae": obs.reference_mae},
         report_url=obs.model_report_url,

@@ -3,7 +3,7 @@
 It reads every ``monitoring/drift_report`` materialization since its cursor (in order), feeds the
 headline numbers to :func:`airbnb_assets.monitoring.episodes.observe`, sends the resulting alerts
 through the notifier resource, and on model drift requests a ``retrain_job`` run with
-``force_retrain`` (the validation gate then decides promotion). Its cursor holds the event
+``force_retrain`` (the out-of-time gate then decides promotion). Its cursor holds the event
 position, the episode state and any alert whose delivery failed (retried on the next tick, and
 recorded as failed in the notifier's JSONL log), so alerts are neither repeated nor lost.
 """
