@@ -24,11 +24,11 @@ from airbnb_assets.ml.registry import (
     CHAMPION,
     last_evaluated,
     load_model,
-    log_and_register,
+    register_retrain,
     serving_version,
 )
 from airbnb_assets.ml.scoring import score
-from airbnb_assets.ml.train import PARAMS, features_frame, fit, train
+from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY
 from airbnb_assets.partitions import DAILY
 from airbnb_assets.resources.lakehouse import (
@@ -157,20 +157,8 @@ def price_model(
         missing,
         config.promotion_tolerance,
     )
-    model = fit(rows) if decision.promote else result.model
-    fitted_on = sorted({str(d) for d in rows.snapshot_date}) if decision.promote else result.train_snapshots
-    reg = log_and_register(
-        client,
-        mlflow.model_name,
-        result,
-        decision,
-        model=model,
-        trained_through=dt.date.fromisoformat(fitted_on[-1]),
-        training_snapshots=fitted_on,
-        evaluated_on=latest,
-        n_fit=len(rows) if decision.promote else result.n_train,
-        run_date=context.partition_key,
-        params=PARAMS,
+    reg = register_retrain(
+        client, mlflow.model_name, rows, result, decision, evaluated_on=latest, run_date=context.partition_key
     )
     (context.log.info if reg.promoted else context.log.warning)(reg.decision)
     return dg.MaterializeResult(
@@ -183,10 +171,10 @@ def price_model(
             "promoted": reg.promoted,
             "promotion": reg.decision,
             "refit_on_all_rows": decision.promote,
-            "trained_through": fitted_on[-1],
+            "trained_through": str(latest) if decision.promote else result.train_snapshots[-1],
             "evaluated_on": str(latest),
             "validation": result.scheme,
-            "training_rows": len(rows) if decision.promote else result.n_train,
+            "training_rows": len(rows) if decision.promote else result.n_train,  # rows in the fit
             "champion_compared": str(champion.version) if champion is not None else "none",
             **({"champion_val_mae": round(champion_mae, 4)} if champion_mae is not None else {}),
             **{f"val_{k}": round(v, 4) for k, v in result.metrics.items()},

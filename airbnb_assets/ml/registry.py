@@ -23,7 +23,7 @@ from mlflow.models import infer_signature
 from airbnb_assets.ml import estimators, pipeline, text
 from airbnb_assets.ml.contract import CONTRACT
 from airbnb_assets.ml.promotion import Decision
-from airbnb_assets.ml.train import PARAMS, TrainingResult, features_frame
+from airbnb_assets.ml.train import PARAMS, TrainingResult, features_frame, fit
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -197,4 +197,37 @@ def log_and_register(
         decision.promote,
         message,
         decision.champion_mae,
+    )
+
+
+def register_retrain(
+    client: MlflowClient,
+    name: str,
+    rows: Any,
+    result: TrainingResult,
+    decision: Decision,
+    *,
+    evaluated_on: dt.date,
+    run_date: str,
+) -> Registration:
+    """Register one retrain: a promoted challenger is refit on every row of ``rows`` first.
+
+    ``rows`` are the labelled rows up to ``evaluated_on``; ``result`` is the challenger trained on
+    those before it. A refused challenger is registered as trained.
+    """
+    if decision.promote:
+        model, snapshots, n_fit = fit(rows), sorted({str(d) for d in rows.snapshot_date}), len(rows)
+    else:
+        model, snapshots, n_fit = result.model, result.train_snapshots, result.n_train
+    return log_and_register(
+        client,
+        name,
+        result,
+        decision,
+        model=model,
+        trained_through=dt.date.fromisoformat(snapshots[-1]),
+        training_snapshots=snapshots,
+        evaluated_on=evaluated_on,
+        n_fit=n_fit,
+        run_date=run_date,
     )

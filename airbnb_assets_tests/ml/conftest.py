@@ -1,7 +1,5 @@
 """ML fixtures: real labelled gold rows (2017-03 + 2017-04) built with the pipeline's transforms."""
 
-import datetime as dt
-
 import pandas as pd
 import pytest
 
@@ -9,8 +7,8 @@ from airbnb_assets.gold.features import build_features
 from airbnb_assets.ingest.bronze import read_landed_file
 from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.ml.promotion import Decision, decide
-from airbnb_assets.ml.registry import Registration, log_and_register
-from airbnb_assets.ml.train import TrainingResult, fit, train
+from airbnb_assets.ml.registry import Registration, register_retrain
+from airbnb_assets.ml.train import TrainingResult, train
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
@@ -48,20 +46,9 @@ def register(
     result: TrainingResult | None = None,
     decision: Decision | None = None,
 ) -> Registration:  # type: ignore[no-untyped-def]
-    """Register a retrain the way ``ml/price_model`` does: a winner is refit on every row."""
+    """Register a retrain the way ``ml/price_model`` does (a first model, unless told otherwise)."""
     result = result if result is not None else train(rows)
     decision = decision if decision is not None else decide(result.metrics["mae"], None, None, [])
-    model = fit(rows) if decision.promote else result.model
-    snapshots = sorted({str(d) for d in rows.snapshot_date}) if decision.promote else result.train_snapshots
-    return log_and_register(
-        client,
-        name,
-        result,
-        decision,
-        model=model,
-        trained_through=dt.date.fromisoformat(snapshots[-1]),
-        training_snapshots=snapshots,
-        evaluated_on=max(rows.snapshot_date),
-        n_fit=len(rows),
-        run_date="test",
+    return register_retrain(
+        client, name, rows, result, decision, evaluated_on=max(rows.snapshot_date), run_date="test"
     )
