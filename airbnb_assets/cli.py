@@ -15,31 +15,8 @@ from pathlib import Path
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, Settings, current_settings
 from airbnb_assets.ingest import landing
-from airbnb_assets.resources.lakehouse import (
-    BRONZE_LISTINGS,
-    DATA_QUALITY,
-    DRIFT_METRICS,
-    GOLD_FEATURES,
-    LANDING_FILES,
-    PREDICTIONS,
-    PREDICTIONS_QUARANTINE,
-    SILVER_LISTINGS,
-    SILVER_QUARANTINE,
-    LakehouseResource,
-)
-
-#: Tables listed by ``airbnb replay`` and ``airbnb tables``.
-TABLES = (
-    BRONZE_LISTINGS,
-    LANDING_FILES,
-    SILVER_LISTINGS,
-    SILVER_QUARANTINE,
-    DATA_QUALITY,
-    GOLD_FEATURES,
-    PREDICTIONS,
-    PREDICTIONS_QUARANTINE,
-    DRIFT_METRICS,
-)
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import GOLD, TABLES, by_name
 
 
 def _date(text: str) -> dt.date:
@@ -79,12 +56,10 @@ def print_tables(lakehouse: LakehouseResource) -> None:
     for table in TABLES:
         path = lakehouse.path(table)
         rows = DeltaTable(path).to_pyarrow_dataset().count_rows() if Path(path, "_delta_log").exists() else 0
-        print(f"  {table:<34} {rows:>8} rows  {path}")
-    print(f"Dashboard:     {lakehouse.artifacts('dashboard')}/index.html")
-    print(f"Drift reports: {lakehouse.artifacts('drift')}/<run date>/data_drift.html, model_drift.html")
-    print(
-        f"Alerts:        {lakehouse.artifacts('alerts')}/alerts.jsonl (sent by drift_alert_sensor: make dev)"
-    )
+        print(f"  {table.name:<34} {rows:>8} rows  {path}")
+    print(f"Dashboard:     {lakehouse.artifacts.path('dashboard', 'index.html')}")
+    print(f"Drift reports: {lakehouse.artifacts.path('drift')}/<run date>/data_drift.html, model_drift.html")
+    print(f"Alerts:        {lakehouse.artifacts.path('alerts', 'alerts.jsonl')} (drift_alert_sensor)")
 
 
 def cmd_land(args: argparse.Namespace) -> int:
@@ -140,7 +115,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.table is None:
         print_tables(lakehouse)
         return 0
-    table = DeltaTable(lakehouse.path(args.table))
+    table = DeltaTable(lakehouse.path(by_name(args.table)))
     frame = table.to_pandas()
     print(f"{args.table}: {len(frame)} rows, Delta version {table.version()}")
     print(frame.head(args.limit).to_string())
@@ -155,7 +130,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from airbnb_assets.ml.contract import CONTRACT
     from airbnb_assets.ml.train import backtest
 
-    path = _lakehouse().path(GOLD_FEATURES)
+    path = _lakehouse().path(GOLD)
     if not Path(path, "_delta_log").exists():
         print(f"no gold table at {path}: run `airbnb replay` first", file=sys.stderr)
         return 1

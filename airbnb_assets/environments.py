@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airbnb_assets.monitoring.notify import NotifierResource
     from airbnb_assets.resources.mlflow import MlflowResource
     from airbnb_assets.resources.monitoring import MonitoringResource
+    from airbnb_assets.resources.notifier.resource import NotifierResource
 
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
@@ -115,14 +115,14 @@ def current_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
-    """The Dagster resources of an environment: Spark, lakehouse, MLflow, notifier, monitoring."""
-    from airbnb_assets.resources.lakehouse import LakehouseResource
-    from airbnb_assets.resources.spark import SparkResource
+    """The Dagster resources of an environment: lakehouse (with its Spark), MLflow, notifier, monitoring."""
+    from airbnb_assets.platform.lakehouse import LakehouseResource
+    from airbnb_assets.platform.spark import SparkResource
 
+    spark = SparkResource(master=settings.spark_master, local_dir=f"{settings.env_root}/_spark")
     return {
-        "spark": SparkResource(master=settings.spark_master, local_dir=f"{settings.env_root}/_spark"),
         "lakehouse": LakehouseResource(
-            root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog
+            root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog, spark=spark
         ),
         "mlflow": mlflow_resource(settings),
         "notifier": notifier_resource(settings),
@@ -134,11 +134,12 @@ def notifier_resource(settings: Settings, environ: Mapping[str, str] | None = No
     """Alert notifier: JSONL log under the lakehouse (default) or the backend in ``AIRBNB_ALERT_BACKEND``.
 
     Credentials come from the environment as ``dg.EnvVar`` (masked by Dagster, never in the repo);
-    only variables that are set become settings (see :data:`airbnb_assets.monitoring.notify.ENV_VARS`).
+    only variables that are set become settings (see
+    :data:`airbnb_assets.resources.notifier.resource.ENV_VARS`).
     """
     import dagster as dg
 
-    from airbnb_assets.monitoring.notify import ENV_VARS, NotifierResource
+    from airbnb_assets.resources.notifier.resource import ENV_VARS, NotifierResource
 
     environ = os.environ if environ is None else environ
     config: dict[str, Any] = {

@@ -1,8 +1,14 @@
-"""The daily job and its schedule."""
+"""The daily job and its schedule, and the manual retrain job.
+
+The daily job is partitioned by day: its model, predictions and monitoring assets are daily
+partitions; bronze, silver and gold in the same run are unpartitioned incremental assets that
+process whatever landed since their checkpoints (:mod:`airbnb_assets.partitions`).
+"""
 
 import dagster as dg
 
 from airbnb_assets.partitions import DAILY
+from airbnb_assets.platform.tables import MODEL_KEY
 
 #: Every asset of the daily flow, in dependency order, in one process (one SparkSession).
 daily_job = dg.define_asset_job(
@@ -19,10 +25,10 @@ daily_schedule = dg.build_schedule_from_partitioned_job(
     daily_job, hour_of_day=6, minute_of_hour=0, name="daily_schedule"
 )
 
-#: Retrains the price model for a day (the drift sensor launches it with ``force_retrain``).
+#: Retrains the price model for a day by hand (Launchpad config ``force_retrain: true``).
 retrain_job = dg.define_asset_job(
     name="retrain_job",
-    selection=dg.AssetSelection.assets(dg.AssetKey(["ml", "price_model"])),
+    selection=dg.AssetSelection.assets(MODEL_KEY),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
     description="Retrain the price model; the out-of-time gate decides promotion.",

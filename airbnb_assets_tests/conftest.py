@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, Env, Settings, build_resources, settings_for
-from airbnb_assets.resources.lakehouse import LakehouseResource
-from airbnb_assets.resources.spark import SparkResource
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.spark import SparkResource
 
 SNAPSHOT_FILES = sorted(SNAPSHOTS_DIR.glob("listings_*.csv.gz"))
 MAC_ROMAN = {"listings_2016-07-02.csv.gz", "listings_2017-03-02.csv.gz"}
@@ -42,9 +42,12 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def lakehouse(settings: Settings) -> LakehouseResource:
-    """A lakehouse resource on an empty temporary root."""
-    resource: LakehouseResource = build_resources(settings)["lakehouse"]
+def lakehouse(settings: Settings, spark_resource: SparkResource) -> LakehouseResource:
+    """A lakehouse resource on an empty temporary root, with the suite's Spark."""
+    built: LakehouseResource = build_resources(settings)["lakehouse"]
+    resource = LakehouseResource(
+        root=built.root, landing_path=built.landing_path, catalog=built.catalog, spark=spark_resource
+    )
     resource.ensure_landing()
     return resource
 
@@ -52,4 +55,4 @@ def lakehouse(settings: Settings) -> LakehouseResource:
 @pytest.fixture
 def resources(settings: Settings, spark_resource: SparkResource, lakehouse: LakehouseResource) -> dict:
     """Dagster resources for asset tests: the environment's, with the shared Spark and temp lakehouse."""
-    return {**build_resources(settings), "spark": spark_resource, "lakehouse": lakehouse}
+    return {**build_resources(settings), "lakehouse": lakehouse}

@@ -7,7 +7,8 @@ from pathlib import Path
 import dagster as dg
 
 from airbnb_assets.definitions import ASSETS
-from airbnb_assets.resources.lakehouse import DATA_QUALITY, SILVER_LISTINGS, LakehouseResource
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import DATA_QUALITY, SILVER
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES
 
 
@@ -126,8 +127,8 @@ def test_fail_rule_stops_silver_before_commit(resources: dict, lakehouse: Lakeho
     check = _checks(result)["expect_id_not_null"]
     assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["rows_failed"].value == 1
-    assert not lakehouse.exists(spark, SILVER_LISTINGS)  # nothing committed
-    attempts = lakehouse.read(spark, DATA_QUALITY).filter("rule = 'id_not_null'").collect()
+    assert not lakehouse.exists(SILVER)  # nothing committed
+    attempts = lakehouse.read(DATA_QUALITY).filter("rule = 'id_not_null'").collect()
     assert [(a["failed_rows"], a["committed"]) for a in attempts] == [(1, False)]
 
     # The batch is retried on the next run, and fails again until the data or rule is fixed.
@@ -135,4 +136,4 @@ def test_fail_rule_stops_silver_before_commit(resources: dict, lakehouse: Lakeho
         ASSETS, resources=resources, partition_key="2020-03-02", raise_on_error=False
     )
     assert not retry.success
-    assert lakehouse.read(spark, DATA_QUALITY).filter("rule = 'id_not_null'").count() == 2
+    assert lakehouse.read(DATA_QUALITY).filter("rule = 'id_not_null'").count() == 2

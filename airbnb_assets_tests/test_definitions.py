@@ -39,8 +39,9 @@ def test_fail_rules_are_blocking_checks() -> None:
 
 def test_environments_differ_only_by_configuration() -> None:
     from airbnb_assets.environments import Env, settings_for
+    from airbnb_assets.platform.tables import SILVER
 
     prod = settings_for(Env.PROD, {"AIRBNB_PROD_CATALOG": "main_prod"})
     resources = build_definitions(prod).resources
-    assert resources["lakehouse"].identifier("silver/listings") == "main_prod.silver.listings"
-    assert resources["spark"].master is None
+    assert resources["lakehouse"].identifier(SILVER) == "main_prod.silver.listings"
+    assert resources["lakehouse"].spark.master is None

@@ -17,21 +17,21 @@ from pyspark.sql import functions as F
 from airbnb_assets.cli import main
 from airbnb_assets.environments import build_resources, current_settings
 from airbnb_assets.ingest.files import probe_file
-from airbnb_assets.monitoring.dashboard_data import drift_over_time
-from airbnb_assets.monitoring.notify import NotifierResource
-from airbnb_assets.monitoring.sensors import drift_alert_sensor
-from airbnb_assets.resources.lakehouse import (
-    BRONZE_LISTINGS,
+from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
+from airbnb_assets.monitoring.dashboard.data import drift_over_time
+from airbnb_assets.platform.tables import (
+    BRONZE,
     DATA_QUALITY,
     DRIFT_METRICS,
-    GOLD_FEATURES,
+    GOLD,
     LANDING_FILES,
     PREDICTIONS,
     PREDICTIONS_QUARANTINE,
-    SILVER_LISTINGS,
+    SILVER,
     SILVER_QUARANTINE,
 )
 from airbnb_assets.resources.monitoring import MonitoringResource
+from airbnb_assets.resources.notifier.resource import NotifierResource
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES, csv_data_rows
 
 
@@ -68,14 +68,14 @@ def _per_snapshot(df, column: str) -> dict:  # type: ignore[no-untyped-def]
 
 
 def test_every_row_accounted_for(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    bronze = _per_snapshot(replayed.read(spark, BRONZE_LISTINGS), "_snapshot_date")
+    bronze = _per_snapshot(replayed.read(BRONZE), "_snapshot_date")
     expected = {p.name[9:19]: len(csv_data_rows(p)) for p in SNAPSHOT_FILES}
     assert bronze == expected
-    silver = _per_snapshot(replayed.read(spark, SILVER_LISTINGS), "snapshot_date")
-    quarantine = _per_snapshot(replayed.read(spark, SILVER_QUARANTINE), "snapshot_date")
+    silver = _per_snapshot(replayed.read(SILVER), "snapshot_date")
+    quarantine = _per_snapshot(replayed.read(SILVER_QUARANTINE), "snapshot_date")
     assert {d: silver[d] + quarantine.get(d, 0) for d in silver} == expected
-    assert _per_snapshot(replayed.read(spark, GOLD_FEATURES), "snapshot_date") == silver
-    ledger = replayed.read(spark, LANDING_FILES).collect()
+    assert _per_snapshot(replayed.read(GOLD), "snapshot_date") == silver
+    ledger = replayed.read(LANDING_FILES).collect()
     assert sorted((r["file_name"], r["status"], r["rows"]) for r in ledger) == sorted(
         (p.name, "ingested", expected[p.name[9:19]]) for p in SNAPSHOT_FILES
     )
@@ -83,7 +83,7 @@ def test_every_row_accounted_for(replayed, spark) -> None:  # type: ignore[no-un
 
 def test_quarantine_matches_the_raw_files(replayed, spark) -> None:  # type: ignore[no-untyped-def]
     """Placeholder prices (>= 10000, or 0) and absurd minimum nights are dropped, per file."""
-    quarantine = replayed.read(spark, SILVER_QUARANTINE)
+    quarantine = replayed.read(SILVER_QUARANTINE)
 
     def dropped(row: list[str], columns: list[str]) -> bool:
         price = _price(row[columns.index("price")])
@@ -101,7 +101,7 @@ def test_quarantine_matches_the_raw_files(replayed, spark) -> None:  # type: ign
 def test_2019_06_dollar_prices_typed(replayed, spark) -> None:  # type: ignore[no-untyped-def]
     path = next(p for p in SNAPSHOT_FILES if "2019-06-02" in p.name)
     raw = {int(r[0]): _price(r[9]) for r in csv_data_rows(path)}
-    silver = replayed.read(spark, SILVER_LISTINGS).filter("snapshot_date = DATE'2019-06-02'")
+    silver = replayed.read(SILVER).filter("snapshot_date = DATE'2019-06-02'")
     assert dict(silver.dtypes)["price"] == "double"
     got = {r["id"]: r["price"] for r in silver.select("id", "price").collect()}
     assert len(got) == 7574 and all(got[i] == raw[i] for i in got)
@@ -110,7 +110,7 @@ def test_2019_06_dollar_prices_typed(replayed, spark) -> None:  # type: ignore[n
 
 
 def test_2019_10_renamed_header_fills_neighbourhood(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    silver = replayed.read(spark, SILVER_LISTINGS).filter("snapshot_date = DATE'2019-10-14'")
+    silver = replayed.read(SILVER).filter("snapshot_date = DATE'2019-10-14'")
     assert silver.count() == 8102
     assert silver.filter("neighbourhood IS NULL").count() == 0
     assert silver.select("neighbourhood").distinct().count() >= 36
@@ -118,7 +118,7 @@ def test_2019_10_renamed_header_fills_neighbourhood(replayed, spark) -> None:  #
 
 
 def test_mac_roman_dates_typed(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    silver = replayed.read(spark, SILVER_LISTINGS).filter("snapshot_date = DATE'2016-07-02'")
+    silver = replayed.read(SILVER).filter("snapshot_date = DATE'2016-07-02'")
     latest = silver.agg(F.max("last_review")).collect()[0][0]
     assert latest == dt.date(2016, 7, 2)
     assert silver.filter("last_review IS NULL AND number_of_reviews > 0").count() == 0
@@ -156,31 +156,31 @@ def test_out_of_time_gate_on_the_real_snapshots(e2e) -> None:  # type: ignore[no
 
 
 def test_predictions_for_each_replayed_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    predictions = replayed.read(spark, PREDICTIONS)
+    predictions = replayed.read(PREDICTIONS)
     by_day = {str(r[0]): r[1] for r in predictions.groupBy("run_date").count().collect()}
-    gold = _per_snapshot(replayed.read(spark, GOLD_FEATURES), "snapshot_date")
+    gold = _per_snapshot(replayed.read(GOLD), "snapshot_date")
     first = min(gold)
     assert first not in by_day  # no model was trained before the first snapshot
     assert by_day == {d: n for d, n in gold.items() if d != first}  # every listing of later days
     assert predictions.filter("prediction IS NULL OR prediction <= 0").count() == 0
-    assert replayed.read(spark, PREDICTIONS_QUARANTINE).count() == 0
+    assert replayed.read(PREDICTIONS_QUARANTINE).count() == 0
     assert predictions.filter("snapshot_date != run_date").count() == 0
 
 
 def test_no_model_judged_on_rows_it_was_trained_on(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
     """Predictions, drift metrics, drift.json and the dashboard: only out-of-sample judgements."""
     versions = _versions(e2e)
-    scored = replayed.read(spark, PREDICTIONS).select("snapshot_date", "model_version").distinct().collect()
+    scored = replayed.read(PREDICTIONS).select("snapshot_date", "model_version").distinct().collect()
     for row in scored:
         trained = versions[row["model_version"]]["training_snapshots"].split(",")
         assert all(s < str(row["snapshot_date"]) for s in trained), row
     metrics = (
-        replayed.read(spark, DRIFT_METRICS)
+        replayed.read(DRIFT_METRICS)
         .filter("report = 'model' AND column = 'mae' AND run_date <= DATE'2019-10-14'")
         .collect()
     )
     assert len(metrics) == 5  # every replayed labelled day after the first
-    status, _ = drift_over_time(replayed.read(spark, DRIFT_METRICS))
+    status, _ = drift_over_time(replayed.read(DRIFT_METRICS))
     dashboard = {str(r.run_date): (r.model_mae, r.reference_mae) for r in status.itertuples()}
     for row in metrics:
         day, version = str(row["run_date"]), versions[row["model_version"]]
@@ -198,16 +198,14 @@ def test_no_model_judged_on_rows_it_was_trained_on(e2e, replayed, spark) -> None
 
 def test_quality_history_and_backfill_of_a_past_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
     """A past day re-run: ETL writes nothing, the day is re-scored by the model that served it then."""
-    dq = replayed.read(spark, DATA_QUALITY)
+    dq = replayed.read(DATA_QUALITY)
     assert dq.select("run_date").distinct().count() == 6
     assert dq.filter("committed = false").count() == 0
-    versions = {t: replayed.version(spark, t) for t in (BRONZE_LISTINGS, SILVER_LISTINGS, GOLD_FEATURES)}
-    before = {
-        str(r[0]): r[1] for r in replayed.read(spark, PREDICTIONS).groupBy("run_date").count().collect()
-    }
+    versions = {t: replayed.version(t) for t in (BRONZE, SILVER, GOLD)}
+    before = {str(r[0]): r[1] for r in replayed.read(PREDICTIONS).groupBy("run_date").count().collect()}
     assert main(["run", "--date", "2017-04-02"]) == 0
-    assert {t: replayed.version(spark, t) for t in versions} == versions
-    after = replayed.read(spark, PREDICTIONS)
+    assert {t: replayed.version(t) for t in versions} == versions
+    after = replayed.read(PREDICTIONS)
     assert {str(r[0]): r[1] for r in after.groupBy("run_date").count().collect()} == before  # replaced
     used = {
         r[0] for r in after.filter("run_date = DATE'2017-04-02'").select("model_version").distinct().collect()
@@ -239,7 +237,7 @@ def webhook() -> Iterator[tuple[str, list[dict]]]:
 
 
 def _verdicts(replayed, spark) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    data = replayed.read(spark, DRIFT_METRICS).filter("report = 'data'")
+    data = replayed.read(DRIFT_METRICS).filter("report = 'data'")
     return {str(r[0]): bool(r[1]) for r in data.select("run_date", "dataset_drift").distinct().collect()}
 
 
@@ -247,7 +245,7 @@ def test_drift_reports_on_the_real_arrivals(e2e, replayed, spark) -> None:  # ty
     verdicts = e2e["replay_verdicts"]
     assert verdicts["2017-04-02"] is False  # near-identical month: the no-drift control
     assert verdicts["2019-06-02"] is True and verdicts["2019-10-14"] is True
-    metrics = replayed.read(spark, DRIFT_METRICS)
+    metrics = replayed.read(DRIFT_METRICS)
     drifted = {
         r["column"]
         for r in metrics.filter("run_date = DATE'2019-10-14' AND report = 'data' AND drifted").collect()
@@ -260,7 +258,7 @@ def test_drift_reports_on_the_real_arrivals(e2e, replayed, spark) -> None:  # ty
 
 
 def test_dashboard_rebuilt_with_the_whole_history(replayed) -> None:  # type: ignore[no-untyped-def]
-    page = Path(replayed.artifacts("dashboard")) / "index.html"
+    page = Path(replayed.artifacts.path("dashboard", "index.html"))
     html = page.read_text(encoding="utf-8")
     charts = ("predictions", "price-by-group", "drift", "drifted-features", "data-quality", "model-versions")
     missing = [c for c in charts if f'id="chart-{c}"' not in html]
@@ -287,9 +285,7 @@ def test_sensor_sends_one_alert_per_drift_episode(e2e, webhook, tmp_path) -> Non
     first_2019 = next(a for a in data_alerts if a["run_date"] == "2019-06-02")
     assert first_2019["env"] == "dev" and "Data drift" in first_2019["title"]
     assert first_2019["report_url"].endswith("2019-06-02/data_drift.html")
-    model_alerts = [a for a in received if a["kind"] == "model_drift"]
-    assert len(result.run_requests) == len(model_alerts)
-    assert all(r.job_name == "retrain_job" for r in result.run_requests)
+    assert not result.run_requests  # the daily job retrains after each report; the sensor only alerts
 
     # Evaluated again (next tick): no new drift results, so nothing is sent again.
     sent = len(received)
@@ -344,17 +340,17 @@ def test_inflated_prices_flag_model_drift_with_one_alert(arrival, webhook, tmp_p
     result = drift_alert_sensor(context)
     assert [(a["kind"], a["run_date"]) for a in received] == [("model_drift", ARRIVAL)]
     assert received[0]["details"]["mae"] > 1.1 * received[0]["details"]["reference_mae"]
-    assert [r.job_name for r in result.run_requests] == ["retrain_job"]
+    assert not result.run_requests
 
 
 def test_ids_above_2_pow_53_stay_exact(arrival, replayed, spark) -> None:  # type: ignore[no-untyped-def]
     expected = {int(i) for i in BIG_IDS}
-    tables = ((SILVER_LISTINGS, "id"), (GOLD_FEATURES, "listing_id"), (PREDICTIONS, "listing_id"))
+    tables = ((SILVER, "id"), (GOLD, "listing_id"), (PREDICTIONS, "listing_id"))
     for table, column in tables:
-        df = replayed.read(spark, table).filter(F.col(column).isin(*expected))
+        df = replayed.read(table).filter(F.col(column).isin(*expected))
         assert {r[0] for r in df.select(column).collect()} == expected, table
     assert (
-        replayed.read(spark, SILVER_QUARANTINE)
+        replayed.read(SILVER_QUARANTINE)
         .filter(f"snapshot_date = DATE'{ARRIVAL}'")
         .filter("_quarantine_reason LIKE '%unique%'")
         .count()

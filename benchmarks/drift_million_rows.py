@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
-from airbnb_assets.monitoring.drift import data_drift, model_drift
+from airbnb_assets.monitoring.drift.data import data_drift, model_drift
 
 ROWS = 1_000_000
 

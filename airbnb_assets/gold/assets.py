@@ -3,34 +3,31 @@
 from collections.abc import Iterator
 
 import dagster as dg
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import FEATURES, KEYS, TARGET, build_features
-from airbnb_assets.incremental import BatchContext, run_available_now
-from airbnb_assets.metadata import table_metadata
-from airbnb_assets.partitions import DAILY
-from airbnb_assets.resources.lakehouse import GOLD_FEATURES, SILVER_LISTINGS, LakehouseResource
-from airbnb_assets.resources.spark import SparkResource
-from airbnb_assets.silver.assets import SILVER_KEY
+from airbnb_assets.platform.incremental import BatchContext, run_available_now
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.metadata import table_metadata
+from airbnb_assets.platform.tables import GOLD, SILVER
 
-GOLD_KEY = dg.AssetKey(GOLD_FEATURES.split("/"))
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
 
 
-def run_gold(spark: SparkSession, lakehouse: LakehouseResource) -> int:
+def run_gold(lakehouse: LakehouseResource) -> int:
     """Append features for every silver row added since the last run; return rows written."""
-    if not lakehouse.exists(spark, SILVER_LISTINGS):
+    if not lakehouse.exists(SILVER):
         return 0
     written: list[int] = []
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
         features = build_features(batch)
-        lakehouse.append(features, GOLD_FEATURES, txn=ctx.txn("gold"))
+        lakehouse.append(features, GOLD, txn=ctx.txn("gold"))
         written.append(batch.count())
 
     run_available_now(
-        lakehouse.read_stream(spark, SILVER_LISTINGS),
+        lakehouse.read_stream(SILVER),
         lakehouse.checkpoint("gold_listing_features"),
         handle,
         name="gold_listing_features",
@@ -39,29 +36,26 @@ def run_gold(spark: SparkSession, lakehouse: LakehouseResource) -> int:
 
 
 @dg.asset(
-    key=GOLD_KEY,
-    deps=[SILVER_KEY],
+    key=GOLD.key,
+    deps=[SILVER.key],
     group_name="gold",
     kinds={"spark", "delta"},
-    partitions_def=DAILY,
     check_specs=[
         dg.AssetCheckSpec(
             UNIQUE_CHECK,
-            asset=GOLD_KEY,
+            asset=GOLD.key,
             blocking=True,
             description="Exactly one feature row per (listing_id, snapshot_date).",
         )
     ],
-    description="Model-ready features per listing and snapshot (declared feature list) "
-    "plus the nullable price target.",
+    description=GOLD.description,
 )
 def gold_listing_features(
-    context: dg.AssetExecutionContext, spark: SparkResource, lakehouse: LakehouseResource
+    lakehouse: LakehouseResource,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Build features for the silver rows added since the last run."""
-    session = spark.session
-    rows = run_gold(session, lakehouse)
-    meta = table_metadata(session, lakehouse, GOLD_FEATURES)
+    """Build features for the silver rows added since the last run (not partitioned)."""
+    rows = run_gold(lakehouse)
+    meta = table_metadata(lakehouse, GOLD)
     yield dg.MaterializeResult(
         metadata={
             **meta,
@@ -70,7 +64,7 @@ def gold_listing_features(
             "target": TARGET,
         }
     )
-    gold = lakehouse.read_or_none(session, GOLD_FEATURES)
+    gold = lakehouse.read_or_none(GOLD)
     duplicates = 0 if gold is None else gold.groupBy(*KEYS).count().filter(F.col("count") > 1).count()
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK, passed=duplicates == 0, metadata={"duplicate_keys": duplicates}

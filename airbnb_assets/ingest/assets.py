@@ -5,13 +5,11 @@ from collections.abc import Iterator
 import dagster as dg
 
 from airbnb_assets.ingest.autoloader import run_ingestion
-from airbnb_assets.metadata import markdown_table, table_metadata
-from airbnb_assets.partitions import DAILY
-from airbnb_assets.resources.lakehouse import BRONZE_LISTINGS, LANDING_FILES, LakehouseResource
-from airbnb_assets.resources.spark import SparkResource
+from airbnb_assets.partitions import processing_day
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.metadata import markdown_table, table_metadata
+from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
-BRONZE_KEY = dg.AssetKey(BRONZE_LISTINGS.split("/"))
-LANDING_FILES_KEY = dg.AssetKey(LANDING_FILES.split("/"))
 _KINDS = {"spark", "delta"}
 
 
@@ -19,35 +17,32 @@ _KINDS = {"spark", "delta"}
     name="bronze_ingest",
     specs=[
         dg.AssetSpec(
-            BRONZE_KEY,
+            BRONZE.key,
             group_name="bronze",
             kinds=_KINDS,
-            description="Raw listing rows of every landed file: all columns as strings, "
-            "provenance and rescued data. Grows with new columns; never shifts them.",
+            description=BRONZE.description,
         ),
         dg.AssetSpec(
-            LANDING_FILES_KEY,
+            LANDING_FILES.key,
             group_name="ops",
             kinds=_KINDS,
-            description="Ledger of every landed file seen: ingested, duplicate or failed (reason).",
+            description=LANDING_FILES.description,
         ),
     ],
-    partitions_def=DAILY,
 )
 def bronze_ingest(
-    context: dg.AssetExecutionContext, spark: SparkResource, lakehouse: LakehouseResource
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
-    """Ingest only the files landed since the last run into ``bronze/listings``."""
-    session = spark.session
+    """Ingest only the files landed since the last run into ``bronze/listings`` (not partitioned)."""
     lakehouse.ensure_landing()
-    report = run_ingestion(session, lakehouse, run_date=context.partition_key)
+    report = run_ingestion(lakehouse, run_date=processing_day(context))
     failed = report.by_status("failed") + report.by_status("duplicate")
     for f in failed:
         context.log.warning(f"{f['file_name']}: {f['status']} ({f['reason']})")
     yield dg.MaterializeResult(
-        asset_key=BRONZE_KEY,
+        asset_key=BRONZE.key,
         metadata={
-            **table_metadata(session, lakehouse, BRONZE_LISTINGS),
+            **table_metadata(lakehouse, BRONZE),
             "files_ingested": len(report.by_status("ingested")),
             "rows_written": report.rows,
             "files": markdown_table(
@@ -57,9 +52,9 @@ def bronze_ingest(
         },
     )
     yield dg.MaterializeResult(
-        asset_key=LANDING_FILES_KEY,
+        asset_key=LANDING_FILES.key,
         metadata={
-            **table_metadata(session, lakehouse, LANDING_FILES),
+            **table_metadata(lakehouse, LANDING_FILES),
             "files_seen": len(report.files),
             "files_failed": len(report.by_status("failed")),
             "files_duplicate": len(report.by_status("duplicate")),

@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from airbnb_assets.incremental import BatchContext, run_available_now
-from airbnb_assets.ingest.bronze import LEDGER_SCHEMA, read_landed_file
+from airbnb_assets.ingest.bronze import read_landed_file
 from airbnb_assets.ingest.files import FILE_GLOB, FileProbe, local_path, probe_file, snapshot_date_of
-from airbnb_assets.resources.lakehouse import BRONZE_LISTINGS, LANDING_FILES, LakehouseResource
+from airbnb_assets.platform.incremental import BatchContext, run_available_now
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -48,11 +49,11 @@ class IngestReport:
         return sum(f["rows"] or 0 for f in self.by_status("ingested"))
 
 
-def _ingested_hashes(spark: SparkSession, lakehouse: LakehouseResource) -> dict[str, str]:
-    if not lakehouse.exists(spark, LANDING_FILES):
+def _ingested_hashes(lakehouse: LakehouseResource) -> dict[str, str]:
+    if not lakehouse.exists(LANDING_FILES):
         return {}
     rows = (
-        lakehouse.read(spark, LANDING_FILES)
+        lakehouse.read(LANDING_FILES)
         .filter(F.col("status") == "ingested")
         .select("sha256", "file_name")
         .collect()
@@ -60,8 +61,8 @@ def _ingested_hashes(spark: SparkSession, lakehouse: LakehouseResource) -> dict[
     return {r["sha256"]: r["file_name"] for r in rows}
 
 
-def _bronze_rows(spark: SparkSession, lakehouse: LakehouseResource, path: str) -> int:
-    return lakehouse.read(spark, BRONZE_LISTINGS).filter(F.col("_source_file") == path).count()
+def _bronze_rows(lakehouse: LakehouseResource, path: str) -> int:
+    return lakehouse.read(BRONZE).filter(F.col("_source_file") == path).count()
 
 
 def _record(probe: FileProbe, run_date: str | None, batch_id: int | None) -> dict[str, Any]:
@@ -84,14 +85,13 @@ def _record(probe: FileProbe, run_date: str | None, batch_id: int | None) -> dic
 
 
 def ingest_files(
-    spark: SparkSession,
     lakehouse: LakehouseResource,
     paths: list[str],
     ctx: BatchContext,
     run_date: str | None = None,
 ) -> list[dict[str, Any]]:
     """Ingest the given landed files into bronze (in snapshot-date order) and record each one."""
-    known = _ingested_hashes(spark, lakehouse)
+    known = _ingested_hashes(lakehouse)
     records = []
     order = sorted(paths, key=lambda p: (snapshot_date_of(p.rsplit("/", 1)[-1]) or dt.date.min, p))
     for i, path in enumerate(order):
@@ -101,8 +101,8 @@ def ingest_files(
             record.update(status="duplicate", reason=f"same bytes as {known[probe.sha256]}")
         elif probe.error is None:
             try:
-                lakehouse.append(read_landed_file(spark, probe), BRONZE_LISTINGS, txn=ctx.txn("bronze", i))
-                record.update(status="ingested", rows=_bronze_rows(spark, lakehouse, path))
+                lakehouse.append(read_landed_file(lakehouse.session, probe), BRONZE, txn=ctx.txn("bronze", i))
+                record.update(status="ingested", rows=_bronze_rows(lakehouse, path))
                 known[probe.sha256] = probe.name
             except Exception as exc:  # a file Spark cannot parse is recorded, not fatal
                 log.warning("could not ingest %s: %s", probe.name, exc)
@@ -111,7 +111,7 @@ def ingest_files(
             log.warning("%s %s: %s", probe.name, record["status"], record["reason"])
         records.append(record)
     if records:
-        ledger = spark.createDataFrame(records, schema=LEDGER_SCHEMA)
+        ledger = lakehouse.create_frame(records, LANDING_FILES)
         lakehouse.append(ledger, LANDING_FILES, txn=ctx.txn("ledger"))
     return records
 
@@ -127,15 +127,14 @@ def landed_files_stream(spark: SparkSession, landing_path: str) -> DataFrame:
     )
 
 
-def run_ingestion(
-    spark: SparkSession, lakehouse: LakehouseResource, run_date: str | None = None
-) -> IngestReport:
+def run_ingestion(lakehouse: LakehouseResource, run_date: str | None = None) -> IngestReport:
     """Ingest every file landed since the last run; return what happened to each."""
     report = IngestReport()
+    spark = lakehouse.session
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
         paths = [r["path"] for r in batch.collect()]
-        report.files.extend(ingest_files(spark, lakehouse, paths, ctx, run_date))
+        report.files.extend(ingest_files(lakehouse, paths, ctx, run_date))
 
     run_available_now(
         landed_files_stream(spark, lakehouse.landing_path),
@@ -143,13 +142,11 @@ def run_ingestion(
         handle,
         name="bronze_listings_autoloader",
     )
-    report.files.extend(record_empty_files(spark, lakehouse, run_date))
+    report.files.extend(record_empty_files(lakehouse, run_date))
     return report
 
 
-def record_empty_files(
-    spark: SparkSession, lakehouse: LakehouseResource, run_date: str | None = None
-) -> list[dict[str, Any]]:
+def record_empty_files(lakehouse: LakehouseResource, run_date: str | None = None) -> list[dict[str, Any]]:
     """Record zero-byte landed files as failed: Spark's file sources skip them silently."""
     folder = local_path(lakehouse.landing_path)
     if not os.path.isdir(folder):
@@ -159,12 +156,12 @@ def record_empty_files(
         for e in os.scandir(folder)
         if e.is_file() and e.stat().st_size == 0 and fnmatch.fnmatch(e.name, FILE_GLOB)
     )
-    if empty and lakehouse.exists(spark, LANDING_FILES):
-        seen = {r[0] for r in lakehouse.read(spark, LANDING_FILES).select("file_name").collect()}
+    if empty and lakehouse.exists(LANDING_FILES):
+        seen = {r[0] for r in lakehouse.read(LANDING_FILES).select("file_name").collect()}
         empty = [p for p in empty if os.path.basename(p) not in seen]
     records = [_record(probe_file(p), run_date, None) for p in empty]
     for r in records:
         log.warning("%s failed: %s", r["file_name"], r["reason"])
     if records:
-        lakehouse.append(spark.createDataFrame(records, schema=LEDGER_SCHEMA), LANDING_FILES)
+        lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES)
     return records

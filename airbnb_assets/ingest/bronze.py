@@ -23,25 +23,6 @@ SPARK_CHARSETS = {"UTF-8", "US-ASCII", "ISO-8859-1", "UTF-16", "UTF-16BE", "UTF-
 #: Provenance columns added to every bronze row.
 PROVENANCE = ("_source_file", "_snapshot_date", "_ingested_at", "_rescued_data")
 
-#: Schema of ``ops/landing_files``, the ledger of every file the ingestion has seen.
-LEDGER_SCHEMA = T.StructType(
-    [
-        T.StructField("file_path", T.StringType(), False),
-        T.StructField("file_name", T.StringType(), False),
-        T.StructField("snapshot_date", T.DateType(), True),
-        T.StructField("status", T.StringType(), False),
-        T.StructField("reason", T.StringType(), True),
-        T.StructField("rows", T.LongType(), True),
-        T.StructField("columns", T.ArrayType(T.StringType()), True),
-        T.StructField("encoding", T.StringType(), True),
-        T.StructField("size_bytes", T.LongType(), True),
-        T.StructField("sha256", T.StringType(), True),
-        T.StructField("run_date", T.StringType(), True),
-        T.StructField("batch_id", T.LongType(), True),
-        T.StructField("recorded_at", T.TimestampType(), False),
-    ]
-)
-
 
 def read_landed_file(spark: SparkSession, probe: FileProbe) -> DataFrame:
     """Parse one probed file into bronze rows: every header column as a string, plus provenance."""

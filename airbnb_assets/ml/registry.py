@@ -1,6 +1,7 @@
-"""MLflow tracking and registry I/O: log a retrain, register its model, set aliases, find versions.
+"""MLflow tracking and registry writes: log a retrain, register its model, set its tags and alias.
 
-The policy lives in :mod:`airbnb_assets.ml.promotion`. One retrain is one MLflow run and one
+The policy lives in :mod:`airbnb_assets.ml.promotion`; finding and loading the version that serves a
+day is :mod:`airbnb_assets.ml.serving`. One retrain is one MLflow run and one
 registered version: the refit champion when the gate promoted it (alias ``champion``), else the
 challenger that lost (alias ``challenger``). Tags on every version say what it was trained on
 (``trained_through``, ``training_snapshots``), what it was judged on (``evaluated_on``), whether it
@@ -23,13 +24,11 @@ from mlflow.models import infer_signature
 from airbnb_assets.ml import estimators, pipeline, text
 from airbnb_assets.ml.contract import CONTRACT
 from airbnb_assets.ml.promotion import Decision
+from airbnb_assets.ml.serving import CHALLENGER, CHAMPION
 from airbnb_assets.ml.train import PARAMS, TrainingResult, features_frame, fit
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-
-CHAMPION = "champion"
-CHALLENGER = "challenger"
 
 
 @dataclass
@@ -42,61 +41,6 @@ class Registration:
     promoted: bool
     decision: str
     champion_mae_same_data: float | None
-
-
-def champion_version(client: MlflowClient, name: str) -> Any | None:
-    """The model version with alias ``champion``, or ``None``."""
-    try:
-        return client.get_model_version_by_alias(name, CHAMPION)
-    except MlflowException:
-        return None
-
-
-def _versions(client: MlflowClient, name: str) -> list[Any]:
-    try:
-        return list(client.search_model_versions(f"name = '{name}'"))
-    except MlflowException:
-        return []
-
-
-def _date_tag(version: Any, tag: str) -> dt.date | None:
-    value = version.tags.get(tag)
-    return dt.date.fromisoformat(value) if value else None
-
-
-def serving_version(client: MlflowClient, name: str, before: dt.date) -> Any | None:
-    """The version that serves rows of snapshot ``before``: trained only on earlier snapshots.
-
-    The ``champion`` alias when it qualifies (so a manual rollback is honoured), else the newest
-    version ever promoted that qualifies (a backfill of a past day uses the model of that time),
-    else ``None``: no model may judge rows it was trained on.
-    """
-    current = champion_version(client, name)
-    through = _date_tag(current, "trained_through") if current is not None else None
-    if current is not None and through is not None and through < before:
-        return current
-    promoted = [
-        (d, int(v.version), v)
-        for v in _versions(client, name)
-        if v.tags.get("promotion") == "promoted" and (d := _date_tag(v, "trained_through")) and d < before
-    ]
-    return max(promoted, key=lambda t: (t[0], t[1]))[2] if promoted else None
-
-
-def training_snapshots(version: Any) -> list[str]:
-    """Snapshot dates a registered version was trained on (its drift reference)."""
-    return [d for d in version.tags.get("training_snapshots", "").split(",") if d]
-
-
-def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
-    """The newest snapshot any retrain was evaluated on (``None``: never retrained)."""
-    dates = [d for v in _versions(client, name) if (d := _date_tag(v, "evaluated_on"))]
-    return max(dates) if dates else None
-
-
-def load_model(name: str, version: str) -> Any:
-    """Load a registered version as its scikit-learn estimator."""
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
 def model_requirements() -> list[str]:

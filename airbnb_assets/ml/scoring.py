@@ -11,32 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from airbnb_assets.gold.features import KEYS, TARGET
 from airbnb_assets.ml.contract import CONTRACT, conform
+from airbnb_assets.platform.tables import PREDICTIONS_QUARANTINE_SCHEMA, PREDICTIONS_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-
-def _field(name: str, dtype: T.DataType, comment: str) -> T.StructField:
-    return T.StructField(name, dtype, True, {"comment": comment})
-
-
-#: Columns of ``gold/price_predictions`` (partitioned by ``run_date``).
-PREDICTIONS_SCHEMA = T.StructType(
-    [
-        _field("listing_id", T.LongType(), "Listing id."),
-        _field("snapshot_date", T.DateType(), "Snapshot the features come from (latest up to the run date)."),
-        _field("prediction", T.DoubleType(), "Predicted nightly price in USD."),
-        _field("actual_price", T.DoubleType(), "Listed price when the arrival has one, else null."),
-        _field("model_name", T.StringType(), "Registered model name."),
-        _field("model_version", T.StringType(), "Registered model version (the champion of that run)."),
-        _field("run_date", T.DateType(), "Partition: the day the prediction was made for."),
-        _field("scored_at", T.TimestampType(), "When the row was scored."),
-    ]
-)
 
 
 @dataclass(frozen=True)
@@ -74,5 +55,7 @@ def score(
         *stamp,
         F.current_timestamp().alias("scored_at"),
     ).select(*[F.col(f.name).cast(f.dataType) for f in PREDICTIONS_SCHEMA.fields])
-    rejected = conformed.rejected.select(*KEYS, "reason", "record", *stamp)
+    rejected = conformed.rejected.select(*KEYS, "reason", "record", *stamp).select(
+        *[F.col(f.name).cast(f.dataType) for f in PREDICTIONS_QUARANTINE_SCHEMA.fields]
+    )
     return Scored(predictions, rejected, conformed.missing, conformed.extra)

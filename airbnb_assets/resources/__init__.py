@@ -1,1 +1,4 @@
-"""Dagster resources: the Spark session and the lakehouse (table names, paths, reads and writes)."""
+"""Dagster resources that are not storage: MLflow, monitoring settings and the alert notifier.
+
+Storage (Spark, the lakehouse, tables, artefacts) is :mod:`airbnb_assets.platform`.
+"""

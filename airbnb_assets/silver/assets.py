@@ -6,24 +6,14 @@ from typing import Any
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.ingest.assets import BRONZE_KEY
-from airbnb_assets.metadata import markdown_table, table_metadata
-from airbnb_assets.partitions import DAILY
-from airbnb_assets.resources.lakehouse import (
-    BRONZE_LISTINGS,
-    DATA_QUALITY,
-    SILVER_LISTINGS,
-    SILVER_QUARANTINE,
-    LakehouseResource,
-)
-from airbnb_assets.resources.spark import SparkResource
+from airbnb_assets.partitions import processing_day
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.metadata import markdown_table, table_metadata
+from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE, Table
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
 from airbnb_assets.silver.quality import ExpectationFailed
 from airbnb_assets.silver.step import run_silver
 
-SILVER_KEY = dg.AssetKey(SILVER_LISTINGS.split("/"))
-QUARANTINE_KEY = dg.AssetKey(SILVER_QUARANTINE.split("/"))
-DATA_QUALITY_KEY = dg.AssetKey(DATA_QUALITY.split("/"))
 RECONCILE_CHECK = "rows_reconcile_with_bronze"
 _KINDS = {"spark", "delta"}
 
@@ -40,7 +30,7 @@ def rule_check_result(rule: Expectation, quality: list[dict[str, Any]]) -> dg.As
     total = sum(q["total_rows"] for q in mine)
     return dg.AssetCheckResult(
         check_name=check_name(rule),
-        asset_key=SILVER_KEY,
+        asset_key=SILVER.key,
         passed=all(rule.passes(q["failed_rows"], q["total_rows"]) for q in mine),
         severity=dg.AssetCheckSeverity(rule.check_severity),
         metadata={
@@ -58,20 +48,20 @@ def rule_check_result(rule: Expectation, quality: list[dict[str, Any]]) -> dg.As
     )
 
 
-def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, Any]]:
+def reconcile(lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, Any]]:
     """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal)."""
     if not dates:
         return []
 
-    def counts(table: str) -> dict[Any, int]:
-        df = lakehouse.read_or_none(spark, table)
+    def counts(table: Table) -> dict[Any, int]:
+        df = lakehouse.read_or_none(table)
         if df is None:
             return {}
-        date_col = "_snapshot_date" if table == BRONZE_LISTINGS else "snapshot_date"
+        date_col = "_snapshot_date" if table == BRONZE else "snapshot_date"
         rows = df.filter(F.col(date_col).isin(dates)).groupBy(date_col).count().collect()
         return {r[0]: r[1] for r in rows}
 
-    bronze, silver, quarantine = (counts(t) for t in (BRONZE_LISTINGS, SILVER_LISTINGS, SILVER_QUARANTINE))
+    bronze, silver, quarantine = (counts(t) for t in (BRONZE, SILVER, SILVER_QUARANTINE))
     return [
         {
             "snapshot_date": str(d),
@@ -87,31 +77,31 @@ def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> lis
     name="silver_listings",
     specs=[
         dg.AssetSpec(
-            SILVER_KEY,
-            deps=[BRONZE_KEY],
+            SILVER.key,
+            deps=[BRONZE.key],
             group_name="silver",
             kinds=_KINDS,
-            description="Typed, cleaned listings: one row per (id, snapshot_date).",
+            description=SILVER.description,
         ),
         dg.AssetSpec(
-            QUARANTINE_KEY,
-            deps=[BRONZE_KEY],
+            SILVER_QUARANTINE.key,
+            deps=[BRONZE.key],
             group_name="silver",
             kinds=_KINDS,
-            description="Rows dropped by an expectation, with the failed rule names.",
+            description=SILVER_QUARANTINE.description,
         ),
         dg.AssetSpec(
-            DATA_QUALITY_KEY,
-            deps=[BRONZE_KEY],
+            DATA_QUALITY.key,
+            deps=[BRONZE.key],
             group_name="ops",
             kinds=_KINDS,
-            description="Rows evaluated / failed per run, snapshot date and rule.",
+            description=DATA_QUALITY.description,
         ),
     ],
     check_specs=[
         dg.AssetCheckSpec(
             check_name(r),
-            asset=SILVER_KEY,
+            asset=SILVER.key,
             blocking=r.action == "fail",
             description=f"[{r.action}] {r.description}",
         )
@@ -120,50 +110,48 @@ def reconcile(spark: Any, lakehouse: LakehouseResource, dates: list[Any]) -> lis
     + [
         dg.AssetCheckSpec(
             RECONCILE_CHECK,
-            asset=SILVER_KEY,
+            asset=SILVER.key,
             blocking=True,
             description="silver + quarantine rows == bronze rows per snapshot.",
         )
     ],
-    partitions_def=DAILY,
 )
 def silver_listings(
-    context: dg.AssetExecutionContext, spark: SparkResource, lakehouse: LakehouseResource
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Parse, type and check the bronze rows appended since the last run."""
-    session = spark.session
+    """Parse, type and check the bronze rows appended since the last run (not partitioned)."""
     try:
-        report = run_silver(session, lakehouse, context.run.run_id, context.partition_key)
+        report = run_silver(lakehouse, context.run.run_id, processing_day(context))
     except ExpectationFailed as exc:
         for rule in EXPECTATIONS:
             yield rule_check_result(rule, exc.records)
         raise dg.Failure(description=str(exc)) from exc
     yield dg.MaterializeResult(
-        asset_key=SILVER_KEY,
+        asset_key=SILVER.key,
         metadata={
-            **table_metadata(session, lakehouse, SILVER_LISTINGS),
+            **table_metadata(lakehouse, SILVER),
             "rows_evaluated": report.evaluated,
             "rows_written": report.evaluated - report.quarantined,
             "snapshot_dates": ", ".join(str(d) for d in report.snapshot_dates) or "none",
         },
     )
     yield dg.MaterializeResult(
-        asset_key=QUARANTINE_KEY,
+        asset_key=SILVER_QUARANTINE.key,
         metadata={
-            **table_metadata(session, lakehouse, SILVER_QUARANTINE),
+            **table_metadata(lakehouse, SILVER_QUARANTINE),
             "rows_written": report.quarantined,
         },
     )
     yield dg.MaterializeResult(
-        asset_key=DATA_QUALITY_KEY,
-        metadata={**table_metadata(session, lakehouse, DATA_QUALITY), "records_written": len(report.quality)},
+        asset_key=DATA_QUALITY.key,
+        metadata={**table_metadata(lakehouse, DATA_QUALITY), "records_written": len(report.quality)},
     )
     for rule in EXPECTATIONS:
         yield rule_check_result(rule, report.quality)
-    rows = reconcile(session, lakehouse, report.snapshot_dates)
+    rows = reconcile(lakehouse, report.snapshot_dates)
     yield dg.AssetCheckResult(
         check_name=RECONCILE_CHECK,
-        asset_key=SILVER_KEY,
+        asset_key=SILVER.key,
         passed=all(r["bronze"] == r["silver"] + r["quarantine"] for r in rows),
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"by_snapshot": markdown_table(rows, ["snapshot_date", "bronze", "silver", "quarantine"])},

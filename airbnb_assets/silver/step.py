@@ -13,38 +13,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from airbnb_assets.incremental import BatchContext, run_available_now
-from airbnb_assets.resources.lakehouse import (
-    BRONZE_LISTINGS,
-    DATA_QUALITY,
-    SILVER_LISTINGS,
-    SILVER_QUARANTINE,
-    LakehouseResource,
-)
+from airbnb_assets.platform.incremental import BatchContext, run_available_now
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import KEY, ExpectationFailed, evaluate, rank_duplicates, split
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
-
-DQ_SCHEMA = T.StructType(
-    [
-        T.StructField("run_id", T.StringType(), True),
-        T.StructField("run_date", T.StringType(), True),
-        T.StructField("batch", T.StringType(), False),
-        T.StructField("snapshot_date", T.DateType(), True),
-        T.StructField("rule", T.StringType(), False),
-        T.StructField("action", T.StringType(), False),
-        T.StructField("total_rows", T.LongType(), False),
-        T.StructField("failed_rows", T.LongType(), False),
-        T.StructField("passed_rows", T.LongType(), False),
-        T.StructField("quarantined_rows", T.LongType(), False),
-        T.StructField("committed", T.BooleanType(), False),
-        T.StructField("evaluated_at", T.TimestampType(), False),
-    ]
-)
+    from pyspark.sql import DataFrame
 
 
 @dataclass
@@ -76,17 +53,14 @@ class SilverReport:
         return sorted({r["snapshot_date"] for r in self.quality})
 
 
-def _existing_keys(
-    spark: SparkSession, lakehouse: LakehouseResource, batch_tag: str, dates: list[dt.date]
-) -> DataFrame | None:
-    if not dates or not lakehouse.exists(spark, SILVER_LISTINGS):
+def _existing_keys(lakehouse: LakehouseResource, batch_tag: str, dates: list[dt.date]) -> DataFrame | None:
+    if not dates or not lakehouse.exists(SILVER):
         return None
-    silver = lakehouse.read(spark, SILVER_LISTINGS)
+    silver = lakehouse.read(SILVER)
     return silver.filter(F.col("snapshot_date").isin(dates) & (F.col("_batch") != batch_tag)).select(*KEY)
 
 
 def process_bronze_batch(
-    spark: SparkSession,
     lakehouse: LakehouseResource,
     bronze_rows: DataFrame,
     ctx: BatchContext,
@@ -97,7 +71,7 @@ def process_bronze_batch(
     batch_tag = f"{ctx.stream_id}:{ctx.batch_id}"
     parsed = parse_bronze(bronze_rows)
     dates = [r[0] for r in parsed.select("snapshot_date").distinct().collect()]
-    ranked = rank_duplicates(parsed, _existing_keys(spark, lakehouse, batch_tag, dates))
+    ranked = rank_duplicates(parsed, _existing_keys(lakehouse, batch_tag, dates))
     evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist()
     try:
         outcome = split(evaluated)
@@ -115,7 +89,7 @@ def process_bronze_batch(
             }
             for c in counts
         ]
-        quality = spark.createDataFrame(records, schema=DQ_SCHEMA) if records else None
+        quality = lakehouse.create_frame(records, DATA_QUALITY) if records else None
         if violated:
             if quality is not None:
                 lakehouse.append(quality, DATA_QUALITY)  # record the failed attempt, no txn
@@ -124,9 +98,7 @@ def process_bronze_batch(
                 records,
             )
         lakehouse.append(outcome.quarantine, SILVER_QUARANTINE, txn=ctx.txn("quarantine"))
-        lakehouse.append(
-            outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER_LISTINGS, txn=ctx.txn("silver")
-        )
+        lakehouse.append(outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER, txn=ctx.txn("silver"))
         if quality is not None:
             lakehouse.append(quality, DATA_QUALITY, txn=ctx.txn("data_quality"))
         return records
@@ -135,21 +107,20 @@ def process_bronze_batch(
 
 
 def run_silver(
-    spark: SparkSession,
     lakehouse: LakehouseResource,
     run_id: str | None = None,
     run_date: str | None = None,
 ) -> SilverReport:
     """Process every bronze row appended since the last run."""
     report = SilverReport()
-    if not lakehouse.exists(spark, BRONZE_LISTINGS):
+    if not lakehouse.exists(BRONZE):
         return report
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
-        report.quality.extend(process_bronze_batch(spark, lakehouse, batch, ctx, run_id, run_date))
+        report.quality.extend(process_bronze_batch(lakehouse, batch, ctx, run_id, run_date))
 
     run_available_now(
-        lakehouse.read_stream(spark, BRONZE_LISTINGS),
+        lakehouse.read_stream(BRONZE),
         lakehouse.checkpoint("silver_listings"),
         handle,
         name="silver_listings",

@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 
 from airbnb_assets.ml.promotion import decide, passes_gate
-from airbnb_assets.ml.registry import CHALLENGER, CHAMPION, last_evaluated, serving_version
+from airbnb_assets.ml.serving import CHALLENGER, CHAMPION, last_evaluated, serving_version
 from airbnb_assets.ml.train import PARAMS, features_frame, fit, train
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets_tests.ml.conftest import register

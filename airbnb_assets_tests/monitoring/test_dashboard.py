@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from airbnb_assets.monitoring.dashboard import (
+from airbnb_assets.monitoring.dashboard.page import (
     CHARTS,
     DashboardData,
     drift_status,

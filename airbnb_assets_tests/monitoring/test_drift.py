@@ -15,16 +15,15 @@ from airbnb_assets.ingest.bronze import read_landed_file
 from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.ml.train import GroupMedianBaseline, regression_metrics
-from airbnb_assets.monitoring.drift import (
-    AVAILABILITY_METHOD,
+from airbnb_assets.monitoring.drift.data import (
     CAT_METHOD,
     DRIFT_SHARE,
-    MAE_TOLERANCE,
     NUM_METHOD,
     DataDriftResult,
     data_drift,
-    model_drift,
 )
+from airbnb_assets.monitoring.drift.evidently import AVAILABILITY_METHOD
+from airbnb_assets.monitoring.drift.model import MAE_TOLERANCE, model_drift
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES

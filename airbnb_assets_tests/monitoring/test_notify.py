@@ -28,14 +28,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from airbnb_assets.environments import Env, notifier_resource, settings_for
-from airbnb_assets.monitoring.notify import (
+from airbnb_assets.resources.notifier.formats import subject_line, teams_card
+from airbnb_assets.resources.notifier.resource import (
     ENV_VARS,
     Alert,
     AlertDeliveryError,
     NotifierConfigError,
     NotifierResource,
 )
-from airbnb_assets.monitoring.notify_format import subject_line, teams_card
 
 WEBHOOK_SECRET = "s3cr3t-webhook-T0KEN"
 TEAMS_SECRET = "s3cr3t-teams-SIG"

@@ -1,4 +1,4 @@
-"""The drift alert sensor on a real Dagster instance: episodes, backfills, retraining, retries."""
+"""The drift alert sensor on a real Dagster instance: episodes, backfills, retries; it launches no run."""
 
 import json
 import threading
@@ -9,10 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from airbnb_assets.monitoring.episodes import DriftObservation, EpisodeState, observe
-from airbnb_assets.monitoring.notify import NotifierResource
-from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY, RETRAIN_CONFIG, drift_alert_sensor
+from airbnb_assets.monitoring.alerts.episodes import DriftObservation, EpisodeState, observe
+from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
+from airbnb_assets.platform.tables import DRIFT_REPORT_KEY
 from airbnb_assets.resources.monitoring import MonitoringResource
+from airbnb_assets.resources.notifier.resource import NotifierResource
 
 
 class Hook:
@@ -81,7 +82,7 @@ def _tick(instance: dg.DagsterInstance, hook: Hook, cursor: str | None, tmp_path
     return result
 
 
-def test_one_alert_per_episode_backfills_ignored_and_retraining_requested(hook: Hook, tmp_path: Path) -> None:
+def test_one_alert_per_episode_backfills_ignored_and_no_run_requested(hook: Hook, tmp_path: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     _report(instance, "2020-01-01", False)
     _report(instance, "2020-01-02", True)
@@ -102,15 +103,13 @@ def test_one_alert_per_episode_backfills_ignored_and_retraining_requested(hook: 
     _report(instance, "2020-01-04", False)  # clears
     _report(instance, "2020-01-05", True)  # comes back: a new episode
     _report(instance, "2019-12-01", True)  # a backfill of an older day: no alert
-    _report(instance, "2020-01-06", True, model=True)  # model drift: alert + retraining
+    _report(instance, "2020-01-06", True, model=True)  # model drift: alert (the daily job retrains)
     second = _tick(instance, hook, first.cursor, tmp_path)
     assert [(a["kind"], a["run_date"]) for a in hook.received[1:]] == [
         ("data_drift", "2020-01-05"),
         ("model_drift", "2020-01-06"),
     ]
-    (request,) = second.run_requests
-    assert request.job_name == "retrain_job" and request.partition_key == "2020-01-06"
-    assert request.run_config == RETRAIN_CONFIG
+    assert not second.run_requests  # ml/price_model already ran after this report in the daily job
 
     third = _tick(instance, hook, second.cursor, tmp_path)  # nothing new: nothing sent
     assert len(hook.received) == 3 and not third.run_requests

@@ -389,11 +389,11 @@ def pages(labels: set[str]) -> tuple[Page, ...]:
                 ),
                 Section(
                     "monitoring/drift_metrics",
-                    ("airbnb_assets.monitoring.assets",),
+                    ("airbnb_assets.monitoring.drift.asset",),
                     lambda m: struct_table(m.DRIFT_METRICS_SCHEMA),
                     "Drift history, one partition per ``run_date``: a row per feature (data drift), "
                     "per metric and for the prediction distribution (model drift) "
-                    "(``airbnb_assets.monitoring.assets.DRIFT_METRICS_SCHEMA``).",
+                    "(``airbnb_assets.monitoring.drift.asset.DRIFT_METRICS_SCHEMA``).",
                 ),
                 Section(
                     "gold/price_predictions",

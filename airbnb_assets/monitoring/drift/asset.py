@@ -1,64 +1,26 @@
-"""Monitoring asset: the daily drift report (Evidently), its files and its history table."""
+"""The drift report asset: judge the model that scored the day; write its reports and history rows."""
 
 import datetime as dt
 import json
-import os
 from typing import Any
 
 import dagster as dg
 import pandas as pd
-from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from airbnb_assets.gold.assets import GOLD_KEY
-from airbnb_assets.ml.assets import PREDICTIONS_KEY
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
-from airbnb_assets.ml.registry import training_snapshots
-from airbnb_assets.monitoring.drift import data_drift, model_drift
-from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY
+from airbnb_assets.ml.serving import training_snapshots
+from airbnb_assets.monitoring.drift.data import data_drift
+from airbnb_assets.monitoring.drift.model import model_drift
 from airbnb_assets.partitions import DAILY
-from airbnb_assets.resources.lakehouse import DRIFT_METRICS, GOLD_FEATURES, PREDICTIONS, LakehouseResource
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.sampling import sample_to_pandas
+from airbnb_assets.platform.tables import DRIFT_METRICS, DRIFT_REPORT_KEY, GOLD, PREDICTIONS
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
-from airbnb_assets.resources.spark import SparkResource
 
 DATA_DRIFT_CHECK = "no_dataset_drift"
 MODEL_DRIFT_CHECK = "model_performance_within_tolerance"
-
-#: Columns of ``monitoring/drift_metrics`` (one row per run date, report and column or metric).
-DRIFT_METRICS_SCHEMA = T.StructType(
-    [
-        T.StructField("run_date", T.DateType(), False, {"comment": "Day of the report (partition)."}),
-        T.StructField("snapshot_date", T.DateType(), True, {"comment": "Snapshot compared (current)."}),
-        T.StructField("report", T.StringType(), False, {"comment": "data | model"}),
-        T.StructField("column", T.StringType(), False, {"comment": "Feature, prediction, or metric name."}),
-        T.StructField("method", T.StringType(), True, {"comment": "Drift method or metric."}),
-        T.StructField("score", T.DoubleType(), True, {"comment": "Drift score or current metric value."}),
-        T.StructField("threshold", T.DoubleType(), True, {"comment": "Threshold the score is held to."}),
-        T.StructField("reference", T.DoubleType(), True, {"comment": "Reference metric value (model)."}),
-        T.StructField("drifted", T.BooleanType(), True, {"comment": "Whether this row counts as drift."}),
-        T.StructField("dataset_drift", T.BooleanType(), True, {"comment": "Dataset verdict of the day."}),
-        T.StructField("share_drifted", T.DoubleType(), True, {"comment": "Share of drifted columns."}),
-        T.StructField("model_version", T.StringType(), True, {"comment": "Champion compared."}),
-        T.StructField("report_path", T.StringType(), True, {"comment": "HTML report of the day."}),
-    ]
-)
-
-
-def sample(df: DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most about ``max_rows`` rows of ``df`` (fixed-seed sample in Spark), as pandas."""
-    total = df.count()
-    if total > max_rows:
-        df = df.sample(fraction=max_rows / total, seed=seed)
-    return df.toPandas()
-
-
-def _write(path: str, text: str) -> str:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return path
 
 
 def _no_report(reason: str) -> dg.MaterializeResult:
@@ -73,7 +35,7 @@ def _no_report(reason: str) -> dg.MaterializeResult:
 
 @dg.asset(
     key=DRIFT_REPORT_KEY,
-    deps=[PREDICTIONS_KEY, GOLD_KEY],
+    deps=[PREDICTIONS.key, GOLD.key],
     partitions_def=DAILY,
     group_name="monitoring",
     kinds={"evidently", "delta"},
@@ -96,15 +58,14 @@ def _no_report(reason: str) -> dg.MaterializeResult:
 )
 def drift_report(
     context: dg.AssetExecutionContext,
-    spark: SparkResource,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
 ) -> dg.MaterializeResult:
     """Judge the model that scored the day (recorded on its predictions) on data it never saw."""
-    session, client = spark.session, mlflow.activate()
+    client = mlflow.activate()
     day = dt.date.fromisoformat(context.partition_key)
-    predictions = lakehouse.read_or_none(session, PREDICTIONS)
+    predictions = lakehouse.read_or_none(PREDICTIONS)
     if predictions is None:
         return _no_report("no predictions yet")
     todays = predictions.filter(F.col("run_date") == F.lit(day))
@@ -113,14 +74,14 @@ def drift_report(
         return _no_report("no predictions for this day")
     snapshot, version = first[0][0], first[0][1]
     champion = client.get_model_version(mlflow.model_name, version)
-    gold = lakehouse.read(session, GOLD_FEATURES)
+    gold = lakehouse.read(GOLD)
     features = [*NUMERIC, *CATEGORICAL]
-    current = sample(
+    current = sample_to_pandas(
         gold.filter(F.col("snapshot_date") == F.lit(snapshot)).select(*features),
         monitoring.max_rows,
         monitoring.seed,
     )
-    reference = sample(
+    reference = sample_to_pandas(
         gold.filter(F.col("snapshot_date").isin(training_snapshots(champion))).select(*features),
         monitoring.max_rows,
         monitoring.seed,
@@ -132,7 +93,7 @@ def drift_report(
     reference_metrics = {k: metrics[f"val_{k}"] for k in ("mae", "rmse", "r2") if f"val_{k}" in metrics}
     previous_day = predictions.filter(F.col("run_date") < F.lit(day)).agg(F.max("run_date")).collect()[0][0]
     previous = (
-        sample(
+        sample_to_pandas(
             predictions.filter(F.col("run_date") == F.lit(previous_day)).select("prediction"),
             monitoring.max_rows,
             monitoring.seed,
@@ -140,7 +101,9 @@ def drift_report(
         if previous_day is not None
         else None
     )
-    scored = sample(todays.select("prediction", "actual_price"), monitoring.max_rows, monitoring.seed)
+    scored = sample_to_pandas(
+        todays.select("prediction", "actual_price"), monitoring.max_rows, monitoring.seed
+    )
     model = model_drift(
         scored,
         reference_metrics,
@@ -149,17 +112,13 @@ def drift_report(
         seed=monitoring.seed,
     )
 
-    folder = f"{lakehouse.artifacts('drift')}/{day.isoformat()}"
-    data_html = _write(f"{folder}/data_drift.html", data.html)
-    model_html = _write(f"{folder}/model_drift.html", model.html)
-    _write(f"{folder}/drift.json", json.dumps({"data": data.as_json(), "model": model.as_json()}, indent=2))
+    store, folder = lakehouse.artifacts, f"drift/{day.isoformat()}"
+    data_html = store.write_text(f"{folder}/data_drift.html", data.html)
+    model_html = store.write_text(f"{folder}/model_drift.html", model.html)
+    report = {"data": data.as_json(), "model": model.as_json()}
+    store.write_text(f"{folder}/drift.json", json.dumps(report, indent=2))
     rows = metric_rows(day, snapshot, data, model, str(champion.version), data_html)
-    lakehouse.replace_where(
-        session.createDataFrame(rows, DRIFT_METRICS_SCHEMA),
-        DRIFT_METRICS,
-        f"run_date = DATE'{day.isoformat()}'",
-        partition_by=["run_date"],
-    )
+    lakehouse.replace_partition(lakehouse.create_frame(rows, DRIFT_METRICS), DRIFT_METRICS, day)
     drifted = ", ".join(data.drifted_columns) or "none"
     if data.dataset_drift or model.degraded:
         context.log.warning(f"drift on {day}: data={data.dataset_drift} ({drifted}), model={model.degraded}")

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pyspark.sql import functions as F
 
-from airbnb_assets.resources.lakehouse import DATA_QUALITY, DRIFT_METRICS, PREDICTIONS, LakehouseResource
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import DATA_QUALITY, DRIFT_METRICS, PREDICTIONS
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 
 def _frame(df: DataFrame) -> pd.DataFrame:
@@ -79,14 +80,12 @@ def quality_over_time(quality: DataFrame) -> pd.DataFrame:
     )
 
 
-def read_inputs(
-    spark: SparkSession, lakehouse: LakehouseResource
-) -> tuple[DataFrame | None, DataFrame | None, DataFrame | None]:
+def read_inputs(lakehouse: LakehouseResource) -> tuple[DataFrame | None, DataFrame | None, DataFrame | None]:
     """The predictions, drift metrics and data-quality tables (``None`` where not created yet)."""
     return (
-        lakehouse.read_or_none(spark, PREDICTIONS),
-        lakehouse.read_or_none(spark, DRIFT_METRICS),
-        lakehouse.read_or_none(spark, DATA_QUALITY),
+        lakehouse.read_or_none(PREDICTIONS),
+        lakehouse.read_or_none(DRIFT_METRICS),
+        lakehouse.read_or_none(DATA_QUALITY),
     )
 
 

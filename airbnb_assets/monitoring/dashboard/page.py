@@ -3,8 +3,8 @@
 Pure rendering (pandas in, HTML out): no Spark, no Dagster. plotly.js is inlined exactly once, the page
 loads nothing from the network (no CDN, no external fonts) and every chart degrades to "no data yet" when
 its input frame is empty. The figures themselves are built in
-:mod:`~airbnb_assets.monitoring.dashboard_price` and
-:mod:`~airbnb_assets.monitoring.dashboard_drift`.
+:mod:`~airbnb_assets.monitoring.dashboard.price_figures` and
+:mod:`~airbnb_assets.monitoring.dashboard.drift_figures`.
 """
 
 from __future__ import annotations
@@ -17,17 +17,18 @@ from pathlib import Path
 import pandas as pd
 import plotly.graph_objects as go
 
-from airbnb_assets.monitoring.dashboard_common import count, day_string, flags, report_href
-from airbnb_assets.monitoring.dashboard_drift import (
+from airbnb_assets.monitoring.dashboard.common import count, day_string, flags, report_href
+from airbnb_assets.monitoring.dashboard.drift_figures import (
     data_quality_figure,
     drift_figure,
     drifted_features_figure,
 )
-from airbnb_assets.monitoring.dashboard_price import (
+from airbnb_assets.monitoring.dashboard.price_figures import (
     model_versions_figure,
     predictions_figure,
     price_by_group_figure,
 )
+from airbnb_assets.platform.artifacts import ArtifactStore
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 # Charts drawn before the grid has its final width (the first one, which carries plotly.js) are
@@ -297,17 +298,14 @@ def render_dashboard(data: DashboardData, base_dir: str | None = None) -> str:
 """
 
 
-def write_dashboard(data: DashboardData, path: str) -> str:
-    """Render the dashboard and write it to ``path`` (parent directories are created).
+def write_dashboard(data: DashboardData, store: ArtifactStore, relative: str = "dashboard/index.html") -> str:
+    """Render the dashboard and write it to the artefact store; return the path written.
 
     Args:
         data: The dashboard data.
-        path: Output HTML file.
-
-    Returns:
-        The path written.
+        store: The environment's artefact store.
+        relative: Location of the page in the store (report links are made relative to it).
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_dashboard(data, base_dir=str(target.parent.resolve())), encoding="utf-8")
-    return path
+    target = store.path(relative)
+    base_dir = str(Path(target).parent.resolve())
+    return store.write_text(relative, render_dashboard(data, base_dir=base_dir))

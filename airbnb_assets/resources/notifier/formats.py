@@ -1,6 +1,6 @@
 """How an alert payload looks in Slack (Block Kit), Microsoft Teams (cards) and e-mail (plain text).
 
-Every function takes the JSON payload of :meth:`~airbnb_assets.monitoring.notify.Alert.to_payload`.
+Every function takes the JSON payload of :meth:`~airbnb_assets.resources.notifier.resource.Alert.to_payload`.
 """
 
 from __future__ import annotations

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 
-from airbnb_assets.resources.lakehouse import LakehouseResource
-
-if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import Table
 
 
-def table_metadata(spark: SparkSession, lakehouse: LakehouseResource, table: str) -> dict[str, Any]:
+def table_metadata(lakehouse: LakehouseResource, table: Table) -> dict[str, Any]:
     """Location, row count (``dagster/row_count``) and Delta version of a table."""
     meta: dict[str, Any] = {"table": dg.MetadataValue.text(lakehouse.identifier(table))}
     if not lakehouse.catalog:
         meta["path"] = dg.MetadataValue.path(lakehouse.path(table))
-    if lakehouse.exists(spark, table):
-        meta["dagster/row_count"] = lakehouse.read(spark, table).count()
-        meta["delta_version"] = lakehouse.version(spark, table)
+    if lakehouse.exists(table):
+        meta["dagster/row_count"] = lakehouse.read(table).count()
+        meta["delta_version"] = lakehouse.version(table)
     return meta
 
 

@@ -1,6 +1,6 @@
 """Shared pieces of the drift reports: the per-column result, sampling and thin Evidently wrappers.
 
-Used by :mod:`airbnb_assets.monitoring.drift` and :mod:`airbnb_assets.monitoring.drift_model`.
+Used by :mod:`airbnb_assets.monitoring.drift.data` and :mod:`airbnb_assets.monitoring.drift.model`.
 Evidently is imported inside the functions: the import costs seconds and ~300 MB, which code
 locations that only load the asset definitions should not pay. Every report gets an explicit
 ``DataDefinition`` and ``include_tests=True``.

@@ -39,15 +39,15 @@ import datetime as _dt
 import json
 import re
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import dagster as dg
 from pydantic import Field
 
-from airbnb_assets.monitoring.notify_alert import Alert, AlertDeliveryError
-from airbnb_assets.monitoring.notify_backends import (
+from airbnb_assets.platform.artifacts import append_line
+from airbnb_assets.resources.notifier.alert import Alert, AlertDeliveryError
+from airbnb_assets.resources.notifier.backends import (
     post_msteams,
     post_slack,
     post_webhook,
@@ -247,8 +247,4 @@ class NotifierResource(dg.ConfigurableResource):
             "delivered": error is None,
             "error": None if error is None else str(error),
         }
-        path = Path(self._setting("log_path"))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
+        append_line(str(self._setting("log_path")), json.dumps(record, ensure_ascii=False, allow_nan=False))

@@ -4,23 +4,25 @@ import os
 
 import dagster as dg
 
-from airbnb_assets.ml.assets import MODEL_KEY, PREDICTIONS_KEY
-from airbnb_assets.monitoring import dashboard_data as dd
-from airbnb_assets.monitoring.dashboard import DashboardData, write_dashboard
-from airbnb_assets.monitoring.sensors import DRIFT_REPORT_KEY
+from airbnb_assets.monitoring.dashboard import data as dd
+from airbnb_assets.monitoring.dashboard.page import DashboardData, write_dashboard
 from airbnb_assets.partitions import DAILY
-from airbnb_assets.resources.lakehouse import GOLD_FEATURES, LakehouseResource
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import (
+    DASHBOARD_KEY,
+    DATA_QUALITY,
+    DRIFT_REPORT_KEY,
+    GOLD,
+    MODEL_KEY,
+    PREDICTIONS,
+)
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
-from airbnb_assets.resources.spark import SparkResource
-from airbnb_assets.silver.assets import DATA_QUALITY_KEY
-
-DASHBOARD_KEY = dg.AssetKey(["monitoring", "dashboard"])
 
 
 @dg.asset(
     key=DASHBOARD_KEY,
-    deps=[DRIFT_REPORT_KEY, PREDICTIONS_KEY, MODEL_KEY, DATA_QUALITY_KEY],
+    deps=[DRIFT_REPORT_KEY, PREDICTIONS.key, MODEL_KEY, DATA_QUALITY.key],
     partitions_def=DAILY,
     group_name="monitoring",
     kinds={"plotly", "html"},
@@ -28,26 +30,23 @@ DASHBOARD_KEY = dg.AssetKey(["monitoring", "dashboard"])
 )
 def dashboard(
     context: dg.AssetExecutionContext,
-    spark: SparkResource,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
 ) -> dg.MaterializeResult:
     """Rebuild the dashboard page from the lakehouse tables and the model registry."""
-    session, client = spark.session, mlflow.activate()
-    predictions, metrics, quality = dd.read_inputs(session, lakehouse)
+    client = mlflow.activate()
+    predictions, metrics, quality = dd.read_inputs(lakehouse)
     data = DashboardData(env=monitoring.env, run_date=context.partition_key)
     if predictions is not None:
         data.predictions = dd.predictions_over_time(predictions)
-        data.price_by_group = dd.price_by_group(
-            predictions, lakehouse.read(session, GOLD_FEATURES), context.partition_key
-        )
+        data.price_by_group = dd.price_by_group(predictions, lakehouse.read(GOLD), context.partition_key)
     if metrics is not None:
         data.drift, data.drifted_features = dd.drift_over_time(metrics)
     if quality is not None:
         data.data_quality = dd.quality_over_time(quality)
     data.model_versions = dd.model_versions(client, mlflow.model_name)
-    path = write_dashboard(data, f"{lakehouse.artifacts('dashboard')}/index.html")
+    path = write_dashboard(data, lakehouse.artifacts, "dashboard/index.html")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(path),

@@ -1,9 +1,10 @@
 """The drift alert sensor: reacts to each new drift report and alerts once per episode.
 
 It reads every ``monitoring/drift_report`` materialization since its cursor (in order), feeds the
-headline numbers to :func:`airbnb_assets.monitoring.episodes.observe`, sends the resulting alerts
-through the notifier resource, and on model drift requests a ``retrain_job`` run with
-``force_retrain`` (the out-of-time gate then decides promotion). Its cursor holds the event
+headline numbers to :func:`airbnb_assets.monitoring.alerts.episodes.observe` and sends the resulting
+alerts through the notifier resource. It launches no run: the daily job already retrains after the
+drift report of the same day (``ml/price_model`` depends on it), so a retrain requested here would
+repeat that one (``retrain_job`` stays available for a forced retrain by hand). Its cursor holds the event
 position, the episode state and any alert whose delivery failed (retried on the next tick, and
 recorded as failed in the notifier's JSONL log), so alerts are neither repeated nor lost.
 """
@@ -14,14 +15,15 @@ from typing import Any
 
 import dagster as dg
 
-from airbnb_assets.jobs import retrain_job
-from airbnb_assets.monitoring.episodes import DriftObservation, EpisodeState, observe
-from airbnb_assets.monitoring.notify import Alert, AlertDeliveryError, NotifierConfigError, NotifierResource
+from airbnb_assets.monitoring.alerts.episodes import DriftObservation, EpisodeState, observe
+from airbnb_assets.platform.tables import DRIFT_REPORT_KEY
 from airbnb_assets.resources.monitoring import MonitoringResource
-
-DRIFT_REPORT_KEY = dg.AssetKey(["monitoring", "drift_report"])
-#: Run config that forces the model asset to retrain.
-RETRAIN_CONFIG = {"ops": {"ml__price_model": {"config": {"force_retrain": True}}}}
+from airbnb_assets.resources.notifier.resource import (
+    Alert,
+    AlertDeliveryError,
+    NotifierConfigError,
+    NotifierResource,
+)
 
 
 def _metadata_value(metadata: Any, key: str, default: Any = None) -> Any:
@@ -53,16 +55,15 @@ def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
     name="drift_alert_sensor",
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[retrain_job],
-    description="Alerts once per drift episode and requests retraining on model drift.",
+    description="Alerts once per drift episode (data drift, model drift) through the notifier.",
 )
 def drift_alert_sensor(
     context: dg.SensorEvaluationContext, notifier: NotifierResource, monitoring: MonitoringResource
 ) -> dg.SensorResult:
-    """Process new drift reports in order; send alerts; request retraining on model drift."""
+    """Process new drift reports in order and send the alerts of new drift episodes."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     state = EpisodeState.from_json(cursor.get("state"))
-    position, runs = cursor.get("after"), []
+    position = cursor.get("after")
     outbox = [Alert(**a) for a in cursor.get("pending", [])]  # undelivered on an earlier tick
     while True:
         page = context.instance.fetch_materializations(
@@ -82,16 +83,6 @@ def drift_alert_sensor(
             outbox.extend(step.alerts)
             for note in step.notes:
                 context.log.info(note)
-            if step.retrain:
-                runs.append(
-                    dg.RunRequest(
-                        run_key=f"retrain-{obs.run_date}-{record.storage_id}",
-                        job_name=retrain_job.name,
-                        partition_key=obs.run_date,
-                        run_config=RETRAIN_CONFIG,
-                        tags={"airbnb/reason": "model_drift"},
-                    )
-                )
         position = page.cursor
         if not page.has_more:
             break
@@ -104,4 +95,4 @@ def drift_alert_sensor(
             context.log.error(f"alert not delivered, will retry: {alert.title}: {exc}")
             pending.append(asdict(alert))
     new_cursor = {"after": position, "state": state.to_json(), "pending": pending}
-    return dg.SensorResult(run_requests=runs, cursor=json.dumps(new_cursor))
+    return dg.SensorResult(cursor=json.dumps(new_cursor))

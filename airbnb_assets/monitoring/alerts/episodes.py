@@ -2,7 +2,7 @@
 
 An episode starts on the first day drift is seen and lasts while it persists: one alert at its
 start, none on the following days, and a new one only after a day without drift. Data drift and
-model drift are separate episodes; model drift also asks for a retraining run. A result for a day
+model drift are separate episodes. A result for a day
 older than the newest one seen (a backfill) never raises an alert. The state is plain JSON so a
 sensor can keep it in its cursor.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from airbnb_assets.monitoring.notify import Alert
+from airbnb_assets.resources.notifier.alert import Alert
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,15 @@ class Step:
     """What a new observation produced."""
 
     alerts: list[Alert]
-    retrain: bool
     notes: list[str]
 
 
 def observe(state: EpisodeState, obs: DriftObservation, env: str) -> Step:
     """Advance ``state`` with one day's result; return the alerts to send (mutates ``state``)."""
     if state.last_run_date is not None and obs.run_date < state.last_run_date:
-        return Step([], False, [f"{obs.run_date}: older than {state.last_run_date} (backfill), no alert"])
+        return Step([], [f"{obs.run_date}: older than {state.last_run_date} (backfill), no alert"])
     state.last_run_date = obs.run_date
-    alerts, notes, retrain = [], [], False
+    alerts, notes = [], []
     if obs.data_drift and not state.data_open:
         alerts.append(_data_alert(obs, env))
     elif not obs.data_drift and state.data_open:
@@ -70,11 +69,10 @@ def observe(state: EpisodeState, obs: DriftObservation, env: str) -> Step:
     state.data_open = obs.data_drift
     if obs.model_degraded and not state.model_open:
         alerts.append(_model_alert(obs, env))
-        retrain = True
     elif not obs.model_degraded and state.model_open:
         notes.append(f"{obs.run_date}: model performance back within tolerance")
     state.model_open = obs.model_degraded
-    return Step(alerts, retrain, notes)
+    return Step(alerts, notes)
 
 
 def _data_alert(obs: DriftObservation, env: str) -> Alert:
@@ -100,7 +98,7 @@ def _model_alert(obs: DriftObservation, env: str) -> Alert:
         title=f"[{env}] Model performance degraded on {obs.run_date}",
         summary=(
             f"Price model MAE {_num(obs.model_mae)} vs {_num(obs.reference_mae)} out of sample; "
-            "a retraining run was requested (the out-of-time gate decides promotion)."
+            "the daily job retrains after the day was judged (the out-of-time gate decides promotion)."
         ),
         details={"mae": obs.model_mae, "reference_mae": obs.reference_mae},
         report_url=obs.model_report_url,

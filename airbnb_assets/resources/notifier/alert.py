@@ -1,6 +1,6 @@
 """The alert dataclass and the error raised when an alert cannot be delivered.
 
-Re-exported by :mod:`airbnb_assets.monitoring.notify`, which is the module to import from.
+Re-exported by :mod:`airbnb_assets.resources.notifier.resource`, which is the module to import from.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Model drift: the day's prediction quality against the model's out-of-sample reference, prediction drift.
 
-Re-exported by :mod:`airbnb_assets.monitoring.drift`. MAE / RMSE / R² are computed on every labelled
+MAE / RMSE / R² are computed on every labelled
 row of the day (a null ``actual_price`` is an unlabelled row) with the same definitions as the
 training's validation metrics (:func:`airbnb_assets.ml.train.regression_metrics`). The model that
 scored the day was trained only on earlier snapshots, and its reference metrics are out of sample
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from airbnb_assets.monitoring import drift_evidently as ev
-from airbnb_assets.monitoring.drift_evidently import MAX_ROWS, SEED, ColumnDrift, number
+from airbnb_assets.monitoring.drift import evidently as ev
+from airbnb_assets.monitoring.drift.evidently import MAX_ROWS, SEED, ColumnDrift, number
 
 #: The model is degraded when the day's MAE exceeds its out-of-sample reference MAE by more than this.
 MAE_TOLERANCE = 0.10

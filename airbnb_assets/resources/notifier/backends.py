@@ -1,7 +1,7 @@
 """Delivery of one alert payload to webhook, Slack, Microsoft Teams or e-mail.
 
-Used by :class:`airbnb_assets.monitoring.notify.NotifierResource`; every function here works on
-the JSON payload of :meth:`~airbnb_assets.monitoring.notify.Alert.to_payload` and receives its
+Used by :class:`airbnb_assets.resources.notifier.resource.NotifierResource`; every function here works on
+the JSON payload of :meth:`~airbnb_assets.resources.notifier.resource.Alert.to_payload` and receives its
 settings as arguments. Failures are raised as :class:`AlertDeliveryError` whose message names the
 backend and the kind of failure only: never a URL (webhook URLs embed tokens), a token or a
 password. Those errors are raised outside any ``except`` block, so they carry no chained exception
@@ -19,8 +19,8 @@ from typing import Any
 
 import requests
 
-from airbnb_assets.monitoring.notify_alert import AlertDeliveryError
-from airbnb_assets.monitoring.notify_format import email_message, slack_message, teams_card
+from airbnb_assets.resources.notifier.alert import AlertDeliveryError
+from airbnb_assets.resources.notifier.formats import email_message, slack_message, teams_card
 
 
 def _failure_reason(exc: BaseException) -> str:

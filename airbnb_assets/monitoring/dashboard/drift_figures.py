@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from airbnb_assets.monitoring.dashboard_common import (
+from airbnb_assets.monitoring.dashboard.common import (
     BASE_LAYOUT,
     DRIFT_COLOR,
     NEUTRAL_COLOR,

@@ -1,8 +1,8 @@
-"""Drift reports: data drift of the model's features and model drift (performance, predictions).
+"""Data drift of the model's features: the day against the serving model's training snapshots.
 
 Pure functions over pandas, built on Evidently 0.7 (``Report`` / ``Dataset`` / ``DataDefinition``;
-the Evidently calls live in :mod:`airbnb_assets.monitoring.drift_evidently`). This module is the
-public entry point: :func:`data_drift`, :func:`model_drift` and every threshold.
+the Evidently calls live in :mod:`airbnb_assets.monitoring.drift.evidently`): :func:`data_drift`
+and its thresholds. Model drift is :mod:`airbnb_assets.monitoring.drift.model`.
 
 **Data drift** (:func:`data_drift`) compares the contract's features (``NUMERIC`` + ``CATEGORICAL``
 of :mod:`airbnb_assets.ml.contract`) of a day with a reference, normally the champion's training
@@ -68,11 +68,6 @@ Over 30 sampling seeds the verdicts hold: the 2017-04-02 share stays 0.3, 2019-1
 current day against a 1,000,000-row reference takes about 2 s (2 cores), plus ~5 s for the
 first Evidently import in the process. The report HTML is a few MB.
 
-**Model drift** (:func:`model_drift`, from :mod:`airbnb_assets.monitoring.drift_model`) computes
-MAE / RMSE / R² on the day's labelled rows, compares them with the model's out-of-sample metrics
-(degraded when MAE exceeds the reference MAE by more than :data:`MAE_TOLERANCE`) and tests the
-drift of the prediction distribution against the previous predictions (Wasserstein,
-:data:`PREDICTION_DRIFT_THRESHOLD`).
 """
 
 from __future__ import annotations
@@ -86,36 +81,8 @@ import numpy as np
 import pandas as pd
 
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
-from airbnb_assets.monitoring import drift_evidently as ev
-from airbnb_assets.monitoring.drift_evidently import AVAILABILITY_METHOD, MAX_ROWS, SEED, ColumnDrift, number
-from airbnb_assets.monitoring.drift_model import (
-    MAE_TOLERANCE,
-    MIN_LABELLED_ROWS,
-    PREDICTION_DRIFT_METHOD,
-    PREDICTION_DRIFT_THRESHOLD,
-    ModelDriftResult,
-    model_drift,
-)
-
-__all__ = [
-    "AVAILABILITY_METHOD",
-    "CAT_METHOD",
-    "CAT_THRESHOLD",
-    "DRIFT_SHARE",
-    "MAE_TOLERANCE",
-    "MAX_ROWS",
-    "MIN_LABELLED_ROWS",
-    "NUM_METHOD",
-    "NUM_THRESHOLD",
-    "PREDICTION_DRIFT_METHOD",
-    "PREDICTION_DRIFT_THRESHOLD",
-    "SEED",
-    "ColumnDrift",
-    "DataDriftResult",
-    "ModelDriftResult",
-    "data_drift",
-    "model_drift",
-]
+from airbnb_assets.monitoring.drift import evidently as ev
+from airbnb_assets.monitoring.drift.evidently import AVAILABILITY_METHOD, MAX_ROWS, SEED, ColumnDrift, number
 
 #: Evidently drift method for numeric features: Wasserstein distance normed by the reference std.
 NUM_METHOD = "wasserstein"

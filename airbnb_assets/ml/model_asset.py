@@ -1,0 +1,161 @@
+"""The model asset: retrain after the day was scored and judged, gate out of time, refit the winner.
+
+The daily order (``docs/architecture.rst``): the day's listings are scored by the model serving
+that day (:mod:`airbnb_assets.ml.predictions`), the drift report judges it, and only then may
+``ml/price_model`` retrain; what it promotes serves from the next day. The policy is
+:mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb_assets.ml.registry`.
+"""
+
+import datetime as dt
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
+from airbnb_assets.ml.contract import CONTRACT, missing_required
+from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
+from airbnb_assets.ml.registry import register_retrain
+from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
+from airbnb_assets.ml.train import features_frame, train
+from airbnb_assets.partitions import DAILY
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.sampling import sample_to_pandas
+from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
+from airbnb_assets.resources.mlflow import MlflowResource
+
+TRAINING_CONTRACT_CHECK = "training_contract_complete"
+
+
+class PriceModelConfig(dg.Config):
+    """Run configuration of the model asset."""
+
+    force_retrain: bool = False
+    promotion_tolerance: float = PROMOTION_TOLERANCE
+    max_training_rows: int = 500_000
+    max_missing_share: float = MAX_MISSING_SHARE
+
+
+def labelled_until(gold: DataFrame, day: dt.date) -> DataFrame:
+    """Gold rows with a price, from snapshots up to ``day``."""
+    return gold.filter((F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull())
+
+
+def latest_snapshot(df: DataFrame) -> dt.date | None:
+    """The newest ``snapshot_date`` in ``df`` (``None`` if empty)."""
+    value = df.agg(F.max("snapshot_date")).collect()[0][0]
+    return value if isinstance(value, dt.date) else None
+
+
+def training_rows(labelled: DataFrame, max_rows: int) -> pd.DataFrame:
+    """The contract columns of the labelled rows as pandas, sampled (fixed seed) above ``max_rows``."""
+    return sample_to_pandas(labelled.select(*KEYS, *[c.name for c in CONTRACT], TARGET), max_rows, seed=42)
+
+
+def _contract_check(missing: list[str], evaluated_on: Any, share: float) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=TRAINING_CONTRACT_CHECK,
+        asset_key=MODEL_KEY,
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "missing_features": ", ".join(missing) or "none",
+            "snapshot": str(evaluated_on or "none"),
+            "max_missing_share": share,
+        },
+    )
+
+
+@dg.asset(
+    key=MODEL_KEY,
+    deps=[GOLD.key, DRIFT_REPORT_KEY],
+    partitions_def=DAILY,
+    group_name="ml",
+    kinds={"scikitlearn", "mlflow"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            TRAINING_CONTRACT_CHECK,
+            asset=MODEL_KEY,
+            description="The latest labelled snapshot has every required feature (else no promotion).",
+        )
+    ],
+    description="Retrains after the day was scored and judged: a challenger trained on the snapshots "
+    "before the latest labelled one is compared out of time with the serving champion; a winner is "
+    "refit on every labelled row and serves from the next day.",
+)
+def price_model(
+    context: dg.AssetExecutionContext,
+    config: PriceModelConfig,
+    lakehouse: LakehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
+    client = mlflow.activate()
+    day = dt.date.fromisoformat(context.partition_key)
+    base: dict[str, Any] = {
+        "model_name": mlflow.model_name,
+        "tracking_uri": dg.MetadataValue.text(mlflow.tracking_uri),
+    }
+    gold = lakehouse.read_or_none(GOLD)
+    labelled = labelled_until(gold, day) if gold is not None else None
+    latest = latest_snapshot(labelled) if labelled is not None else None
+    if labelled is None or latest is None:
+        return dg.MaterializeResult(
+            metadata={**base, "retrained": False, "reason": "no labelled rows yet"},
+            check_results=[_contract_check([], None, config.max_missing_share)],
+        )
+    evaluated = last_evaluated(client, mlflow.model_name)
+    if not (config.force_retrain or evaluated is None or latest > evaluated):
+        return dg.MaterializeResult(
+            metadata={
+                **base,
+                "retrained": False,
+                "reason": f"no new labelled snapshot (latest {latest} was evaluated already)",
+            },
+            check_results=[_contract_check([], latest, config.max_missing_share)],
+        )
+    rows = training_rows(labelled, config.max_training_rows)
+    result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
+    champion = serving_version(client, mlflow.model_name, before=latest)
+    champion_mae = None
+    if champion is not None:
+        predicted = load_model(mlflow.model_name, str(champion.version)).predict(
+            features_frame(result.validation)
+        )
+        champion_mae = float(abs(predicted - result.validation[TARGET].to_numpy()).mean())
+    latest_rows = rows[rows.snapshot_date == latest]
+    missing = missing_required(latest_rows, config.max_missing_share)
+    decision = decide(
+        result.metrics["mae"],
+        champion_mae,
+        str(champion.version) if champion is not None else None,
+        missing,
+        config.promotion_tolerance,
+    )
+    reg = register_retrain(
+        client, mlflow.model_name, rows, result, decision, evaluated_on=latest, run_date=context.partition_key
+    )
+    (context.log.info if reg.promoted else context.log.warning)(reg.decision)
+    return dg.MaterializeResult(
+        metadata={
+            **base,
+            "retrained": True,
+            "model_version": reg.version,
+            "model_uri": reg.model_uri,
+            "mlflow_run_id": reg.run_id,
+            "promoted": reg.promoted,
+            "promotion": reg.decision,
+            "refit_on_all_rows": decision.promote,
+            "trained_through": str(latest) if decision.promote else result.train_snapshots[-1],
+            "evaluated_on": str(latest),
+            "validation": result.scheme,
+            "training_rows": len(rows) if decision.promote else result.n_train,  # rows in the fit
+            "champion_compared": str(champion.version) if champion is not None else "none",
+            **({"champion_val_mae": round(champion_mae, 4)} if champion_mae is not None else {}),
+            **{f"val_{k}": round(v, 4) for k, v in result.metrics.items()},
+            **{f"baseline_{k}": round(v, 4) for k, v in result.baseline_metrics.items()},
+        },
+        check_results=[_contract_check(missing, latest, config.max_missing_share)],
+    )

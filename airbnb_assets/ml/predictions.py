@@ -1,0 +1,123 @@
+"""The predictions asset: the day's listings scored by the model that served that day.
+
+The serving version is read from the MLflow registry (:func:`~airbnb_assets.ml.serving.serving_version`:
+trained only on snapshots before the one scored), not through an asset edge: the model depends on the
+drift report, which depends on these predictions. A rerun or backfill of day D replaces D.
+"""
+
+import datetime as dt
+
+import dagster as dg
+from pyspark.sql import functions as F
+
+from airbnb_assets.ml.model_asset import latest_snapshot
+from airbnb_assets.ml.scoring import score
+from airbnb_assets.ml.serving import CHAMPION, serving_version
+from airbnb_assets.partitions import DAILY
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.metadata import table_metadata
+from airbnb_assets.platform.tables import GOLD, PREDICTIONS, PREDICTIONS_QUARANTINE
+from airbnb_assets.resources.mlflow import MlflowResource
+
+CONTRACT_CHECK = "feature_contract_complete"
+SCORED_CHECK = "every_row_scored"
+
+
+@dg.asset(
+    key=PREDICTIONS.key,
+    deps=[GOLD.key],
+    partitions_def=DAILY,
+    group_name="ml",
+    kinds={"spark", "delta", "mlflow"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            CONTRACT_CHECK,
+            asset=PREDICTIONS.key,
+            description="Every feature of the contract was present in the scored table.",
+        ),
+        dg.AssetCheckSpec(
+            SCORED_CHECK,
+            asset=PREDICTIONS.key,
+            blocking=True,
+            description="Every input row was scored or quarantined with a reason.",
+        ),
+    ],
+    description="Daily price predictions for the latest snapshot up to the day, by the champion that "
+    "served when the day began (trained only on earlier snapshots; a rerun or backfill replaces the "
+    "day). Rows that cannot be scored go to gold/price_predictions_quarantine.",
+)
+def price_predictions(
+    context: dg.AssetExecutionContext,
+    lakehouse: LakehouseResource,
+    mlflow: MlflowResource,
+) -> dg.MaterializeResult:
+    """Score the day's listings in Spark with the model serving that snapshot."""
+    client = mlflow.activate()
+    day = dt.date.fromisoformat(context.partition_key)
+    gold = lakehouse.read_or_none(GOLD)
+    snapshot = (
+        latest_snapshot(gold.filter(F.col("snapshot_date") <= F.lit(day))) if gold is not None else None
+    )
+    if gold is None or snapshot is None:
+        return dg.MaterializeResult(
+            metadata={"rows_scored": 0, "reason": "no listings up to this day"},
+            check_results=_checks([], 0, 0, 0),
+        )
+    champion = serving_version(client, mlflow.model_name, before=snapshot)
+    if champion is None:
+        # The first model is trained at the end of the first labelled day and serves from the next.
+        context.log.info(f"no model trained before {snapshot} yet: nothing scored for {day}")
+        return dg.MaterializeResult(
+            metadata={"rows_scored": 0, "reason": f"no '{CHAMPION}' trained before snapshot {snapshot} yet"},
+            check_results=_checks([], 0, 0, 0),
+        )
+    todays = gold.filter(F.col("snapshot_date") == F.lit(snapshot))
+    scored = score(
+        lakehouse.session,
+        todays,
+        f"models:/{mlflow.model_name}/{champion.version}",  # pinned: the version recorded is the one used
+        mlflow.model_name,
+        str(champion.version),
+        day,
+    )
+    lakehouse.replace_partition(scored.predictions, PREDICTIONS, day)
+    lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
+    condition = F.col("run_date") == F.lit(day)
+    written = lakehouse.read(PREDICTIONS).filter(condition)
+    stats = written.agg(
+        F.count(F.lit(1)), F.avg("prediction"), F.expr("percentile(prediction, 0.5)")
+    ).collect()[0]
+    rejected = lakehouse.read(PREDICTIONS_QUARANTINE).filter(condition).count()
+    for reason in [r[0] for r in scored.rejected.select("reason").limit(5).collect()]:
+        context.log.warning(f"not scored: {reason}")
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(lakehouse, PREDICTIONS),
+            "snapshot_scored": str(snapshot),
+            "rows_scored": int(stats[0]),
+            "rows_quarantined": rejected,
+            "mean_prediction": round(float(stats[1] or 0), 2),
+            "median_prediction": round(float(stats[2] or 0), 2),
+            "model_version": str(champion.version),
+            "model_uri": f"models:/{mlflow.model_name}/{champion.version}",
+            "missing_features": ", ".join(scored.missing) or "none",
+            "ignored_columns": ", ".join(scored.extra) or "none",
+        },
+        check_results=_checks(scored.missing, todays.count(), int(stats[0]), rejected),
+    )
+
+
+def _checks(missing: list[str], inputs: int, scored: int, rejected: int) -> list[dg.AssetCheckResult]:
+    return [
+        dg.AssetCheckResult(
+            check_name=CONTRACT_CHECK,
+            passed=not missing,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"missing_features": ", ".join(missing) or "none"},
+        ),
+        dg.AssetCheckResult(
+            check_name=SCORED_CHECK,
+            passed=inputs == scored + rejected,
+            metadata={"input_rows": inputs, "scored": scored, "quarantined": rejected},
+        ),
+    ]

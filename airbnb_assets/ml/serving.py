@@ -1,0 +1,78 @@
+"""Which registered version serves a day, and loading it (MLflow registry reads).
+
+A version *serves* snapshot S when it was trained only on snapshots before S
+(:func:`serving_version`): no model judges rows it was trained on. Tags written by
+:mod:`airbnb_assets.ml.registry` (``trained_through``, ``training_snapshots``, ``evaluated_on``,
+``promotion``) are what these functions read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+from mlflow.exceptions import MlflowException
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+#: Alias of the promoted version (what serves).
+CHAMPION = "champion"
+#: Alias of the newest version the gate refused.
+CHALLENGER = "challenger"
+
+
+def champion_version(client: MlflowClient, name: str) -> Any | None:
+    """The model version with alias ``champion``, or ``None``."""
+    try:
+        return client.get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def _versions(client: MlflowClient, name: str) -> list[Any]:
+    try:
+        return list(client.search_model_versions(f"name = '{name}'"))
+    except MlflowException:
+        return []
+
+
+def _date_tag(version: Any, tag: str) -> dt.date | None:
+    value = version.tags.get(tag)
+    return dt.date.fromisoformat(value) if value else None
+
+
+def serving_version(client: MlflowClient, name: str, before: dt.date) -> Any | None:
+    """The version that serves rows of snapshot ``before``: trained only on earlier snapshots.
+
+    The ``champion`` alias when it qualifies (so a manual rollback is honoured), else the newest
+    version ever promoted that qualifies (a backfill of a past day uses the model of that time),
+    else ``None``: no model may judge rows it was trained on.
+    """
+    current = champion_version(client, name)
+    through = _date_tag(current, "trained_through") if current is not None else None
+    if current is not None and through is not None and through < before:
+        return current
+    promoted = [
+        (d, int(v.version), v)
+        for v in _versions(client, name)
+        if v.tags.get("promotion") == "promoted" and (d := _date_tag(v, "trained_through")) and d < before
+    ]
+    return max(promoted, key=lambda t: (t[0], t[1]))[2] if promoted else None
+
+
+def training_snapshots(version: Any) -> list[str]:
+    """Snapshot dates a registered version was trained on (its drift reference)."""
+    return [d for d in version.tags.get("training_snapshots", "").split(",") if d]
+
+
+def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
+    """The newest snapshot any retrain was evaluated on (``None``: never retrained)."""
+    dates = [d for v in _versions(client, name) if (d := _date_tag(v, "evaluated_on"))]
+    return max(dates) if dates else None
+
+
+def load_model(name: str, version: str) -> Any:
+    """Load a registered version as its scikit-learn estimator."""
+    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
