@@ -22,6 +22,7 @@ from airbnb_assets.monitoring.dashboard.page import (
     report_href,
     write_dashboard,
 )
+from airbnb_assets.platform.artifacts import ArtifactStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO_ROOT / ".ci" / "install-browser.sh"
@@ -242,7 +243,7 @@ def test_drift_badge() -> None:
 def test_report_links_are_relative(tmp_path: Path) -> None:
     out = tmp_path / "site" / "dashboard.html"
     data = make_data(reports_dir=tmp_path / "reports")
-    assert write_dashboard(data, str(out)) == str(out)
+    assert write_dashboard(data, ArtifactStore(str(tmp_path)), "site/dashboard.html") == str(out)
     tags = parse(out.read_text(encoding="utf-8")).tags
     latest = [attrs["href"] for tag, attrs in tags if tag == "a" and attrs.get("id") == "drift-report"]
     assert latest == [f"../reports/drift_{RUN_DATE}.html"]  # next to the badge
@@ -321,7 +322,7 @@ def test_page_renders_offline_in_chromium(browser, data, tmp_path: Path) -> None
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    path = Path(write_dashboard(data(), str(tmp_path / "dashboard.html")))
+    path = Path(write_dashboard(data(), ArtifactStore(str(tmp_path)), "dashboard.html"))
     browser.get(path.as_uri())
     WebDriverWait(browser, 15).until(
         lambda d: (
