@@ -106,6 +106,29 @@ def _install_safe_object_description() -> None:
 
 _install_safe_object_description()
 
+
+def _remove_stale_api_pages() -> None:
+    """Delete generated API pages of modules that no longer exist (after a move or a rename).
+
+    autosummary rewrites the pages of the modules it finds but never deletes the others, so in a
+    reused checkout a moved module would leave a page that fails to import and is in no toctree.
+    The package's modules are read from the file system (nothing is imported here).
+    """
+    generated = DOCS_DIR / "api" / "_generated"
+    if not generated.is_dir():
+        return
+    package = REPO_DIR / "airbnb_assets"
+    modules = {"airbnb_assets"}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(REPO_DIR).with_suffix("").parts
+        modules.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    for page in generated.glob("airbnb_assets*.rst"):
+        if page.stem not in modules:
+            page.unlink()
+
+
+_remove_stale_api_pages()
+
 # -- napoleon (Google-style sections; the package's ruff convention) --------------------------------
 
 napoleon_google_docstring = True

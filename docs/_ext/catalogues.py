@@ -6,14 +6,17 @@ feature that is declared in code appears in the docs on the next build, and noth
 hand:
 
 * ``expectations.rst``   ← ``airbnb_assets.silver.expectations.EXPECTATIONS``
-* ``data_dictionary.rst`` ← ``silver.schema`` (``SILVER_COLUMNS``, ``AUDIT_COLUMNS``,
-  ``HEADER_ALIASES``), ``gold.features`` (``FEATURES``, ``KEYS``, ``TARGET``), ``ingest.bronze``
-  (``PROVENANCE``, ``LEDGER_SCHEMA``) and ``silver.step`` (``DQ_SCHEMA``)
+* ``data_dictionary.rst`` ← the table catalogue ``airbnb_assets.platform.tables.TABLES``: per
+  table its location (through ``LakehouseResource``), description, keys, partition column,
+  Dagster asset, and columns: ``struct_table(table.schema)`` when the catalogue declares the
+  schema, else the renderer of :data:`DOMAIN_COLUMNS` for the domain declaration its
+  ``columns_from`` names (``silver.schema``, ``gold.features``, ``ingest.bronze``); then the ML
+  feature contract (``ml.contract.CONTRACT``)
 * ``assets.rst``          ← the Dagster ``Definitions`` of ``airbnb_assets.definitions``
 
 Adding a declaration
 --------------------
-Each page is a :class:`Page` made of :class:`Section` entries listed in :data:`PAGES`. A section
+Each page is a :class:`Page` made of :class:`Section` entries listed by :func:`pages`. A section
 names the modules it reads and a function that turns those modules into lines of RST. Generic
 renderers cover the usual declaration shapes:
 
@@ -22,12 +25,15 @@ renderers cover the usual declaration shapes:
 * :func:`records_table` for a sequence of dataclass-like records (pick the attributes to show),
 * :func:`mapping_table` for a ``dict``.
 
-For example, a future feature contract and predictions schema are one entry each::
+For example, the feature contract is one entry::
 
-    Section("ml/feature_contract", ("airbnb_assets.ml.contract",),
-            lambda m: records_table(m.CONTRACT, ["name", "dtype", "description"])),
-    Section("gold/price_predictions", ("airbnb_assets.ml.scoring",),
-            lambda m: struct_table(m.PREDICTIONS_SCHEMA)),
+    Section("ML feature contract", ("airbnb_assets.ml.contract",),
+            lambda m: records_table(m.CONTRACT, ["name", "spark_type", "kind"])),
+
+A new *table* needs no entry here: add it to ``TABLES`` in ``airbnb_assets/platform/tables.py``
+and the data dictionary lists it. Only a table whose columns come from a domain declaration
+(``columns_from`` instead of ``schema``) may add a renderer to :data:`DOMAIN_COLUMNS`; without
+one, its ``columns_from`` text is shown.
 
 A section whose module does not exist (yet) is skipped with an info message, not an error. Any
 other import error, or a missing attribute in a module that does exist, fails the build: a
@@ -68,6 +74,7 @@ class Section:
     modules: tuple[str, ...]
     render: Render
     intro: str = ""
+    label: str = ""  # an RST target ``.. _<label>:`` before the heading
 
 
 @dataclasses.dataclass(frozen=True)
@@ -219,7 +226,17 @@ def render_silver(schema: ModuleType) -> list[str]:
         for c in schema.SILVER_COLUMNS
     ]
     rows += [[literal(name), "", "*audit*", text(desc)] for name, desc in schema.AUDIT_COLUMNS]
-    return list_table(["Column", "Type", "Parser", "Description"], rows, widths=[3, 1, 1, 7])
+    return [
+        "One row per listing and snapshot: ``SILVER_COLUMNS`` (typed by their parser) followed by "
+        "``AUDIT_COLUMNS`` (``airbnb_assets.silver.schema``).",
+        "",
+        *list_table(["Column", "Type", "Parser", "Description"], rows, widths=[3, 1, 1, 7]),
+        *heading("Header aliases", "~"),
+        "Source header variants folded into one silver column "
+        "(``airbnb_assets.silver.schema.HEADER_ALIASES``).",
+        "",
+        *render_aliases(schema),
+    ]
 
 
 def render_aliases(schema: ModuleType) -> list[str]:
@@ -252,9 +269,15 @@ def render_gold(features: ModuleType, schema: ModuleType) -> list[str]:
             text(target.description if target else ""),
         ]
     )
-    return list_table(
-        ["Column", "Role", "Type", "Expression over silver", "Description"], rows, widths=[3, 2, 1, 5, 5]
-    )
+    return [
+        "Keys ``KEYS``, features ``FEATURES`` and target ``TARGET`` (``airbnb_assets.gold.features``).",
+        "",
+        *list_table(
+            ["Column", "Role", "Type", "Expression over silver", "Description"],
+            rows,
+            widths=[3, 2, 1, 5, 5],
+        ),
+    ]
 
 
 def render_bronze(bronze: ModuleType, schema: ModuleType) -> list[str]:
@@ -272,6 +295,171 @@ def render_bronze(bronze: ModuleType, schema: ModuleType) -> list[str]:
     ]
 
 
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """The columns of a table declared by a domain module (its ``Table.columns_from``)."""
+
+    modules: tuple[str, ...]
+    render: Render
+
+
+#: Renderers for the catalogued tables without a ``schema``, by table name. A name that is not in
+#: ``TABLES`` fails the build (a renamed table must not leave a stale renderer behind).
+DOMAIN_COLUMNS: dict[str, Columns] = {
+    "bronze/listings": Columns(("airbnb_assets.ingest.bronze", "airbnb_assets.silver.schema"), render_bronze),
+    "silver/listings": Columns(("airbnb_assets.silver.schema",), render_silver),
+    "gold/listing_features": Columns(
+        ("airbnb_assets.gold.features", "airbnb_assets.silver.schema"), render_gold
+    ),
+}
+
+#: What stands in for the environment's parts in the table locations shown.
+LOCAL_ROOT = "<root>/<env>"
+UC_CATALOG = "<catalog>"
+
+
+def partitioning(partitions_def: Any) -> str:
+    """How an asset is partitioned, in a word: ``daily`` or ``none``."""
+    import dagster as dg
+
+    if partitions_def is None:
+        return "none"
+    if isinstance(partitions_def, dg.DailyPartitionsDefinition):
+        return "daily"
+    return text(type(partitions_def).__name__)
+
+
+#: What each partitioning means for an asset of this code location (``airbnb_assets.partitions``).
+PARTITIONING_MEANS = {
+    "none": "unpartitioned, incremental: each run processes what is new since its checkpoint",
+    "daily": "daily partitions: one partition = one processing day; a backfill of a day redoes it",
+}
+
+
+def asset_partitions(definitions: ModuleType) -> dict[str, str]:
+    """Each asset key of the code location → its partitioning (:func:`partitioning`)."""
+    out = {}
+    for assets_def in definitions.defs.assets or ():
+        for spec in assets_def.specs:
+            out[spec.key.to_user_string()] = partitioning(assets_def.partitions_def)
+    return out
+
+
+def writer_of(table: Any, definitions: ModuleType) -> str | None:
+    """For a table that is no asset of its own: the asset whose description names it, if any."""
+    for assets_def in definitions.defs.assets or ():
+        for spec in assets_def.specs:
+            if spec.key != table.key and table.table_name in (spec.description or ""):
+                return spec.key.to_user_string()
+    return None
+
+
+def asset_cell(table: Any, definitions: ModuleType, *, long: bool) -> str:
+    """The table's Dagster asset and partitioning, or the asset that writes it."""
+    how = asset_partitions(definitions).get(table.key.to_user_string())
+    if how is not None:
+        meaning = PARTITIONING_MEANS.get(how, how)
+        return f"{literal(table.key.to_user_string())}, {text(meaning)}" if long else text(how)
+    writer = writer_of(table, definitions)
+    if writer is None:
+        return "none of its own (written by another asset)" if long else "not an asset"
+    if long:
+        return f"none of its own: written by {literal(writer)}, with its partition"
+    return f"written by {literal(writer)}"
+
+
+def table_locations(lakehouse: ModuleType, spark: ModuleType, table: Any) -> tuple[str, str]:
+    """The local path and the Unity Catalog name of ``table``, as ``LakehouseResource`` derives them."""
+
+    def resource(catalog: str | None) -> Any:
+        return lakehouse.LakehouseResource(
+            root=LOCAL_ROOT, landing_path="", catalog=catalog, spark=spark.SparkResource()
+        )
+
+    return resource(None).path(table), resource(UC_CATALOG).identifier(table)
+
+
+def render_tables_overview(tables: ModuleType, definitions: ModuleType) -> list[str]:
+    """One row per catalogued table: name, keys, partition column, Dagster partitioning."""
+    rows = [
+        [
+            f":ref:`{table.name} <table-{table.schema_name}-{table.table_name}>`",
+            ", ".join(literal(k) for k in table.keys),
+            literal(table.partition_by) if table.partition_by else "",
+            asset_cell(table, definitions, long=False),
+            text(table.description),
+        ]
+        for table in tables.TABLES
+    ]
+    return list_table(
+        ["Table", "Key columns", "Partition column", "Dagster partitions", "Description"],
+        rows,
+        widths=[3, 3, 2, 2, 6],
+    )
+
+
+def render_table(
+    table_name: str,
+    tables: ModuleType,
+    lakehouse: ModuleType,
+    spark: ModuleType,
+    definitions: ModuleType,
+) -> list[str]:
+    """One catalogued table: location, keys, partitioning and its columns."""
+    table = tables.by_name(table_name)
+    local, uc = table_locations(lakehouse, spark, table)
+    asset = asset_cell(table, definitions, long=True)
+    out = [
+        text(table.description),
+        "",
+        f":Local Delta table: {literal(local)}",
+        f":Unity Catalog: {literal(uc)}",
+        f":Key columns: {', '.join(literal(k) for k in table.keys) or '—'}",
+        f":Partition column: {literal(table.partition_by) if table.partition_by else 'none'}",
+        f":Dagster asset: {asset}",
+    ]
+    if table.schema is not None:
+        out += [
+            f":Columns: declared in the catalogue (``{tables.__name__}``)",
+            "",
+            *struct_table(table.schema),
+        ]
+        return out
+    out += [f":Columns: {table.columns_from or '*not declared*'}", ""]
+    domain = DOMAIN_COLUMNS.get(table.name)
+    if domain is None:
+        return out
+    modules = [import_optional(m) for m in domain.modules]
+    if any(m is None for m in modules):
+        absent = [n for n, m in zip(domain.modules, modules, strict=True) if m is None]
+        logger.info(f"[catalogues] columns of {table.name} skipped ({', '.join(absent)} absent)")
+        return out
+    return out + domain.render(*modules)
+
+
+def table_sections(tables: ModuleType) -> tuple[Section, ...]:
+    """A section per table of ``TABLES`` (in its order), labelled ``table-<schema>-<table>``."""
+    names = {t.name for t in tables.TABLES}
+    stale = sorted(set(DOMAIN_COLUMNS) - names)
+    if stale:
+        raise ValueError(f"DOMAIN_COLUMNS names tables that are not in TABLES: {', '.join(stale)}")
+    modules = (
+        "airbnb_assets.platform.tables",
+        "airbnb_assets.platform.lakehouse",
+        "airbnb_assets.platform.spark",
+        "airbnb_assets.definitions",
+    )
+    return tuple(
+        Section(
+            t.name,
+            modules,
+            lambda *m, name=t.name: render_table(name, *m),
+            label=f"table-{t.schema_name}-{t.table_name}",
+        )
+        for t in tables.TABLES
+    )
+
+
 # -- asset catalogue --------------------------------------------------------------------------------
 
 
@@ -287,6 +475,7 @@ def render_assets(definitions: ModuleType) -> list[str]:
                 [
                     literal(spec.key.to_user_string()),
                     text(spec.group_name),
+                    partitioning(assets_def.partitions_def),
                     literal(node),
                     deps,
                     text(spec.description),
@@ -303,20 +492,40 @@ def render_assets(definitions: ModuleType) -> list[str]:
             )
     out = heading("Assets", "~")
     out += list_table(
-        ["Asset key", "Group", "Op", "Upstream", "Description"], asset_rows, widths=[3, 1, 3, 3, 6]
+        ["Asset key", "Group", "Partitions", "Op", "Upstream", "Description"],
+        asset_rows,
+        widths=[3, 1, 1, 3, 3, 6],
     )
     out += heading("Asset checks", "~")
     out += list_table(["Check", "Asset", "Blocking", "Description"], check_rows, widths=[4, 3, 1, 6])
     job_rows = []
     for job in defs.jobs or ():
-        job_rows.append([literal(job.name), text(getattr(job, "description", "") or "")])
-    out += heading("Jobs and schedules", "~")
-    out += list_table(["Job", "Description"], job_rows, widths=[1, 4])
+        job_rows.append(
+            [
+                literal(job.name),
+                partitioning(getattr(job, "partitions_def", None)),
+                text(getattr(job, "description", "") or ""),
+            ]
+        )
+    out += heading("Jobs, schedules and sensors", "~")
+    out += list_table(["Job", "Partitions", "Description"], job_rows, widths=[1, 1, 4])
     sched_rows = [
         [literal(s.name), literal(s.job_name), literal(s.cron_schedule), text(s.execution_timezone)]
         for s in defs.schedules or ()
     ]
     out += list_table(["Schedule", "Job", "Cron", "Timezone"], sched_rows, widths=[2, 2, 2, 2])
+    sensor_rows = [
+        [
+            literal(s.name),
+            ", ".join(literal(j.name) for j in s.jobs) if s.has_jobs else "none (launches no run)",
+            text(s.default_status.value.lower()),
+            text(s.description),
+        ]
+        for s in defs.sensors or ()
+    ]
+    out += list_table(
+        ["Sensor", "Jobs it may launch", "Default status", "Description"], sensor_rows, widths=[2, 2, 1, 5]
+    )
     return out
 
 
@@ -325,6 +534,8 @@ def render_assets(definitions: ModuleType) -> list[str]:
 
 def pages(labels: set[str]) -> tuple[Page, ...]:
     """Every generated page. Add new declarations here (see the module docstring)."""
+    # The table catalogue decides which tables the data dictionary lists; it must import.
+    tables = importlib.import_module("airbnb_assets.platform.tables")
     return (
         Page(
             "expectations.rst",
@@ -342,65 +553,19 @@ def pages(labels: set[str]) -> tuple[Page, ...]:
             "",
             (
                 Section(
-                    "bronze/listings",
-                    ("airbnb_assets.ingest.bronze", "airbnb_assets.silver.schema"),
-                    render_bronze,
+                    "",
+                    ("airbnb_assets.platform.tables", "airbnb_assets.definitions"),
+                    render_tables_overview,
                 ),
+                *table_sections(tables),
                 Section(
-                    "Header aliases",
-                    ("airbnb_assets.silver.schema",),
-                    render_aliases,
-                    "Source header variants folded into one silver column "
-                    "(``airbnb_assets.silver.schema.HEADER_ALIASES``).",
-                ),
-                Section(
-                    "silver/listings",
-                    ("airbnb_assets.silver.schema",),
-                    render_silver,
-                    "One row per listing and snapshot: ``SILVER_COLUMNS`` (typed by their parser) "
-                    "followed by ``AUDIT_COLUMNS`` (``airbnb_assets.silver.schema``).",
-                ),
-                Section(
-                    "gold/listing_features",
-                    ("airbnb_assets.gold.features", "airbnb_assets.silver.schema"),
-                    render_gold,
-                    "Keys ``KEYS``, features ``FEATURES`` and target ``TARGET`` "
-                    "(``airbnb_assets.gold.features``).",
-                ),
-                Section(
-                    "ops/landing_files",
-                    ("airbnb_assets.ingest.bronze",),
-                    lambda m: struct_table(m.LEDGER_SCHEMA),
-                    "The ledger of every landed file (``airbnb_assets.ingest.bronze.LEDGER_SCHEMA``).",
-                ),
-                Section(
-                    "ops/data_quality",
-                    ("airbnb_assets.silver.step",),
-                    lambda m: struct_table(m.DQ_SCHEMA),
-                    "One row per run, batch, snapshot date and rule "
-                    "(``airbnb_assets.silver.step.DQ_SCHEMA``).",
-                ),
-                Section(
-                    "ml feature contract",
+                    "ML feature contract",
                     ("airbnb_assets.ml.contract",),
                     lambda m: records_table(m.CONTRACT, ["name", "spark_type", "kind"]),
-                    "The model's inputs: scoring selects and casts exactly these columns "
-                    "(``airbnb_assets.ml.contract.CONTRACT``, derived from the gold feature list).",
-                ),
-                Section(
-                    "monitoring/drift_metrics",
-                    ("airbnb_assets.monitoring.drift.asset",),
-                    lambda m: struct_table(m.DRIFT_METRICS_SCHEMA),
-                    "Drift history, one partition per ``run_date``: a row per feature (data drift), "
-                    "per metric and for the prediction distribution (model drift) "
-                    "(``airbnb_assets.monitoring.drift.asset.DRIFT_METRICS_SCHEMA``).",
-                ),
-                Section(
-                    "gold/price_predictions",
-                    ("airbnb_assets.ml.scoring",),
-                    lambda m: struct_table(m.PREDICTIONS_SCHEMA),
-                    "Daily predictions, partitioned by ``run_date``; a rerun replaces the day "
-                    "(``airbnb_assets.ml.scoring.PREDICTIONS_SCHEMA``).",
+                    "The model's inputs: scoring selects and casts exactly these columns of "
+                    "``gold/listing_features`` (``airbnb_assets.ml.contract.CONTRACT``, derived "
+                    "from the gold feature list).",
+                    label="ml-feature-contract",
                 ),
             ),
         ),
@@ -439,6 +604,8 @@ def render_page(page: Page) -> str:
                 f"[catalogues] {page.filename}: skipped {section.title!r} ({', '.join(absent)} absent)"
             )
             continue
+        if section.label:
+            lines += [f".. _{section.label}:", ""]
         if section.title:  # an untitled section continues the including page's section
             lines += heading(section.title)
         if section.intro:
