@@ -17,16 +17,17 @@ setup: .venv/.synced
 	$(UV) sync --frozen
 	@touch $@
 
-## Replay the six real snapshots through the daily job on local Spark + Delta; print the tables.
-## Starts from scratch: the local lakehouse (.lakehouse/dev) and the demo's Dagster instance are reset.
+## Replay the six real snapshots through the daily job on local Spark + Delta, one line per day;
+## the drift sensor ticks after each day and writes its alerts. Starts from scratch: the local
+## lakehouse (.lakehouse/dev) and the demo's Dagster instance (.dagster_home) are reset.
+## `make demo ARGS=-v` shows Dagster's logs.
 demo: setup
-	@rm -rf $(DAGSTER_HOME) && mkdir -p $(DAGSTER_HOME)
-	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) airbnb replay --fresh
-	@echo "Look at a table: uv run airbnb show silver/listings   |   Dagster UI and drift alerts: make dev"
+	@rm -rf $(DAGSTER_HOME) && mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) airbnb replay --fresh $(ARGS)
 
 ## Dagster UI on http://127.0.0.1:3000 with the runs of `make demo`.
 dev: setup
-	@mkdir -p $(DAGSTER_HOME)
+	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -w workspace.yaml
 
 ## Quality gates, docs and the test suite (what CI runs).

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -30,36 +29,29 @@ def _lakehouse() -> LakehouseResource:
     return lakehouse
 
 
-def run_day(date: dt.date | str) -> bool:
-    """Run the daily job for one partition (a date) and report to the Dagster instance."""
-    import dagster as dg
-
-    from airbnb_assets.definitions import build_definitions
-
-    defs = build_definitions(current_settings())
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    job = defs.resolve_job_def("daily_job")
-    quiet = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
-    result = job.execute_in_process(
-        partition_key=str(date), instance=instance, raise_on_error=False, run_config=quiet
-    )
-    status = "succeeded" if result.success else "FAILED"
-    print(f"daily_job {date}: {status} (run {result.run_id})")
-    return bool(result.success)
-
-
 def print_tables(lakehouse: LakehouseResource) -> None:
-    """Print each table's location and row count (read with deltalake, no Spark needed)."""
+    """Print each table's row count and location (read with deltalake, no Spark needed)."""
     from deltalake import DeltaTable
 
-    print(f"Lakehouse: {lakehouse.root}")
+    print(f"Tables under {lakehouse.root}:")
     for table in TABLES:
         path = lakehouse.path(table)
         rows = DeltaTable(path).to_pyarrow_dataset().count_rows() if Path(path, "_delta_log").exists() else 0
-        print(f"  {table.name:<34} {rows:>8} rows  {path}")
-    print(f"Dashboard:     {lakehouse.artifacts.path('dashboard', 'index.html')}")
-    print(f"Drift reports: {lakehouse.artifacts.path('drift')}/<run date>/data_drift.html, model_drift.html")
-    print(f"Alerts:        {lakehouse.artifacts.path('alerts', 'alerts.jsonl')} (drift_alert_sensor)")
+        print(f"  {table.name:<34} {rows:>8} rows")
+
+
+def print_summary(lakehouse: LakehouseResource, days: list, alert_log: str) -> None:
+    """The replay's closing summary: tables, alerts sent and where, and the three things to open."""
+    print_tables(lakehouse)
+    alerts = sum(len(d.alerts) for d in days)
+    kinds = sorted({a.get("kind", "?") for d in days for a in d.alerts})
+    print(f"Alerts: {alerts} sent by drift_alert_sensor ({', '.join(kinds) or 'none'}) -> {alert_log}")
+    print("Open next:")
+    print(f"  1. the dashboard      {lakehouse.artifacts.path('dashboard', 'index.html')}")
+    print("  2. the Dagster UI     make dev   (http://127.0.0.1:3000: runs, checks, sensor ticks)")
+    print(
+        f"  3. the MLflow UI      uv run mlflow ui --backend-store-uri sqlite:///{lakehouse.root}/_mlflow/mlflow.db"
+    )
 
 
 def cmd_land(args: argparse.Namespace) -> int:
@@ -79,24 +71,37 @@ def cmd_land(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``airbnb run --date D``: run the daily job for one day."""
-    return 0 if run_day(args.date) else 1
+    from airbnb_assets import replay
+
+    if not args.verbose:
+        replay.quiet()
+    day = replay.run_day(str(args.date), replay.instance(), verbose=args.verbose)
+    print(day.line())
+    return 0 if day.success else 1
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    """``airbnb replay``: land each pending snapshot and run the daily job for its date."""
+    """``airbnb replay``: land each pending snapshot, run the daily job for its date, tick the sensor."""
+    from airbnb_assets import replay
+
     settings = current_settings()
+    if not args.verbose:
+        replay.quiet()
     if args.fresh:
         reset_lakehouse(settings)
     todo = landing.pending(args.source, settings.landing_path)
     if args.until:
         todo = [(d, p) for d, p in todo if d <= args.until]
-    for date, path in todo:
-        landing.land_file(path, settings.landing_path)
-        print(f"landed {path.name}")
-        if not run_day(date):
-            return 1
-    print_tables(_lakehouse())
-    return 0
+    lakehouse = _lakehouse()
+    alert_log = lakehouse.artifacts.path("alerts", "alerts.jsonl")
+    print(
+        f"Replaying {len(todo)} snapshot(s) through daily_job on {settings.env.value} ({settings.env_root})"
+    )
+    days = replay.replay(
+        todo, lambda path: landing.land_file(path, settings.landing_path), alert_log, verbose=args.verbose
+    )
+    print_summary(lakehouse, days, alert_log)
+    return 0 if all(d.success for d in days) else 1
 
 
 def reset_lakehouse(settings: Settings) -> None:
@@ -163,12 +168,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the daily job for one day")
     run.add_argument("--date", type=_date, required=True)
+    run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's logs")
     run.set_defaults(func=cmd_run)
 
     replay = sub.add_parser("replay", help="land each pending snapshot and run the job for its date")
     replay.add_argument("--until", type=_date)
     replay.add_argument("--fresh", action="store_true", help="reset the local lakehouse first")
     replay.add_argument("--source", type=Path, default=SNAPSHOTS_DIR)
+    replay.add_argument("-v", "--verbose", action="store_true", help="show Dagster's logs for each day")
     replay.set_defaults(func=cmd_replay)
 
     bt = sub.add_parser(

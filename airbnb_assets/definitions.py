@@ -36,4 +36,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
 
 
+#: The code location of the environment selected when this module is imported (``workspace.yaml``).
 defs = build_definitions(current_settings())
+
+
+@dg.definitions
+def location_definitions() -> dg.Definitions:
+    """The same code location, built when it is loaded (the replay's sensor ticks use it)."""
+    return build_definitions(current_settings())

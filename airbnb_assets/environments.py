@@ -119,7 +119,11 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     from airbnb_assets.platform.lakehouse import LakehouseResource
     from airbnb_assets.platform.spark import SparkResource
 
-    spark = SparkResource(master=settings.spark_master, local_dir=f"{settings.env_root}/_spark")
+    spark = SparkResource(
+        master=settings.spark_master,
+        local_dir=f"{settings.env_root}/_spark",
+        jvm_log=f"{settings.env_root}/_spark/jvm.log" if settings.platform == "local" else None,
+    )
     return {
         "lakehouse": LakehouseResource(
             root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog, spark=spark

@@ -24,3 +24,8 @@ def processing_day(context: dg.AssetExecutionContext) -> str:
     if context.has_partition_key:
         return context.partition_key
     return dt.datetime.now(ZoneInfo(TIMEZONE)).date().isoformat()
+
+
+def partition_day(context: dg.AssetExecutionContext) -> dt.date:
+    """The date of a daily asset's partition (model, predictions, monitoring)."""
+    return dt.date.fromisoformat(context.partition_key)

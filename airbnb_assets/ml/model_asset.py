@@ -1,9 +1,9 @@
 """The model asset: retrain after the day was scored and judged, gate out of time, refit the winner.
 
-The daily order (``docs/architecture.rst``): the day's listings are scored by the model serving
-that day (:mod:`airbnb_assets.ml.predictions`), the drift report judges it, and only then may
-``ml/price_model`` retrain; what it promotes serves from the next day. The policy is
-:mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb_assets.ml.registry`.
+The daily order (``docs/architecture.rst``, "Data flow and the daily order"): the day's listings
+are scored by the model serving that day (:mod:`airbnb_assets.ml.predictions`), the drift report
+judges it, and only then may ``ml/price_model`` retrain; what it promotes serves from the next
+day. The policy is :mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb_assets.ml.registry`.
 """
 
 import datetime as dt
@@ -20,7 +20,7 @@ from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
 from airbnb_assets.ml.registry import register_retrain
 from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
-from airbnb_assets.partitions import DAILY
+from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
@@ -93,7 +93,7 @@ def price_model(
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     client = mlflow.activate()
-    day = dt.date.fromisoformat(context.partition_key)
+    day = partition_day(context)
     base: dict[str, Any] = {
         "model_name": mlflow.model_name,
         "tracking_uri": dg.MetadataValue.text(mlflow.tracking_uri),

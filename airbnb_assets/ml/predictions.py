@@ -5,15 +5,13 @@ trained only on snapshots before the one scored), not through an asset edge: the
 drift report, which depends on these predictions. A rerun or backfill of day D replaces D.
 """
 
-import datetime as dt
-
 import dagster as dg
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.model_asset import latest_snapshot
 from airbnb_assets.ml.scoring import score
 from airbnb_assets.ml.serving import CHAMPION, serving_version
-from airbnb_assets.partitions import DAILY
+from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
 from airbnb_assets.platform.tables import GOLD, PREDICTIONS, PREDICTIONS_QUARANTINE
@@ -53,7 +51,7 @@ def price_predictions(
 ) -> dg.MaterializeResult:
     """Score the day's listings in Spark with the model serving that snapshot."""
     client = mlflow.activate()
-    day = dt.date.fromisoformat(context.partition_key)
+    day = partition_day(context)
     gold = lakehouse.read_or_none(GOLD)
     snapshot = (
         latest_snapshot(gold.filter(F.col("snapshot_date") <= F.lit(day))) if gold is not None else None

@@ -5,13 +5,19 @@ downloads the Delta jars (``io.delta:delta-spark_4.2_2.13`` and its dependencies
 from Maven Central into ``~/.ivy2.5.2``; later starts reuse them. If Spark's resolver cannot reach
 Maven Central, ``make jars`` copies the same artefacts with Maven into ``.jars/`` and they are
 passed as ``spark.jars``. On Databricks (``master=None``) it returns the cluster's session.
+
+With ``jvm_log`` set (the local default: ``<root>/<env>/_spark/jvm.log``) the JVM's own output --
+Ivy's resolution report on every start, log4j warnings -- goes to that file instead of the
+terminal; a start that fails names the file and shows its last lines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import sys
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -38,11 +44,43 @@ LOCAL_CONF: dict[str, str] = {
 DEFAULT_JARS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), ".jars")
 
 
+@contextlib.contextmanager
+def _jvm_output_to(path: str | None) -> Iterator[None]:
+    """While the JVM is launched, point this process's stdout/stderr at ``path`` (it inherits them)."""
+    if path is None:
+        yield
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
 def get_or_create_session(
     master: str | None = "local[2]",
     local_dir: str | None = None,
     jars_dir: str | None = DEFAULT_JARS_DIR,
     extra_conf: dict[str, str] | None = None,
+    jvm_log: str | None = None,
 ) -> SparkSession:
     """Return the process's SparkSession, creating a Delta-enabled local one if needed."""
     from pyspark.sql import SparkSession
@@ -71,7 +109,13 @@ def get_or_create_session(
         from delta import configure_spark_with_delta_pip
 
         builder = configure_spark_with_delta_pip(builder)
-    spark = builder.getOrCreate()
+    try:
+        with _jvm_output_to(jvm_log):
+            spark = builder.getOrCreate()
+    except Exception as exc:
+        if jvm_log is None:
+            raise
+        raise RuntimeError(f"Spark did not start; its output is in {jvm_log}:\n{_tail(jvm_log)}") from exc
     spark.sparkContext.setLogLevel("ERROR")
     return spark
 
@@ -85,8 +129,11 @@ class SparkResource(dg.ConfigurableResource):
     master: str | None = "local[2]"
     local_dir: str | None = None
     extra_conf: dict[str, str] = {}
+    jvm_log: str | None = None
 
     @property
     def session(self) -> SparkSession:
         """The Delta-enabled SparkSession (created on first use, then reused)."""
-        return get_or_create_session(self.master, self.local_dir, extra_conf=self.extra_conf)
+        return get_or_create_session(
+            self.master, self.local_dir, extra_conf=self.extra_conf, jvm_log=self.jvm_log
+        )

@@ -166,7 +166,7 @@ SILVER_QUARANTINE = Table(
     "silver/listings_quarantine",
     "Rows dropped by an expectation, with the failed rule names.",
     keys=("id", "snapshot_date"),
-    columns_from="the silver columns plus ``_failed_rules``",
+    columns_from="the silver columns plus ``_failed_rules``, ``_quarantine_reason`` and ``_bronze_record``",
 )
 DATA_QUALITY = Table(
     "ops/data_quality",

@@ -53,7 +53,7 @@ def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
 
 @dg.sensor(
     name="drift_alert_sensor",
-    minimum_interval_seconds=60,
+    minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Alerts once per drift episode (data drift, model drift) through the notifier.",
 )

@@ -12,7 +12,7 @@ from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.ml.serving import training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
 from airbnb_assets.monitoring.drift.model import model_drift
-from airbnb_assets.partitions import DAILY
+from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import DRIFT_METRICS, DRIFT_REPORT_KEY, GOLD, PREDICTIONS
@@ -64,7 +64,7 @@ def drift_report(
 ) -> dg.MaterializeResult:
     """Judge the model that scored the day (recorded on its predictions) on data it never saw."""
     client = mlflow.activate()
-    day = dt.date.fromisoformat(context.partition_key)
+    day = partition_day(context)
     predictions = lakehouse.read_or_none(PREDICTIONS)
     if predictions is None:
         return _no_report("no predictions yet")

@@ -1,0 +1,207 @@
+"""The replay behind ``make demo``: run the daily job day by day, then let the drift sensor tick.
+
+For each pending snapshot, :func:`replay` lands the file, runs the daily job for its date on the
+Dagster instance of ``DAGSTER_HOME`` (:func:`run_day`) and evaluates ``drift_alert_sensor``
+through the sensor daemon's own tick code (:func:`tick_sensor`), so the demo's alerts are sent
+the way ``make dev`` would send them and the sensor's cursor is the one ``make dev`` continues
+from. It prints one line per day (``verbose`` also shows Dagster's logs) and returns the days.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+#: The code location name of ``workspace.yaml``: the sensor state ``make dev`` continues from.
+LOCATION_NAME = "airbnb_assets"
+SENSOR_NAME = "drift_alert_sensor"
+
+
+@dataclass
+class Day:
+    """What one replayed day did."""
+
+    date: str
+    success: bool
+    run_id: str
+    seconds: float
+    facts: dict[str, Any] = field(default_factory=dict)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The day in one line: status, time, what was scored and judged, alerts sent."""
+        if not self.success:
+            return f"{self.date}  FAILED after {self.seconds:.0f}s (run {self.run_id}; `-v` shows the logs)"
+        f = self.facts
+        parts = [f"{f.get('listings', 0):>6,} listings"]
+        parts.append(f"scored by v{f['served_by']}" if f.get("served_by") else "no model yet (first day)")
+        if f.get("drift"):
+            parts.append(f"drift: {f['drift']}")
+        if f.get("model"):
+            parts.append(f"model: {f['model']}")
+        kinds = ", ".join(a.get("kind", "?") for a in self.alerts)
+        parts.append(f"{len(self.alerts)} alert(s) ({kinds})" if self.alerts else "no alert")
+        return f"{self.date}  ok {self.seconds:>4.0f}s  " + " · ".join(parts)
+
+
+def instance() -> dg.DagsterInstance:
+    """The ``DAGSTER_HOME`` instance (the demo's), or an ephemeral one when it is not set."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
+    """Run the daily job for one date on ``inst``; collect the facts of the day from its events."""
+    from airbnb_assets.definitions import build_definitions
+    from airbnb_assets.environments import current_settings
+
+    job = build_definitions(current_settings()).resolve_job_def("daily_job")
+    level = "INFO" if verbose else "CRITICAL"
+    start = time.monotonic()
+    result = job.execute_in_process(
+        partition_key=date,
+        instance=inst,
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+    )
+    day = Day(date, bool(result.success), result.run_id, time.monotonic() - start)
+    if result.success:
+        day.facts = _facts(result)
+    return day
+
+
+def _facts(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    meta: dict[str, Any] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        meta[materialization.asset_key.to_user_string()] = materialization.metadata
+
+    def value(asset: str, key: str) -> Any:
+        item = meta.get(asset, {}).get(key)
+        return getattr(item, "value", item)
+
+    facts: dict[str, Any] = {
+        "listings": value("silver/listings", "rows_written") or 0,
+        "served_by": value("gold/price_predictions", "model_version"),
+    }
+    if value("monitoring/drift_report", "evaluated"):
+        data = value("monitoring/drift_report", "dataset_drift")
+        model = value("monitoring/drift_report", "model_degraded")
+        facts["drift"] = (
+            f"data ({value('monitoring/drift_report', 'share_drifted'):.0%} of columns)" if data else "none"
+        )
+        if model:
+            facts["drift"] += ", model degraded"
+    if value("ml/price_model", "retrained"):
+        promoted = value("ml/price_model", "promoted")
+        facts["model"] = f"v{value('ml/price_model', 'model_version')} " + (
+            "promoted" if promoted else "refused"
+        )
+    return facts
+
+
+@contextlib.contextmanager
+def _daemon_workspace(inst: dg.DagsterInstance) -> Iterator[Any]:
+    """The in-process code location ``airbnb_assets``, as the sensor daemon sees a workspace."""
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    from dagster._core.workspace.context import WorkspaceProcessContext
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
+
+    origin = InProcessCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name="airbnb_assets.definitions",
+            attribute="location_definitions",  # built from the current environment when loaded
+            working_directory=os.getcwd(),
+        ),
+        location_name=LOCATION_NAME,
+    )
+    with WorkspaceProcessContext(inst, InProcessWorkspaceLoadTarget(origin)) as context:
+        yield context
+
+
+def tick_sensor(inst: dg.DagsterInstance, alert_log: str) -> list[dict[str, Any]]:
+    """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code; return the alerts it logged.
+
+    The daemon skips a sensor whose minimum interval has not elapsed since its last tick; the
+    replay waits for it instead, so every day is judged by one tick.
+    """
+    import json
+
+    from dagster._daemon.sensor import execute_sensor_iteration, get_elapsed
+
+    before = _line_count(alert_log)
+    log = logging.getLogger("airbnb_assets.replay.sensor")
+    with _daemon_workspace(inst) as context:
+        location = next(iter(context.create_request_context().get_code_location_entries().values()))
+        repo = next(iter(location.code_location.get_repositories().values()))
+        sensor = repo.get_sensor(SENSOR_NAME)
+        state = inst.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
+        elapsed = get_elapsed(state) if state is not None else None
+        if elapsed is not None and elapsed < sensor.min_interval_seconds:
+            time.sleep(sensor.min_interval_seconds - elapsed + 0.1)
+        list(
+            execute_sensor_iteration(context, log, threadpool_executor=None, submit_threadpool_executor=None)
+        )
+    lines = Path(alert_log).read_text(encoding="utf-8").splitlines() if Path(alert_log).exists() else []
+    return [json.loads(line) for line in lines[before:]]
+
+
+def _line_count(path: str) -> int:
+    p = Path(path)
+    return len(p.read_text(encoding="utf-8").splitlines()) if p.exists() else 0
+
+
+def quiet() -> None:
+    """Silence the libraries' chatter at its source (log levels, progress bars, warnings)."""
+    import warnings
+
+    from mlflow.utils.logging_utils import disable_logging
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    disable_logging()  # MLflow's own stream: its INFO/WARNING lines and "Created version" notices
+    for name in ("py4j", "alembic", "evidently", "urllib3", "git"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("dagster").setLevel(logging.WARNING)  # sensor tick notes; failures still show
+    warnings.filterwarnings("ignore")
+
+
+def replay(
+    todo: list[tuple[dt.date, Path]],
+    land: Callable[[Path], object],
+    alert_log: str,
+    *,
+    verbose: bool = False,
+    echo: Callable[[str], None] = print,
+) -> list[Day]:
+    """Land and run each ``(date, file)`` in order, ticking the sensor after each day; stop on a failure."""
+    from tqdm import tqdm
+
+    inst = instance()
+    days: list[Day] = []
+    bar = tqdm(total=len(todo), unit="day", leave=False, disable=verbose or not sys.stderr.isatty())
+    try:
+        for date, path in todo:
+            bar.set_description(f"{date} {path.name}")
+            land(path)
+            day = run_day(str(date), inst, verbose=verbose)
+            if day.success:
+                day.alerts = tick_sensor(inst, alert_log)
+            days.append(day)
+            bar.write(day.line()) if not bar.disable else echo(day.line())
+            bar.update(1)
+            if not day.success:
+                break
+    finally:
+        bar.close()
+    return days

@@ -1,0 +1,94 @@
+"""The import rules each room's ``__init__`` states, checked on the package's real import graph."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "airbnb_assets"
+
+#: Module prefix → prefixes of ``airbnb_assets`` modules it must never import.
+FORBIDDEN = {
+    "airbnb_assets.platform": (
+        "airbnb_assets.ingest",
+        "airbnb_assets.silver",
+        "airbnb_assets.gold",
+        "airbnb_assets.ml",
+        "airbnb_assets.monitoring",
+        "airbnb_assets.resources",
+        "airbnb_assets.environments",
+    ),
+    "airbnb_assets.resources": (
+        "airbnb_assets.ingest",
+        "airbnb_assets.silver",
+        "airbnb_assets.gold",
+        "airbnb_assets.ml",
+        "airbnb_assets.monitoring",
+    ),
+    "airbnb_assets.environments": (
+        "airbnb_assets.ingest",
+        "airbnb_assets.silver",
+        "airbnb_assets.gold",
+        "airbnb_assets.ml",
+        "airbnb_assets.monitoring",
+    ),
+    "airbnb_assets.monitoring.drift": (
+        "airbnb_assets.monitoring.alerts",
+        "airbnb_assets.monitoring.dashboard",
+    ),
+    "airbnb_assets.monitoring.alerts": (
+        "airbnb_assets.monitoring.drift",
+        "airbnb_assets.monitoring.dashboard",
+        "airbnb_assets.ml",
+    ),
+    "airbnb_assets.monitoring.dashboard": (
+        "airbnb_assets.monitoring.drift",
+        "airbnb_assets.monitoring.alerts",
+    ),
+    "airbnb_assets.ml": ("airbnb_assets.monitoring",),
+    "airbnb_assets.gold": ("airbnb_assets.ml", "airbnb_assets.monitoring"),
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every ``airbnb_assets`` module ``path`` imports, at any depth (including lazy imports)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {m for m in found if m.startswith("airbnb_assets")}
+
+
+MODULES = {_module_name(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+@pytest.mark.parametrize("room", sorted(FORBIDDEN))
+def test_room_imports_only_what_its_docstring_allows(room: str) -> None:
+    members = {m: imports for m, imports in MODULES.items() if m == room or m.startswith(room + ".")}
+    assert members, f"no module under {room}"
+    broken = sorted(
+        f"{m} imports {i}"
+        for m, imports in members.items()
+        for i in imports
+        if any(i == f or i.startswith(f + ".") for f in FORBIDDEN[room])
+    )
+    assert broken == []
+
+
+def test_no_module_rebuilds_an_asset_key_from_a_table_name() -> None:
+    offenders = sorted(
+        str(p.relative_to(PACKAGE.parent))
+        for p in PACKAGE.rglob("*.py")
+        if '.split("/"))' in p.read_text(encoding="utf-8") and "AssetKey" in p.read_text(encoding="utf-8")
+    )
+    assert offenders == []
