@@ -130,12 +130,14 @@ def _daemon_workspace(inst: dg.DagsterInstance) -> Iterator[Any]:
         yield context
 
 
-def tick_sensor(inst: dg.DagsterInstance, alert_log: str) -> list[dict[str, Any]]:
+def tick_sensor(inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = False) -> list[dict[str, Any]]:
     """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code; return the alerts it logged.
 
     The daemon skips a sensor whose minimum interval has not elapsed since its last tick; the
-    replay waits for it instead, so every day is judged by one tick.
+    replay waits for it instead, so every day is judged by one tick. The sensor's own console
+    lines are shown with ``verbose``; otherwise only its errors are (the tick is in the instance).
     """
+    import io
     import json
 
     from dagster._daemon.sensor import execute_sensor_iteration, get_elapsed
@@ -150,9 +152,15 @@ def tick_sensor(inst: dg.DagsterInstance, alert_log: str) -> list[dict[str, Any]
         elapsed = get_elapsed(state) if state is not None else None
         if elapsed is not None and elapsed < sensor.min_interval_seconds:
             time.sleep(sensor.min_interval_seconds - elapsed + 0.1)
-        list(
-            execute_sensor_iteration(context, log, threadpool_executor=None, submit_threadpool_executor=None)
-        )
+        console = io.StringIO()
+        with contextlib.redirect_stderr(sys.stderr if verbose else console):
+            ticks = execute_sensor_iteration(
+                context, log, threadpool_executor=None, submit_threadpool_executor=None
+            )
+            list(ticks)
+        for line in console.getvalue().splitlines():
+            if " - ERROR - " in line or " - CRITICAL - " in line:
+                print(line, file=sys.stderr)
     lines = Path(alert_log).read_text(encoding="utf-8").splitlines() if Path(alert_log).exists() else []
     return [json.loads(line) for line in lines[before:]]
 
@@ -166,10 +174,14 @@ def quiet() -> None:
     """Silence the libraries' chatter at its source (log levels, progress bars, warnings)."""
     import warnings
 
+    import mlflow.pyfunc
+    import mlflow.sklearn  # noqa: F401 - imported for its side effect (see below)
     from mlflow.utils.logging_utils import disable_logging
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    disable_logging()  # MLflow's own stream: its INFO/WARNING lines and "Created version" notices
+    # MLflow's own stream (its INFO/WARNING lines, "Created version" notices). Importing its
+    # flavours re-enables the stream, so they are imported first.
+    disable_logging()
     for name in ("py4j", "alembic", "evidently", "urllib3", "git"):
         logging.getLogger(name).setLevel(logging.ERROR)
     logging.getLogger("dagster").setLevel(logging.WARNING)  # sensor tick notes; failures still show
@@ -196,7 +208,7 @@ def replay(
             land(path)
             day = run_day(str(date), inst, verbose=verbose)
             if day.success:
-                day.alerts = tick_sensor(inst, alert_log)
+                day.alerts = tick_sensor(inst, alert_log, verbose=verbose)
             days.append(day)
             bar.write(day.line()) if not bar.disable else echo(day.line())
             bar.update(1)
