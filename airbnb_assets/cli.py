@@ -11,6 +11,10 @@ import datetime as dt
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, Settings, current_settings
 from airbnb_assets.ingest import landing
@@ -18,8 +22,44 @@ from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import GOLD, TABLES, by_name
 
 
+class UsageError(Exception):
+    """A command-line mistake: reported as one line on stderr, exit code 2, no traceback."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
 def _date(text: str) -> dt.date:
-    return dt.date.fromisoformat(text)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_run_date(date: dt.date) -> str:
+    """The partition key of ``date``, or a :class:`UsageError` naming the valid range."""
+    from airbnb_assets.partitions import DAILY, TIMEZONE
+
+    first, last = DAILY.get_first_partition_key(), DAILY.get_last_partition_key()
+    if first is None or last is None or not first <= date.isoformat() <= last:
+        raise UsageError(
+            f"--date {date} is outside the daily partitions: {first} .. {last} "
+            f"(the last day that has ended in {TIMEZONE})"
+        )
+    return date.isoformat()
+
+
+def check_source(source: Path) -> Path:
+    """``source`` if it is a folder holding at least one snapshot file, else a :class:`UsageError`."""
+    if not source.is_dir():
+        raise UsageError(f"--source {source}: no such folder")
+    if not landing.snapshots(source):
+        raise UsageError(f"--source {source}: no listings_YYYY-MM-DD[_suffix].csv[.gz] file in it")
+    return source
 
 
 def _lakehouse() -> LakehouseResource:
@@ -61,7 +101,7 @@ def cmd_land(args: argparse.Namespace) -> int:
         print(f"removed {landing.reset(target)} file(s) from {target}")
         if not (args.next or args.until or args.all):
             return 0
-    landed = landing.land(args.source, target, until=args.until, all_files=args.all)
+    landed = landing.land(check_source(args.source), target, until=args.until, all_files=args.all)
     for path in landed:
         print(f"landed {path}")
     if not landed:
@@ -69,13 +109,29 @@ def cmd_land(args: argparse.Namespace) -> int:
     return 0
 
 
+def _claim(inst: dg.DagsterInstance) -> None:
+    """Refuse to start while another run writes the lakehouse; report runs that died as failed."""
+    from airbnb_assets import replay
+    from airbnb_assets.platform.locks import LakehouseBusy
+
+    try:
+        closed = replay.claim(inst, _lakehouse().root)
+    except LakehouseBusy as exc:
+        raise UsageError(str(exc)) from None
+    for run_id in closed:
+        print(f"run {run_id} was still marked started but its process is gone: marked failed")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``airbnb run --date D``: run the daily job for one day."""
     from airbnb_assets import replay
 
+    key = check_run_date(args.date)
     if not args.verbose:
         replay.quiet()
-    day = replay.run_day(str(args.date), replay.instance(), verbose=args.verbose)
+    inst = replay.instance()
+    _claim(inst)
+    day = replay.run_day(key, inst, verbose=args.verbose)
     print(day.line())
     return 0 if day.success else 1
 
@@ -85,6 +141,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from airbnb_assets import replay
 
     settings = current_settings()
+    check_source(args.source)
     if not args.verbose:
         replay.quiet()
     if args.fresh:
@@ -93,6 +150,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.until:
         todo = [(d, p) for d, p in todo if d <= args.until]
     lakehouse = _lakehouse()
+    _claim(replay.instance())
     alert_log = lakehouse.artifacts.path("alerts", "alerts.jsonl")
     print(
         f"Replaying {len(todo)} snapshot(s) through daily_job on {settings.env.value} ({settings.env_root})"
@@ -152,7 +210,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``airbnb`` argument parser."""
-    parser = argparse.ArgumentParser(prog="airbnb", description=__doc__)
+    parser = _Parser(prog="airbnb", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     land = sub.add_parser("land", help="land snapshot files into the landing zone")
@@ -193,8 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``airbnb`` command."""
-    args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UsageError as exc:
+        print(f"{parser.prog} {args.command}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -10,12 +10,16 @@ import dagster as dg
 from airbnb_assets.partitions import DAILY
 from airbnb_assets.platform.tables import MODEL_KEY
 
+#: Runs with this tag are queued one at a time (``dagster.yaml``: ``tag_concurrency_limits``).
+WRITER_TAG = {"airbnb/writer": "lakehouse"}
+
 #: Every asset of the daily flow, in dependency order, in one process (one SparkSession).
 daily_job = dg.define_asset_job(
     name="daily_job",
     selection=dg.AssetSelection.all(),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
+    tags=WRITER_TAG,
     description="Landing → bronze → silver → gold → predictions (serving champion) → drift → model "
     "(retrain, serves from the next day) → dashboard, one day.",
 )
@@ -31,5 +35,6 @@ retrain_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(MODEL_KEY),
     partitions_def=DAILY,
     executor_def=dg.in_process_executor,
+    tags=WRITER_TAG,
     description="Retrain the price model; the out-of-time gate decides promotion.",
 )

@@ -59,6 +59,28 @@ def instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
 
 
+def claim(inst: dg.DagsterInstance, root: str) -> list[str]:
+    """Before a run from the command line: refuse if another run writes ``root``, close dead runs.
+
+    Raises :class:`~airbnb_assets.platform.locks.LakehouseBusy` while another process holds the
+    writer lock. Otherwise no run can be alive, so a ``daily_job`` run still marked started (its
+    process was killed) is marked failed; returns their ids.
+    """
+    from airbnb_assets.platform.locks import WriterLock
+
+    lock = WriterLock(root)
+    lock.acquire({"run_id": "airbnb (checking)"})  # raises LakehouseBusy, naming the holder
+    lock.release()
+    stale = inst.get_run_records(
+        dg.RunsFilter(
+            job_name="daily_job", statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+        )
+    )
+    for record in stale:
+        inst.report_run_failed(record.dagster_run, message="its process is gone (found by the next run)")
+    return [r.dagster_run.run_id for r in stale]
+
+
 def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
     """Run the daily job for one date on ``inst``; collect the facts of the day from its events."""
     from airbnb_assets.definitions import build_definitions

@@ -13,8 +13,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from airbnb_assets.platform.artifacts import ArtifactStore
+from airbnb_assets.platform.locks import WriterLock
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
 
@@ -30,6 +32,22 @@ class LakehouseResource(dg.ConfigurableResource):
     landing_path: str
     catalog: str | None = None
     spark: SparkResource
+    #: Hold an exclusive writer lock for each run (local lakehouses; Databricks jobs use the run queue).
+    lock_runs: bool = True
+    _lock: WriterLock | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Take the writer lock for the run: two runs never write the same lakehouse at once."""
+        if self.lock_runs and "://" not in self.root:
+            run_id = context.run_id or "?"
+            self._lock = WriterLock(self.root)
+            self._lock.acquire({"run_id": run_id})
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Release the writer lock at the end of the run."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     @property
     def session(self) -> SparkSession:

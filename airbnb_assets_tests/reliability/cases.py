@@ -1,0 +1,105 @@
+"""The catalogue of hostile real-world inputs: what each one is, and what the pipeline does with it.
+
+Each :class:`Case` is tested by the test function named in ``test`` (in this package), and the
+table is rendered into ``docs/reliability.rst`` by the docs build, so the documented behaviour
+cannot drift from the tested one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input: ``given`` (what lands or happens), ``gets`` (what the pipeline does)."""
+
+    id: str
+    given: str
+    gets: str
+    test: str
+
+
+CASES: tuple[Case, ...] = (
+    Case(
+        "fail_rule_few_rows",
+        "A file where one row has an empty ``id`` (the ``fail`` rule ``id_not_null``).",
+        "The row goes to ``silver/listings_quarantine`` with the rule name; the rest of the batch is "
+        "committed. A ``fail`` rule stops a batch only when its failing share exceeds the rule's "
+        "threshold (default: more than 1 % of a file's rows, or a whole file).",
+        "test_fail_rule_quarantines_a_few_rows",
+    ),
+    Case(
+        "fail_rule_whole_file",
+        "A file where every ``id`` is empty.",
+        "That file is held back and reported (check ``expect_id_not_null`` fails, ``ops/data_quality`` "
+        "records the attempt); ``airbnb reject FILE`` quarantines it, or ``airbnb release FILE`` commits "
+        "it after the rule or data is fixed. A clean file landed the next day is processed normally.",
+        "test_fail_rule_holds_one_file_not_the_next_day",
+    ),
+    Case(
+        "utf16_bom",
+        "A UTF-16 file with a byte-order mark.",
+        "Decoded as UTF-16 (encoding recorded in ``ops/landing_files``); bronze stays readable by any "
+        "Delta reader. A header with control characters is rejected: the file is ``failed`` with the reason.",
+        "test_utf16_file_is_decoded_and_bronze_stays_readable",
+    ),
+    Case(
+        "latin1_accents",
+        "A Latin-1 / cp1252 file with accents (\"Café crème\", \"José Muñoz\", \"270°\").",
+        "Encoding chosen by evidence: strict UTF-8, then UTF-16/32 by BOM, then a detector "
+        "(charset-normalizer); Mac Roman only for the historic files that need it. Recorded in the ledger.",
+        "test_cp1252_accents_survive",
+    ),
+    Case(
+        "redelivery_v2",
+        "A corrected re-delivery ``listings_<date>_v2.csv`` of a snapshot already ingested.",
+        "It replaces that snapshot: corrected rows are updated, listings absent from it are removed "
+        "from silver and gold for that date, the earlier file is marked ``superseded`` in the ledger, "
+        "and the next run re-scores the affected day.",
+        "test_redelivery_replaces_the_snapshot",
+    ),
+    Case(
+        "concurrent_runs",
+        "Two runs of ``daily_job`` at once (the same day twice).",
+        "They never overlap: the instance's run queue allows one ``daily_job`` at a time (tag "
+        "concurrency) and ``airbnb run`` refuses a second concurrent run with a clear message. The "
+        "ledger is written in the same idempotent transaction discipline as the tables.",
+        "test_second_concurrent_run_is_refused",
+    ),
+    Case(
+        "renamed_column",
+        "A column renamed in a new file (``room_type`` → ``accommodation_kind``).",
+        "The ledger lists ``room_type`` as a missing contract column and ``accommodation_kind`` as a "
+        "new column; the silver check ``expect_feature_present_room_type`` (ERROR: a model feature) fails.",
+        "test_renamed_column_is_reported",
+    ),
+    Case(
+        "foreign_file",
+        "``foo.csv`` in the landing folder.",
+        "Recorded in the ledger as ``ignored`` with the reason (name does not match "
+        "``listings_YYYY-MM-DD[_suffix].csv[.gz]``), once.",
+        "test_foreign_file_is_recorded_as_ignored",
+    ),
+    Case(
+        "gzip_named_csv",
+        "A gzip file named ``.csv``.",
+        "Recognised by its magic bytes and decompressed (encoding recorded); its rows are ingested.",
+        "test_gzip_content_with_a_csv_name_is_ingested",
+    ),
+    Case(
+        "bad_dates",
+        "``airbnb run --date`` for a day after today, or a malformed date; ``airbnb land --source`` on a "
+        "missing or empty folder.",
+        "One clear line naming the valid range or the problem, exit code 2, no traceback.",
+        "test_cli_date_and_source_errors_are_one_line",
+    ),
+    Case(
+        "killed_run",
+        "A daily run killed (SIGKILL) after bronze committed, then rerun.",
+        "The rerun completes: 0 rows lost and 0 duplicated in every table (distinct keys), all tables "
+        "readable with ``deltalake``. The killed run is marked failed by run monitoring (``dagster.yaml`` "
+        "of ``make dev`` / ``make demo``).",
+        "test_killed_run_then_rerun_loses_and_duplicates_nothing",
+    ),
+)
