@@ -46,7 +46,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "latin1_accents",
-        "A Latin-1 / cp1252 file with accents (\"Café crème\", \"José Muñoz\", \"270°\").",
+        'A Latin-1 / cp1252 file with accents ("Café crème", "José Muñoz", "270°").',
         "Encoding chosen by evidence: strict UTF-8, then UTF-16/32 by BOM, then a detector "
         "(charset-normalizer); Mac Roman only for the historic files that need it. Recorded in the ledger.",
         "test_cp1252_accents_survive",
@@ -84,8 +84,9 @@ CASES: tuple[Case, ...] = (
     Case(
         "gzip_named_csv",
         "A gzip file named ``.csv``.",
-        "Recognised by its magic bytes and decompressed (encoding recorded); its rows are ingested.",
-        "test_gzip_content_with_a_csv_name_is_ingested",
+        "Recognised by its magic bytes: ``failed`` with the reason \"gzip content with a .csv name\" "
+        "(rename it ``.csv.gz`` and land it again).",
+        "test_gzip_content_with_a_csv_name_fails_clearly",
     ),
     Case(
         "bad_dates",
