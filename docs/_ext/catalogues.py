@@ -574,6 +574,23 @@ def pages(labels: set[str]) -> tuple[Page, ...]:
             "",
             (Section("", ("airbnb_assets.definitions",), render_assets),),
         ),
+        Page(
+            "reliability.rst",
+            "",
+            (
+                Section(
+                    "",
+                    ("airbnb_assets_tests.reliability.cases",),
+                    lambda m: records_table(
+                        m.CASES,
+                        ["id", "given", "gets", "test"],
+                        headers=["Case", "Given", "What the pipeline does", "Test"],
+                        code=("id", "test"),
+                        widths=[2, 4, 7, 3],
+                    ),
+                ),
+            ),
+        ),
     )
 
 
