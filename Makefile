@@ -8,14 +8,28 @@ RUN := $(UV) run --frozen
 # The Dagster instance (runs, materializations, sensor cursors) of `make demo` and `make dev`.
 DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup demo dev test lint typecheck docs pytest jars clean
+.PHONY: setup browser demo dev test lint typecheck docs pytest jars clean
 
-setup: .venv/.synced
+## The locked environment, and the browser the dashboard test renders in.
+setup: .venv/.synced browser
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen
 	@touch $@
+
+## Headless Chromium + chromedriver for the dashboard's browser test: Debian's `chromium` and
+## `chromium-driver` (apt-get, with sudo when not root), installed only when missing. Without them
+## the test is skipped; with AIRBNB_REQUIRE_BROWSER=1 (CI, .ci/run) this target and the test fail.
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && bash .ci/install-browser.sh; then :; \
+	else \
+	  echo "browser: chromium and chromedriver are missing and could not be installed with apt-get" \
+	       "(Debian packages chromium, chromium-driver); install them to run the dashboard's browser test," \
+	       "which is skipped until then." >&2; \
+	  test "$${AIRBNB_REQUIRE_BROWSER:-0}" != 1; \
+	fi
 
 ## Replay the six real snapshots through the daily job on local Spark + Delta, one line per day;
 ## the drift sensor ticks after each day and writes its alerts. Starts from scratch: the local

@@ -1,19 +1,57 @@
-"""Shared fixtures: one Spark session for the whole suite, a fresh lakehouse per test."""
+"""Shared fixtures: one Spark session per worker, a fresh lakehouse per test, one HTTP recorder,
+one gold builder (the real snapshots through the pipeline's transforms) and one replayed lakehouse.
+
+The replayed lakehouse (``airbnb replay`` of the six packaged snapshots) is built once per test
+session and worker. Tests run with ``--dist loadfile``, so every test that uses it lives in
+:data:`REPLAY_MODULE` and is marked ``e2e``: then the replay runs once, on one worker.
+:func:`pytest_collection_modifyitems` schedules that file first (the replay is the suite's critical
+path) and fails, before its fixtures start, any test that uses the replay elsewhere or unmarked.
+"""
 
 from __future__ import annotations
 
 import csv
 import gzip
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import reduce
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import dagster as dg
+import pandas as pd
 import pytest
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, Env, Settings, build_resources, settings_for
+from airbnb_assets.gold.features import build_features
+from airbnb_assets.ingest.bronze import read_landed_file
+from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.spark import SparkResource
+from airbnb_assets.platform.tables import DRIFT_METRICS
+from airbnb_assets.silver.parse import parse_bronze
+from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
 
 SNAPSHOT_FILES = sorted(SNAPSHOTS_DIR.glob("listings_*.csv.gz"))
 MAC_ROMAN = {"listings_2016-07-02.csv.gz", "listings_2017-03-02.csv.gz"}
+#: The snapshot dates of the packaged files, in order: the days ``airbnb replay`` runs.
+REPLAY_DAYS: tuple[str, ...] = tuple(p.name[9:19] for p in SNAPSHOT_FILES)
+#: The one test module whose tests use the replayed lakehouse (``--dist loadfile``: one worker).
+REPLAY_MODULE = "airbnb_assets_tests/test_e2e.py"
+#: Modules that take minutes (measured with ``--durations``), scheduled right after the replay so
+#: that the files left for the end of the run, when both workers take from the queue, are short.
+LONG_MODULES = (
+    "airbnb_assets_tests/test_assets.py",
+    "airbnb_assets_tests/reliability/test_runs.py",
+    "airbnb_assets_tests/reliability/test_silver.py",
+    "airbnb_assets_tests/gold/test_assets.py",
+    "airbnb_assets_tests/ml/test_contract.py",
+    "airbnb_assets_tests/ml/test_registry.py",
+)
 
 
 def csv_data_rows(path: Path) -> list[list[str]]:
@@ -21,6 +59,14 @@ def csv_data_rows(path: Path) -> list[list[str]]:
     encoding = "mac_roman" if path.name in MAC_ROMAN else "utf-8"
     with gzip.open(path, "rt", encoding=encoding, newline="") as fh:
         return list(csv.reader(fh))[1:]
+
+
+def snapshot_file(day: str) -> Path:
+    """The packaged snapshot file of ``day`` (``"2017-03-02"``)."""
+    return next(p for p in SNAPSHOT_FILES if day in p.name)
+
+
+# ---------------------------------------------------------------------------------- Spark, lakehouse
 
 
 @pytest.fixture(scope="session")
@@ -56,3 +102,232 @@ def lakehouse(settings: Settings, spark_resource: SparkResource) -> LakehouseRes
 def resources(settings: Settings, spark_resource: SparkResource, lakehouse: LakehouseResource) -> dict:
     """Dagster resources for asset tests: the environment's, with the shared Spark and temp lakehouse."""
     return {**build_resources(settings), "lakehouse": lakehouse}
+
+
+# ---------------------------------------------------------------------------------- gold builder
+
+
+def build_silver(spark, paths: list[Path]):  # type: ignore[no-untyped-def]
+    """Silver rows of snapshot files, built in one batch with the pipeline's own transforms.
+
+    Bronze read of each file, then silver parsing, duplicate ranking and the expectations (rows a
+    drop rule rejects are left out): what the incremental silver step commits for those files.
+    """
+    frames = [read_landed_file(spark, probe_file(str(p))) for p in paths]
+    bronze = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    return split(evaluate(rank_duplicates(parse_bronze(bronze)))).valid
+
+
+def build_gold(spark, paths: list[Path]):  # type: ignore[no-untyped-def]
+    """Gold rows of snapshot files: :func:`build_silver`, then the pipeline's feature transform."""
+    return build_features(build_silver(spark, paths))
+
+
+@pytest.fixture(scope="session")
+def snapshot_gold(spark):  # type: ignore[no-untyped-def]
+    """Gold rows of all six packaged snapshots as a cached Spark DataFrame (with ``_built_at``)."""
+    gold = build_gold(spark, SNAPSHOT_FILES).cache()
+    yield gold
+    gold.unpersist()
+
+
+@pytest.fixture(scope="session")
+def snapshot_gold_rows(snapshot_gold) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The same rows as pandas (without ``_built_at``), sorted by snapshot and listing."""
+    rows = snapshot_gold.drop("_built_at").toPandas()
+    return rows.sort_values(["snapshot_date", "listing_id"], ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------- HTTP recorder
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the recorder received, and the status it answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        """The body decoded as JSON."""
+        return json.loads(self.body)
+
+
+class _RecorderHandler(BaseHTTPRequestHandler):
+    timeout = 5  # a stuck client cannot hold a handler thread for longer
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server API
+        recorder: Recorder = self.server.recorder  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, answer = recorder.status, recorder.body
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        recorder.requests.append(Request(self.path, headers, body, status))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        """Keep the test output quiet."""
+
+
+@dataclass
+class Recorder:
+    """A real HTTP server on 127.0.0.1 that records every POST and answers ``status`` with ``body``.
+
+    ``status`` and ``body`` may be changed while it runs (a webhook that fails, then recovers).
+    """
+
+    status: int = 204
+    body: bytes = b""
+    requests: list[Request] = field(default_factory=list)
+    base: str = ""
+
+    @property
+    def url(self) -> str:
+        """A webhook URL on the server."""
+        return f"{self.base}/hooks/drift"
+
+    def delivered(self) -> list[Any]:
+        """JSON bodies of the requests answered with a 2xx status, in order."""
+        return [r.json() for r in self.requests if 200 <= r.status < 300]
+
+
+@contextmanager
+def recording_server(status: int = 204, body: bytes = b"") -> Iterator[Recorder]:
+    """Start a :class:`Recorder` on a free port; stopped (and its socket closed) on exit."""
+    recorder = Recorder(status=status, body=body)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RecorderHandler)
+    server.daemon_threads = True
+    server.recorder = recorder  # type: ignore[attr-defined]
+    recorder.base = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield recorder
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A running HTTP recorder answering 204 (set ``.status``/``.body`` to change the answer)."""
+    with recording_server() as running:
+        yield running
+
+
+# ---------------------------------------------------------------------------------- replayed lakehouse
+
+
+@dataclass
+class Replay:
+    """A lakehouse and Dagster instance into which ``airbnb replay`` landed and ran every snapshot.
+
+    ``verdicts`` and ``champion`` are read right after the replay, before any test runs a day
+    again, so tests that re-run or add days cannot change them.
+    """
+
+    root: Path
+    dagster_home: Path
+    resources: dict[str, Any]
+    instance: dg.DagsterInstance
+    verdicts: dict[str, bool]
+    champion: str
+
+    @property
+    def lakehouse(self) -> LakehouseResource:
+        """The replayed environment's lakehouse resource."""
+        lakehouse: LakehouseResource = self.resources["lakehouse"]
+        return lakehouse
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The variables with which ``airbnb`` commands act on this lakehouse and instance."""
+        return {"AIRBNB_LAKEHOUSE_ROOT": str(self.root), "DAGSTER_HOME": str(self.dagster_home)}
+
+    @contextmanager
+    def cli_environment(self) -> Iterator[None]:
+        """Set :attr:`environ` for the duration of the block (``airbnb run``, ``airbnb land``)."""
+        with pytest.MonkeyPatch.context() as mp:
+            for name, value in self.environ.items():
+                mp.setenv(name, value)
+            yield
+
+
+def drift_verdicts(lakehouse: LakehouseResource) -> dict[str, bool]:
+    """The dataset drift verdict of every run date in ``monitoring/drift_metrics``."""
+    data = lakehouse.read(DRIFT_METRICS).filter("report = 'data'")
+    return {str(r[0]): bool(r[1]) for r in data.select("run_date", "dataset_drift").distinct().collect()}
+
+
+@pytest.fixture(scope="session")
+def replay(tmp_path_factory: pytest.TempPathFactory, spark) -> Iterator[Replay]:  # type: ignore[no-untyped-def]
+    """``airbnb replay`` of the six packaged snapshots into a new lakehouse and Dagster instance.
+
+    Run once per session (every test using it is in :data:`REPLAY_MODULE`), exactly as documented:
+    the CLI with ``AIRBNB_LAKEHOUSE_ROOT`` and ``DAGSTER_HOME`` set (one instance for all days, so
+    the drift sensor can read their events). The variables are unset again afterwards; use
+    :meth:`Replay.cli_environment` to run more ``airbnb`` commands on it.
+    """
+    from airbnb_assets.cli import main
+    from airbnb_assets.environments import current_settings
+    from airbnb_assets.ml.serving import champion_version
+
+    root = tmp_path_factory.mktemp("e2e") / "lakehouse"
+    home = tmp_path_factory.mktemp("dagster_home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRBNB_LAKEHOUSE_ROOT", str(root))
+        mp.setenv("DAGSTER_HOME", str(home))
+        assert main(["replay"]) == 0
+        resources = build_resources(current_settings())
+    mlflow = resources["mlflow"]
+    champion = champion_version(mlflow.activate(), mlflow.model_name)
+    assert champion is not None, "the replay promoted no model"
+    instance = dg.DagsterInstance.from_config(str(home))
+    yield Replay(
+        root=root,
+        dagster_home=home,
+        resources=resources,
+        instance=instance,
+        verdicts=drift_verdicts(resources["lakehouse"]),
+        champion=str(champion.version),
+    )
+    instance.dispose()
+
+
+@pytest.fixture(scope="session")
+def replayed(replay: Replay) -> LakehouseResource:
+    """The replayed lakehouse."""
+    return replay.lakehouse
+
+
+_MISPLACED = pytest.StashKey[str]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests using the replay run first (the critical path), then :data:`LONG_MODULES`, then the rest
+    in collection order (``--no-loadscope-reorder`` keeps this order). A test using the replay outside
+    :data:`REPLAY_MODULE` or not marked ``e2e`` is failed before its fixtures are set up."""
+    uses_replay = [i for i in items if "replay" in getattr(i, "fixturenames", ())]
+    for item in uses_replay:
+        if item.nodeid.split("::")[0] != REPLAY_MODULE or item.get_closest_marker("e2e") is None:
+            item.stash[_MISPLACED] = (
+                f"{item.nodeid} uses the replayed lakehouse: it belongs in {REPLAY_MODULE}, marked "
+                "@pytest.mark.e2e, so that the replay runs once per session (--dist loadfile: one worker)"
+            )
+    others = [i for i in items if "replay" not in getattr(i, "fixturenames", ())]
+    long_first = {m: rank for rank, m in enumerate(LONG_MODULES)}
+    others.sort(key=lambda i: long_first.get(i.nodeid.split("::")[0], len(LONG_MODULES)))  # stable
+    items[:] = uses_replay + others
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Fail a misplaced replay test before the replay could start on a second worker."""
+    if _MISPLACED in item.stash:
+        pytest.fail(item.stash[_MISPLACED], pytrace=False)

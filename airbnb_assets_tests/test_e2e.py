@@ -1,13 +1,20 @@
-"""End to end: replay all six real snapshots through the daily job with the documented CLI."""
+"""End to end: replay all six real snapshots through the daily job with the documented CLI.
+
+Every test starts from the replayed lakehouse of ``conftest.replay`` and states what else it
+assumes. Two kinds of test change it: the backfill of a past day, and the ``arrival`` fixture that
+lands and runs a later day. So tests that read tables look only at the replayed days
+(:data:`REPLAY_DAYS`), registry tests look versions up by their tags, and verdicts and the
+champion come from ``replay``, read before any test ran: no test depends on which ran before it.
+
+Every test that uses the replayed lakehouse lives in this module and is marked ``e2e``: with
+``--dist loadfile`` the replay then runs once, on one worker (the conftest fails one placed elsewhere).
+"""
 
 import csv
 import datetime as dt
 import gzip
 import json
 import re
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import dagster as dg
@@ -15,7 +22,6 @@ import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.cli import main
-from airbnb_assets.environments import build_resources, current_settings
 from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
 from airbnb_assets.monitoring.dashboard.data import drift_over_time
@@ -32,7 +38,20 @@ from airbnb_assets.platform.tables import (
 )
 from airbnb_assets.resources.monitoring import MonitoringResource
 from airbnb_assets.resources.notifier.resource import NotifierResource
-from airbnb_assets_tests.conftest import SNAPSHOT_FILES, csv_data_rows
+from airbnb_assets_tests.conftest import (
+    REPLAY_DAYS,
+    SNAPSHOT_FILES,
+    Recorder,
+    Replay,
+    csv_data_rows,
+    snapshot_file,
+)
+
+pytestmark = pytest.mark.e2e
+
+LAST_DAY = REPLAY_DAYS[-1]  # 2019-10-14
+ARRIVAL = "2019-11-14"  # the day the `arrival` fixture adds after the replay
+BIG_IDS = ("1442282797961371321", "1442282797961371322")  # above 2^53: a double would merge them
 
 
 def _price(raw: str) -> float | None:
@@ -40,48 +59,46 @@ def _price(raw: str) -> float | None:
     return float(cleaned) if cleaned else None
 
 
-@pytest.fixture(scope="module")
-def e2e(tmp_path_factory: pytest.TempPathFactory, spark):  # type: ignore[no-untyped-def]
-    """Resources of a lakehouse into which `airbnb replay` landed and processed all snapshots."""
-    root = tmp_path_factory.mktemp("e2e") / "lakehouse"
-    mp = pytest.MonkeyPatch()
-    mp.setenv("AIRBNB_LAKEHOUSE_ROOT", str(root))
-    home = tmp_path_factory.mktemp("dagster_home")
-    mp.setenv("DAGSTER_HOME", str(home))  # one instance for all days: the sensor reads its events
-    assert main(["replay"]) == 0
-    resources = build_resources(current_settings())
-    # Drift verdicts as the replay left them (later tests re-run and backfill days).
-    resources["replay_verdicts"] = _verdicts(resources["lakehouse"], spark)
-    yield resources
-    dg.DagsterInstance.get().dispose()
-    mp.undo()
+def _replayed_only(df, column: str):  # type: ignore[no-untyped-def]
+    """Rows of the replayed days only (other tests may add a later day)."""
+    return df.filter(F.col(column).cast("string").isin(*REPLAY_DAYS))
 
 
-@pytest.fixture(scope="module")
-def replayed(e2e):  # type: ignore[no-untyped-def]
-    """The replayed lakehouse."""
-    return e2e["lakehouse"]
+def _per_day(df, column: str) -> dict:  # type: ignore[no-untyped-def]
+    return {str(r[0]): r[1] for r in _replayed_only(df, column).groupBy(column).count().collect()}
 
 
-def _per_snapshot(df, column: str) -> dict:  # type: ignore[no-untyped-def]
-    return {str(r[0]): r[1] for r in df.groupBy(column).count().collect()}
+def _versions(replay: Replay) -> dict[str, dict]:
+    """Every registered version's tags and run metrics, by version number."""
+    client = replay.resources["mlflow"].activate()
+    name = replay.resources["mlflow"].model_name
+    return {
+        str(v.version): {**v.tags, **client.get_run(v.run_id).data.metrics}
+        for v in client.search_model_versions(f"name = '{name}'")
+    }
 
 
-def test_every_row_accounted_for(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    bronze = _per_snapshot(replayed.read(BRONZE), "_snapshot_date")
+def _model_mae_rows(replayed) -> list:  # type: ignore[no-untyped-def]
+    """The model-drift MAE row of every replayed day that had a model."""
+    metrics = _replayed_only(replayed.read(DRIFT_METRICS), "run_date")
+    return metrics.filter("report = 'model' AND column = 'mae'").collect()
+
+
+def test_every_row_accounted_for(replayed) -> None:  # type: ignore[no-untyped-def]
+    bronze = _per_day(replayed.read(BRONZE), "_snapshot_date")
     expected = {p.name[9:19]: len(csv_data_rows(p)) for p in SNAPSHOT_FILES}
     assert bronze == expected
-    silver = _per_snapshot(replayed.read(SILVER), "snapshot_date")
-    quarantine = _per_snapshot(replayed.read(SILVER_QUARANTINE), "snapshot_date")
+    silver = _per_day(replayed.read(SILVER), "snapshot_date")
+    quarantine = _per_day(replayed.read(SILVER_QUARANTINE), "snapshot_date")
     assert {d: silver[d] + quarantine.get(d, 0) for d in silver} == expected
-    assert _per_snapshot(replayed.read(GOLD), "snapshot_date") == silver
-    ledger = replayed.read(LANDING_FILES).collect()
-    assert sorted((r["file_name"], r["status"], r["rows"]) for r in ledger) == sorted(
+    assert _per_day(replayed.read(GOLD), "snapshot_date") == silver
+    ledger = replayed.read(LANDING_FILES).filter(F.col("file_name").isin(*[p.name for p in SNAPSHOT_FILES]))
+    assert sorted((r["file_name"], r["status"], r["rows"]) for r in ledger.collect()) == sorted(
         (p.name, "ingested", expected[p.name[9:19]]) for p in SNAPSHOT_FILES
     )
 
 
-def test_quarantine_matches_the_raw_files(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_quarantine_matches_the_raw_files(replayed) -> None:  # type: ignore[no-untyped-def]
     """Placeholder prices (>= 10000, or 0) and absurd minimum nights are dropped, per file."""
     quarantine = replayed.read(SILVER_QUARANTINE)
 
@@ -98,8 +115,8 @@ def test_quarantine_matches_the_raw_files(replayed, spark) -> None:  # type: ign
         assert got == expected, path.name
 
 
-def test_2019_06_dollar_prices_typed(replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    path = next(p for p in SNAPSHOT_FILES if "2019-06-02" in p.name)
+def test_2019_06_dollar_prices_typed(replayed) -> None:  # type: ignore[no-untyped-def]
+    path = snapshot_file("2019-06-02")
     raw = {int(r[0]): _price(r[9]) for r in csv_data_rows(path)}
     silver = replayed.read(SILVER).filter("snapshot_date = DATE'2019-06-02'")
     assert dict(silver.dtypes)["price"] == "double"
@@ -109,7 +126,7 @@ def test_2019_06_dollar_prices_typed(replayed, spark) -> None:  # type: ignore[n
     assert silver.filter("host_is_superhost").count() > 0
 
 
-def test_2019_10_renamed_header_fills_neighbourhood(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_2019_10_renamed_header_fills_neighbourhood(replayed) -> None:  # type: ignore[no-untyped-def]
     silver = replayed.read(SILVER).filter("snapshot_date = DATE'2019-10-14'")
     assert silver.count() == 8102
     assert silver.filter("neighbourhood IS NULL").count() == 0
@@ -117,69 +134,60 @@ def test_2019_10_renamed_header_fills_neighbourhood(replayed, spark) -> None:  #
     assert silver.filter("room_type = 'Hotel room'").count() == 207
 
 
-def test_mac_roman_dates_typed(replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_mac_roman_dates_typed(replayed) -> None:  # type: ignore[no-untyped-def]
     silver = replayed.read(SILVER).filter("snapshot_date = DATE'2016-07-02'")
     latest = silver.agg(F.max("last_review")).collect()[0][0]
     assert latest == dt.date(2016, 7, 2)
     assert silver.filter("last_review IS NULL AND number_of_reviews > 0").count() == 0
 
 
-def _versions(e2e) -> dict[str, dict]:  # type: ignore[no-untyped-def]
-    """Every registered version's tags and run metrics, by version number."""
-    client = e2e["mlflow"].activate()
-    name = e2e["mlflow"].model_name
-    return {
-        str(v.version): {**v.tags, **client.get_run(v.run_id).data.metrics}
-        for v in client.search_model_versions(f"name = '{name}'")
-    }
-
-
-def test_out_of_time_gate_on_the_real_snapshots(e2e) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_time_gate_on_the_real_snapshots(replay: Replay) -> None:
     """One retrain per labelled snapshot; each judged on a snapshot it never saw; 2019-06 refused."""
-    versions = _versions(e2e)
-    by_day = {v["evaluated_on"]: v for v in versions.values()}
-    assert sorted(by_day) == [p.name[9:19] for p in SNAPSHOT_FILES]
-    first = min(by_day)
+    replayed_versions = [v for v in _versions(replay).values() if v["evaluated_on"] in REPLAY_DAYS]
+    assert sorted(v["evaluated_on"] for v in replayed_versions) == list(REPLAY_DAYS)  # one per day
+    by_day = {v["evaluated_on"]: v for v in replayed_versions}
+    first = REPLAY_DAYS[0]
     assert "single snapshot: random 20%" in by_day[first]["reference"]  # a holdout of unseen listings
     for day, v in by_day.items():
         if day != first:  # out of time, and the model beats the group-median baseline on each
             assert all(s < day for s in v["evaluated_model_snapshots"].split(",")), day
             assert v["val_mae"] < v["baseline_mae"], day
-    assert by_day["2019-10-14"]["val_mae"] <= 88.0  # trained on <= 2019-06-02, scored on 2019-10-14
+    assert by_day[LAST_DAY]["val_mae"] <= 88.0  # trained on <= 2019-06-02, scored on 2019-10-14
     # 2019-06-02 is an extract without minimum_nights, availability_365, ...: not promoted.
     refused = by_day["2019-06-02"]
     assert refused["promotion"] == "refused" and refused["decision_reason"] == "contract"
     assert "minimum_nights" in refused["missing_features"].split(",")
-    champion = e2e["mlflow"].activate().get_model_version_by_alias(e2e["mlflow"].model_name, "champion")
-    assert champion.tags["trained_through"] == "2019-10-14" and champion.tags["refit"] == "true"
-    assert champion.tags["training_snapshots"].split(",") == [p.name[9:19] for p in SNAPSHOT_FILES]
+    # The champion the replay left: the refit of the last day, trained on every snapshot.
+    client = replay.resources["mlflow"].activate()
+    champion = client.get_model_version(replay.resources["mlflow"].model_name, replay.champion)
+    assert champion.tags["evaluated_on"] == LAST_DAY and champion.tags["promotion"] == "promoted"
+    assert champion.tags["trained_through"] == LAST_DAY and champion.tags["refit"] == "true"
+    assert champion.tags["training_snapshots"].split(",") == list(REPLAY_DAYS)
 
 
-def test_predictions_for_each_replayed_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    predictions = replayed.read(PREDICTIONS)
+def test_predictions_for_each_replayed_day(replayed) -> None:  # type: ignore[no-untyped-def]
+    predictions = _replayed_only(replayed.read(PREDICTIONS), "run_date")
     by_day = {str(r[0]): r[1] for r in predictions.groupBy("run_date").count().collect()}
-    gold = _per_snapshot(replayed.read(GOLD), "snapshot_date")
-    first = min(gold)
+    gold = _per_day(replayed.read(GOLD), "snapshot_date")
+    first = REPLAY_DAYS[0]
+    assert sorted(gold) == list(REPLAY_DAYS)
     assert first not in by_day  # no model was trained before the first snapshot
     assert by_day == {d: n for d, n in gold.items() if d != first}  # every listing of later days
     assert predictions.filter("prediction IS NULL OR prediction <= 0").count() == 0
-    assert replayed.read(PREDICTIONS_QUARANTINE).count() == 0
+    assert _replayed_only(replayed.read(PREDICTIONS_QUARANTINE), "run_date").count() == 0
     assert predictions.filter("snapshot_date != run_date").count() == 0
 
 
-def test_no_model_judged_on_rows_it_was_trained_on(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_no_model_judged_on_rows_it_was_trained_on(replay: Replay, replayed) -> None:  # type: ignore[no-untyped-def]
     """Predictions, drift metrics, drift.json and the dashboard: only out-of-sample judgements."""
-    versions = _versions(e2e)
+    versions = _versions(replay)
     scored = replayed.read(PREDICTIONS).select("snapshot_date", "model_version").distinct().collect()
+    assert scored  # every day scored so far, whatever later tests added
     for row in scored:
         trained = versions[row["model_version"]]["training_snapshots"].split(",")
         assert all(s < str(row["snapshot_date"]) for s in trained), row
-    metrics = (
-        replayed.read(DRIFT_METRICS)
-        .filter("report = 'model' AND column = 'mae' AND run_date <= DATE'2019-10-14'")
-        .collect()
-    )
-    assert len(metrics) == 5  # every replayed labelled day after the first
+    metrics = _model_mae_rows(replayed)
+    assert sorted(str(r["run_date"]) for r in metrics) == list(REPLAY_DAYS[1:])  # each labelled day
     status, _ = drift_over_time(replayed.read(DRIFT_METRICS))
     dashboard = {str(r.run_date): (r.model_mae, r.reference_mae) for r in status.itertuples()}
     for row in metrics:
@@ -196,14 +204,17 @@ def test_no_model_judged_on_rows_it_was_trained_on(e2e, replayed, spark) -> None
     assert april["drifted"] is False  # the near-identical month: no model drift
 
 
-def test_quality_history_and_backfill_of_a_past_day(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    """A past day re-run: ETL writes nothing, the day is re-scored by the model that served it then."""
-    dq = replayed.read(DATA_QUALITY)
-    assert dq.select("run_date").distinct().count() == 6
-    assert dq.filter("committed = false").count() == 0
+def test_backfill_of_a_past_day(replay: Replay, replayed) -> None:  # type: ignore[no-untyped-def]
+    """A past day re-run: ETL writes nothing, the day is re-scored by the model that served it then.
+
+    Starts from the replayed lakehouse, with or without later days: it compares the state just
+    before its own run with the state after it. The re-run replaces the day's predictions and
+    drift rows with the same content, so what other tests read is unchanged.
+    """
     versions = {t: replayed.version(t) for t in (BRONZE, SILVER, GOLD)}
     before = {str(r[0]): r[1] for r in replayed.read(PREDICTIONS).groupBy("run_date").count().collect()}
-    assert main(["run", "--date", "2017-04-02"]) == 0
+    with replay.cli_environment():
+        assert main(["run", "--date", "2017-04-02"]) == 0
     assert {t: replayed.version(t) for t in versions} == versions
     after = replayed.read(PREDICTIONS)
     assert {str(r[0]): r[1] for r in after.groupBy("run_date").count().collect()} == before  # replaced
@@ -211,40 +222,24 @@ def test_quality_history_and_backfill_of_a_past_day(e2e, replayed, spark) -> Non
         r[0] for r in after.filter("run_date = DATE'2017-04-02'").select("model_version").distinct().collect()
     }
     assert len(used) == 1
-    assert _versions(e2e)[used.pop()]["trained_through"] == "2017-03-02"
+    assert _versions(replay)[used.pop()]["trained_through"] == "2017-03-02"
 
 
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict]]]:
-    """A real HTTP server on 127.0.0.1 that records the JSON bodies POSTed to it."""
-    received: list[dict] = []
-
-    class Hook(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server API
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hooks/drift", received
-    server.shutdown()
-    thread.join(timeout=5)
+def test_quality_history_of_the_replayed_days(replayed) -> None:  # type: ignore[no-untyped-def]
+    dq = replayed.read(DATA_QUALITY)
+    days = {r[0] for r in dq.select("run_date").distinct().collect()}
+    assert days - {ARRIVAL} == set(REPLAY_DAYS)  # every replayed day; a backfill adds no run date
+    replayed_dq = dq.filter(F.col("run_date").isin(*REPLAY_DAYS))
+    assert replayed_dq.filter("committed = false").count() == 0
+    by_snapshot = {str(r[0]) for r in replayed_dq.select("snapshot_date").distinct().collect()}
+    assert by_snapshot == set(REPLAY_DAYS)
 
 
-def _verdicts(replayed, spark) -> dict[str, bool]:  # type: ignore[no-untyped-def]
-    data = replayed.read(DRIFT_METRICS).filter("report = 'data'")
-    return {str(r[0]): bool(r[1]) for r in data.select("run_date", "dataset_drift").distinct().collect()}
-
-
-def test_drift_reports_on_the_real_arrivals(e2e, replayed, spark) -> None:  # type: ignore[no-untyped-def]
-    verdicts = e2e["replay_verdicts"]
+def test_drift_reports_on_the_real_arrivals(replay: Replay, replayed) -> None:  # type: ignore[no-untyped-def]
+    verdicts = replay.verdicts
+    assert sorted(verdicts) == list(REPLAY_DAYS[1:])  # a report for every day a model scored
     assert verdicts["2017-04-02"] is False  # near-identical month: the no-drift control
-    assert verdicts["2019-06-02"] is True and verdicts["2019-10-14"] is True
+    assert verdicts["2019-06-02"] is True and verdicts[LAST_DAY] is True
     metrics = replayed.read(DRIFT_METRICS)
     drifted = {
         r["column"]
@@ -253,62 +248,65 @@ def test_drift_reports_on_the_real_arrivals(e2e, replayed, spark) -> None:  # ty
     assert {"minimum_nights", "availability_365", "room_type"} <= drifted
     report = metrics.filter("run_date = DATE'2019-10-14'").select("report_path").first()[0]
     assert Path(report).stat().st_size > 10_000 and Path(report).with_name("drift.json").exists()
-    model = metrics.filter("report = 'model' AND column = 'mae' AND run_date <= DATE'2019-10-14'").collect()
+    model = _model_mae_rows(replayed)
     assert len(model) == 5 and all(r["score"] > 0 and r["reference"] > 0 for r in model)
 
 
 def test_dashboard_rebuilt_with_the_whole_history(replayed) -> None:  # type: ignore[no-untyped-def]
+    """The page of the latest run (the replay's or a later one) shows every replayed day."""
     page = Path(replayed.artifacts.path("dashboard", "index.html"))
     html = page.read_text(encoding="utf-8")
     charts = ("predictions", "price-by-group", "drift", "drifted-features", "data-quality", "model-versions")
     missing = [c for c in charts if f'id="chart-{c}"' not in html]
     assert missing == []
-    assert ("2019-10-14" in html, "room_type_known" in html) == (True, True)
+    assert [d for d in REPLAY_DAYS if d not in html] == [] and "room_type_known" in html
     external = re.findall(r'<(?:script|link)[^>]+(?:src|href)="https?://', html)
     assert external == [] and page.stat().st_size > 1_000_000  # plotly inlined: works offline
 
 
-def test_sensor_sends_one_alert_per_drift_episode(e2e, webhook, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    url, received = webhook
-    verdicts = e2e["replay_verdicts"]
-    days = sorted(verdicts)
-    starts = [d for i, d in enumerate(days) if verdicts[d] and (i == 0 or not verdicts[days[i - 1]])]
-    resources = {
-        "notifier": NotifierResource(backend="webhook", webhook_url=url, log_path=str(tmp_path / "a.jsonl")),
+def _sensor_resources(recorder: Recorder, log: Path) -> dict:
+    return {
+        "notifier": NotifierResource(backend="webhook", webhook_url=recorder.url, log_path=str(log)),
         "monitoring": MonitoringResource(env="dev"),
     }
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.get(), resources=resources)
+
+
+def test_sensor_sends_one_alert_per_drift_episode(replay: Replay, recorder: Recorder, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A sensor with no cursor reads every drift report of the instance; on the replayed days it
+    alerts at the start of each data-drift episode (a backfill or a later day adds none there)."""
+    verdicts = replay.verdicts
+    days = sorted(verdicts)
+    starts = [d for i, d in enumerate(days) if verdicts[d] and (i == 0 or not verdicts[days[i - 1]])]
+    resources = _sensor_resources(recorder, tmp_path / "a.jsonl")
+    context = dg.build_sensor_context(instance=replay.instance, resources=resources)
     result = drift_alert_sensor(context)
-    data_alerts = [a for a in received if a["kind"] == "data_drift"]
+    data_alerts = [
+        a for a in recorder.delivered() if a["kind"] == "data_drift" and a["run_date"] in REPLAY_DAYS
+    ]
     assert [a["run_date"] for a in data_alerts] == starts
-    assert "2019-06-02" in starts and "2019-10-14" not in starts and "2017-04-02" not in starts
+    assert "2019-06-02" in starts and LAST_DAY not in starts and "2017-04-02" not in starts
     first_2019 = next(a for a in data_alerts if a["run_date"] == "2019-06-02")
     assert first_2019["env"] == "dev" and "Data drift" in first_2019["title"]
     assert first_2019["report_url"].endswith("2019-06-02/data_drift.html")
     assert not result.run_requests  # the daily job retrains after each report; the sensor only alerts
 
     # Evaluated again (next tick): no new drift results, so nothing is sent again.
-    sent = len(received)
-    context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.get(), resources=resources, cursor=result.cursor
-    )
+    sent = len(recorder.requests)
+    context = dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=result.cursor)
     again = drift_alert_sensor(context)
-    assert len(received) == sent and not again.run_requests
-
-
-BIG_IDS = ("1442282797961371321", "1442282797961371322")  # above 2^53: a double would merge them
-ARRIVAL = "2019-11-14"
+    assert len(recorder.requests) == sent and not again.run_requests
 
 
 @pytest.fixture(scope="module")
-def arrival(e2e, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def arrival(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A later arrival built from the real 2019-10-14 file: prices x 1.6, two 19-digit ids.
 
-    Returns the sensor cursor taken just before its day ran, so alerts can be traced to it alone.
+    Starts from the replayed lakehouse (with or without the backfill re-run: ``2019-11-14`` is
+    after every replayed day either way), lands the file with ``airbnb land --next`` and runs its
+    day. Returns the sensor cursor taken just before its day ran, so alerts can be traced to it alone.
     """
     source = tmp_path_factory.mktemp("arrival")
-    real = next(p for p in SNAPSHOT_FILES if "2019-10-14" in p.name)
-    with gzip.open(real, "rt", encoding="utf-8", newline="") as fh:
+    with gzip.open(snapshot_file(LAST_DAY), "rt", encoding="utf-8", newline="") as fh:
         header, *rows = list(csv.reader(fh))
     price = header.index("price")
     rows = rows[:3000]  # enough labelled rows to judge the model (100 needed), cheaper to run
@@ -323,27 +321,28 @@ def arrival(e2e, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-u
         "notifier": NotifierResource(backend="log", log_path=str(source / "catch-up.jsonl")),
         "monitoring": MonitoringResource(env="dev"),
     }
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.get(), resources=quiet)
+    context = dg.build_sensor_context(instance=replay.instance, resources=quiet)
     cursor = drift_alert_sensor(context).cursor  # every report before the arrival, already seen
-    assert main(["land", "--source", str(source), "--next"]) == 0
-    assert main(["run", "--date", ARRIVAL]) == 0
+    assert cursor is not None
+    with replay.cli_environment():
+        assert main(["land", "--source", str(source), "--next"]) == 0
+        assert main(["run", "--date", ARRIVAL]) == 0
     return cursor
 
 
-def test_inflated_prices_flag_model_drift_with_one_alert(arrival, webhook, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    url, received = webhook
-    resources = {
-        "notifier": NotifierResource(backend="webhook", webhook_url=url, log_path=str(tmp_path / "a.jsonl")),
-        "monitoring": MonitoringResource(env="dev"),
-    }
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.get(), resources=resources, cursor=arrival)
+def test_inflated_prices_flag_model_drift_with_one_alert(  # type: ignore[no-untyped-def]
+    replay: Replay, arrival, recorder: Recorder, tmp_path
+) -> None:
+    resources = _sensor_resources(recorder, tmp_path / "a.jsonl")
+    context = dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=arrival)
     result = drift_alert_sensor(context)
+    received = recorder.delivered()
     assert [(a["kind"], a["run_date"]) for a in received] == [("model_drift", ARRIVAL)]
     assert received[0]["details"]["mae"] > 1.1 * received[0]["details"]["reference_mae"]
     assert not result.run_requests
 
 
-def test_ids_above_2_pow_53_stay_exact(arrival, replayed, spark) -> None:  # type: ignore[no-untyped-def]
+def test_ids_above_2_pow_53_stay_exact(arrival, replayed) -> None:  # type: ignore[no-untyped-def]
     expected = {int(i) for i in BIG_IDS}
     tables = ((SILVER, "id"), (GOLD, "listing_id"), (PREDICTIONS, "listing_id"))
     for table, column in tables:

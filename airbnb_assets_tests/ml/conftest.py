@@ -1,33 +1,30 @@
-"""ML fixtures: real labelled gold rows (2017-03 + 2017-04) built with the pipeline's transforms."""
+"""ML fixtures: real labelled gold rows (2017-03 + 2017-04) from the suite's gold builder, an
+empty MLflow store, and :func:`register` (a retrain registered the way ``ml/price_model`` does)."""
 
 import pandas as pd
 import pytest
+from pyspark.sql import functions as F
 
-from airbnb_assets.gold.features import build_features
-from airbnb_assets.ingest.bronze import read_landed_file
-from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.ml.promotion import Decision, decide
 from airbnb_assets.ml.registry import Registration, register_retrain
 from airbnb_assets.ml.train import TrainingResult, train
 from airbnb_assets.resources.mlflow import MlflowResource
-from airbnb_assets.silver.parse import parse_bronze
-from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
-from airbnb_assets_tests.conftest import SNAPSHOT_FILES
+
+#: The two consecutive monthly snapshots the ML tests train and score on.
+MONTHS = ("2017-03-02", "2017-04-02")
 
 
 @pytest.fixture(scope="session")
-def real_gold(spark):  # type: ignore[no-untyped-def]
-    """Gold rows of the 2017-03-02 and 2017-04-02 snapshots as a Spark DataFrame (cached)."""
-    frames = [read_landed_file(spark, probe_file(str(p))) for p in SNAPSHOT_FILES if "2017" in p.name]
-    bronze = frames[0].unionByName(frames[1], allowMissingColumns=True)
-    silver = split(evaluate(rank_duplicates(parse_bronze(bronze)))).valid
-    return build_features(silver).cache()
+def real_gold(snapshot_gold):  # type: ignore[no-untyped-def]
+    """Gold rows of the 2017-03-02 and 2017-04-02 snapshots as a Spark DataFrame (cached upstream)."""
+    return snapshot_gold.filter(F.col("snapshot_date").cast("string").isin(*MONTHS))
 
 
 @pytest.fixture(scope="session")
-def labelled(real_gold) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """The same rows as pandas, for training."""
-    return real_gold.filter("price IS NOT NULL").toPandas()
+def labelled(snapshot_gold_rows: pd.DataFrame) -> pd.DataFrame:
+    """The same rows with a price, as pandas, for training."""
+    months = snapshot_gold_rows[snapshot_gold_rows.snapshot_date.astype(str).isin(MONTHS)]
+    return months[months.price.notna()].reset_index(drop=True)
 
 
 @pytest.fixture

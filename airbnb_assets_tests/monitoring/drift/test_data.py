@@ -1,20 +1,15 @@
-"""Drift reports on the real replay: gold of the six packaged snapshots, built with the pipeline."""
+"""Data drift on the real snapshots: each replayed day against the snapshots before it (gold of the
+six packaged files, built with the pipeline's transforms by ``conftest.snapshot_gold_rows``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import reduce
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from airbnb_assets.gold.features import build_features
-from airbnb_assets.ingest.bronze import read_landed_file
-from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
-from airbnb_assets.ml.train import GroupMedianBaseline, regression_metrics
 from airbnb_assets.monitoring.drift.data import (
     CAT_METHOD,
     DRIFT_SHARE,
@@ -23,22 +18,9 @@ from airbnb_assets.monitoring.drift.data import (
     data_drift,
 )
 from airbnb_assets.monitoring.drift.evidently import AVAILABILITY_METHOD
-from airbnb_assets.monitoring.drift.model import MAE_TOLERANCE, model_drift
-from airbnb_assets.silver.parse import parse_bronze
-from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
-from airbnb_assets_tests.conftest import SNAPSHOT_FILES
 
 ONLY_IN_2019_06 = {"host_is_superhost", "review_scores_rating", "cleaning_fee"}
 ABSENT_IN_2019_06 = {"minimum_nights", "availability_365", "days_since_last_review", "host_listings_count"}
-
-
-@pytest.fixture(scope="session")
-def replay_gold(spark) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Gold rows of all six real snapshots (pandas, sorted by snapshot and listing)."""
-    frames = [read_landed_file(spark, probe_file(str(p))) for p in SNAPSHOT_FILES]
-    bronze = reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-    gold = build_features(split(evaluate(rank_duplicates(parse_bronze(bronze)))).valid).drop("_built_at")
-    return gold.toPandas().sort_values(["snapshot_date", "listing_id"], ignore_index=True)
 
 
 def replay_day(gold: pd.DataFrame, day: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -48,33 +30,20 @@ def replay_day(gold: pd.DataFrame, day: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 @pytest.fixture(scope="module")
-def replay(replay_gold: pd.DataFrame):  # type: ignore[no-untyped-def]
+def day_drift(snapshot_gold_rows: pd.DataFrame):  # type: ignore[no-untyped-def]
     """Data drift of a replay day with the default settings (computed once per day)."""
     cache: dict[str, DataDriftResult] = {}
 
     def run(day: str) -> DataDriftResult:
         if day not in cache:
-            cache[day] = data_drift(*replay_day(replay_gold, day))
+            cache[day] = data_drift(*replay_day(snapshot_gold_rows, day))
         return cache[day]
 
     return run
 
 
-def test_gold_has_the_six_snapshots(replay_gold: pd.DataFrame) -> None:
-    sizes = replay_gold.groupby("snapshot_date").size()
-    assert [str(d) for d in sizes.index] == [
-        "2015-05-04",
-        "2016-07-02",
-        "2017-03-02",
-        "2017-04-02",
-        "2019-06-02",
-        "2019-10-14",
-    ]
-    assert sizes.min() > 5000
-
-
-def test_control_day_2017_04_has_no_dataset_drift(replay) -> None:  # type: ignore[no-untyped-def]
-    result = replay("2017-04-02")
+def test_control_day_2017_04_has_no_dataset_drift(day_drift) -> None:  # type: ignore[no-untyped-def]
+    result = day_drift("2017-04-02")
     assert not result.dataset_drift
     # comfortable margin: at least two more of the ten compared columns would have to drift
     assert len(result.columns) == 10
@@ -86,8 +55,8 @@ def test_control_day_2017_04_has_no_dataset_drift(replay) -> None:  # type: igno
     assert {c.method for c in result.columns} == {NUM_METHOD, CAT_METHOD}
 
 
-def test_2019_06_schema_change_is_dataset_drift(replay) -> None:  # type: ignore[no-untyped-def]
-    result = replay("2019-06-02")
+def test_2019_06_schema_change_is_dataset_drift(day_drift) -> None:  # type: ignore[no-untyped-def]
+    result = day_drift("2019-06-02")
     assert result.dataset_drift
     assert result.share_drifted >= DRIFT_SHARE + 0.2
     by_availability = {c.column for c in result.columns if c.method == AVAILABILITY_METHOD}
@@ -101,8 +70,8 @@ def test_2019_06_schema_change_is_dataset_drift(replay) -> None:  # type: ignore
     assert set(result.drifted_columns[: len(by_availability)]) == by_availability
 
 
-def test_2019_10_drift_names_minimum_nights_availability_and_room_type(replay) -> None:  # type: ignore[no-untyped-def]
-    result = replay("2019-10-14")
+def test_2019_10_drift_names_minimum_nights_availability_and_room_type(day_drift) -> None:  # type: ignore[no-untyped-def]
+    result = day_drift("2019-10-14")
     assert result.dataset_drift
     assert result.share_drifted >= DRIFT_SHARE + 0.2
     assert {"minimum_nights", "availability_365", "room_type"} <= set(result.drifted_columns)
@@ -117,8 +86,8 @@ def test_2019_10_drift_names_minimum_nights_availability_and_room_type(replay) -
     assert severities == sorted(severities, reverse=True)
 
 
-def test_report_json_and_html(replay) -> None:  # type: ignore[no-untyped-def]
-    result = replay("2019-10-14")
+def test_report_json_and_html(day_drift) -> None:  # type: ignore[no-untyped-def]
+    result = day_drift("2019-10-14")
     summary = json.loads(json.dumps(result.as_json(), allow_nan=False))
     assert summary["dataset_drift"] is True
     assert summary["drifted_columns"] == result.drifted_columns
@@ -130,8 +99,8 @@ def test_report_json_and_html(replay) -> None:  # type: ignore[no-untyped-def]
     assert len(result.html) > 100_000
 
 
-def test_sampling_bounds_the_rows_and_is_reproducible(replay_gold: pd.DataFrame) -> None:
-    reference, current = replay_day(replay_gold, "2019-10-14")
+def test_sampling_bounds_the_rows_and_is_reproducible(snapshot_gold_rows: pd.DataFrame) -> None:
+    reference, current = replay_day(snapshot_gold_rows, "2019-10-14")
     first = data_drift(reference, current, max_rows=3000, seed=7)
     again = data_drift(reference, current, max_rows=3000, seed=7)
     other = data_drift(reference, current, max_rows=3000, seed=8)
@@ -141,8 +110,8 @@ def test_sampling_bounds_the_rows_and_is_reproducible(replay_gold: pd.DataFrame)
     assert [c.score for c in first.columns] != [c.score for c in other.columns]
 
 
-def test_null_columns_are_drift_or_skipped_never_a_crash(replay_gold: pd.DataFrame) -> None:
-    reference, current = replay_day(replay_gold, "2017-04-02")
+def test_null_columns_are_drift_or_skipped_never_a_crash(snapshot_gold_rows: pd.DataFrame) -> None:
+    reference, current = replay_day(snapshot_gold_rows, "2017-04-02")
     reference = reference.head(3000)
     current = current.head(3000).drop(columns=["availability_365"]).assign(room_type=None)
     result = data_drift(reference, current)
@@ -153,58 +122,3 @@ def test_null_columns_are_drift_or_skipped_never_a_crash(replay_gold: pd.DataFra
     assert set(result.skipped) == ONLY_IN_2019_06
     with pytest.raises(ValueError, match="rows on both sides"):
         data_drift(reference, current.iloc[0:0])
-
-
-@pytest.fixture(scope="module")
-def scored(replay_gold: pd.DataFrame) -> dict:
-    """A group-median model trained before 2017-03, validated on 2017-03, scoring 2017-04.
-
-    A third of the 2017-04 rows are unlabelled (null ``actual_price``).
-    """
-    train = replay_gold[replay_gold.snapshot_date < dt.date(2017, 3, 2)]
-    valid = replay_gold[replay_gold.snapshot_date == dt.date(2017, 3, 2)]
-    day = replay_gold[replay_gold.snapshot_date == dt.date(2017, 4, 2)].reset_index(drop=True)
-    model = GroupMedianBaseline.fit(train)
-    current = pd.DataFrame({"prediction": model.predict(day), "actual_price": day.price})
-    current.loc[current.index % 3 == 0, "actual_price"] = np.nan
-    return {
-        "reference_metrics": regression_metrics(valid.price, model.predict(valid)),
-        "previous": pd.Series(model.predict(valid)),
-        "current": current,
-    }
-
-
-def test_honest_predictions_are_not_degraded(scored: dict) -> None:
-    current = scored["current"]
-    result = model_drift(current, scored["reference_metrics"], previous_predictions=scored["previous"])
-    labelled = current.dropna()
-    assert result.n_labelled == len(labelled) < len(current)
-    assert result.metrics == pytest.approx(regression_metrics(labelled.actual_price, labelled.prediction))
-    assert result.judged and not result.degraded
-    assert result.metrics is not None
-    assert result.metrics["mae"] < scored["reference_metrics"]["mae"] * (1 + MAE_TOLERANCE / 2)
-    assert result.prediction_drift is not None and not result.prediction_drift.drifted
-    summary = json.loads(json.dumps(result.as_json(), allow_nan=False))
-    assert summary["degraded"] is False and summary["mae_ratio"] < 1 + MAE_TOLERANCE
-    assert "Mean Absolute Error" in result.html and "<html" in result.prediction_drift_html.lower()
-
-
-def test_biased_predictions_are_degraded_and_drifted(scored: dict) -> None:
-    biased = scored["current"].assign(prediction=lambda f: f.prediction * 1.5)
-    result = model_drift(biased, scored["reference_metrics"], previous_predictions=scored["previous"])
-    assert result.degraded
-    assert result.metrics is not None and result.metrics["mae"] > result.mae_limit
-    assert result.prediction_drift is not None and result.prediction_drift.drifted
-    assert result.as_json()["prediction_drift"]["drifted"] is True
-
-
-def test_model_drift_without_labels_or_history(scored: dict) -> None:
-    unlabelled = scored["current"].assign(actual_price=np.nan)
-    result = model_drift(unlabelled, scored["reference_metrics"])
-    assert (result.n_labelled, result.metrics, result.judged, result.degraded) == (0, None, False, False)
-    assert result.prediction_drift is None and result.html == ""
-    json.dumps(result.as_json(), allow_nan=False)
-    few = model_drift(scored["current"].head(30), scored["reference_metrics"])
-    assert few.metrics is not None and not few.judged and not few.degraded
-    with pytest.raises(ValueError, match="prediction"):
-        model_drift(unlabelled.drop(columns=["prediction"]), scored["reference_metrics"])

@@ -1,0 +1,59 @@
+"""The gold asset: incremental (only snapshots with silver rows added since the last run), one row per key."""
+
+import dagster as dg
+from pyspark.sql import functions as F
+
+from airbnb_assets.gold.assets import UNIQUE_CHECK, gold_listing_features, run_gold
+from airbnb_assets.gold.features import KEYS
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import GOLD, SILVER
+from airbnb_assets_tests.conftest import build_silver, snapshot_file
+
+
+def _add_silver(spark, lakehouse: LakehouseResource, day: str) -> int:  # type: ignore[no-untyped-def]
+    """Append the real silver rows of one snapshot to ``silver/listings``, as the silver step does."""
+    rows = build_silver(spark, [snapshot_file(day)]).withColumn("_batch", F.lit(f"test:{day}"))
+    lakehouse.append(rows, SILVER)
+    return lakehouse.read(SILVER).filter(F.col("snapshot_date") == day).count()
+
+
+def _per_snapshot(df) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {str(r[0]): r[1] for r in df.groupBy("snapshot_date").count().collect()}
+
+
+def _materialize(lakehouse: LakehouseResource) -> tuple[dict, dg.AssetCheckEvaluation]:
+    """Run the asset; return its materialization metadata and its uniqueness check."""
+    result = dg.materialize([gold_listing_features], resources={"lakehouse": lakehouse}, raise_on_error=False)
+    (event,) = result.get_asset_materialization_events()
+    (check,) = result.get_asset_check_evaluations()
+    assert check.check_name == UNIQUE_CHECK
+    return dict(event.materialization.metadata), check
+
+
+def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lakehouse) -> None:  # type: ignore[no-untyped-def]
+    assert run_gold(lakehouse) == 0 and not lakehouse.exists(GOLD)  # no silver yet: nothing to do
+
+    first = _add_silver(spark, lakehouse, "2015-05-04")
+    assert run_gold(lakehouse) == first
+    version = lakehouse.version(GOLD)
+
+    # Nothing new since: the asset writes nothing, reports the table and passes its check.
+    metadata, check = _materialize(lakehouse)
+    assert (metadata["rows_written"].value, metadata["dagster/row_count"].value) == (0, first)
+    assert (check.passed, check.metadata["duplicate_keys"].value) == (True, 0)
+    assert lakehouse.version(GOLD) == version
+
+    second = _add_silver(spark, lakehouse, "2017-04-02")
+    assert run_gold(lakehouse) == second  # only the new snapshot's rows, not the first one's again
+    gold, silver = lakehouse.read(GOLD), lakehouse.read(SILVER)
+    assert _per_snapshot(gold) == _per_snapshot(silver) == {"2015-05-04": first, "2017-04-02": second}
+    assert gold.groupBy(*KEYS).count().filter("count > 1").count() == 0
+    gold_keys = gold.select(F.col("listing_id").alias("id"), "snapshot_date")
+    assert gold_keys.exceptAll(silver.select("id", "snapshot_date")).count() == 0
+
+    # The same listings appended to silver again (a broken upstream): gold gets them, and the
+    # blocking check fails, naming how many keys are duplicated.
+    lakehouse.append(silver, SILVER)
+    _, check = _materialize(lakehouse)
+    assert (check.passed, check.metadata["duplicate_keys"].value) == (False, first + second)
+    assert lakehouse.read(GOLD).count() == 2 * (first + second)

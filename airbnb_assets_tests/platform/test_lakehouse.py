@@ -1,0 +1,76 @@
+"""The lakehouse resource on real local Delta tables: paths, existence, versions, one-day replaces."""
+
+import datetime as dt
+
+import pytest
+from pyspark.sql import functions as F
+
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import BRONZE, GOLD, PREDICTIONS, SILVER
+
+DAYS = [dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)]
+
+
+def _predictions(lakehouse: LakehouseResource, day: dt.date, ids: range, price: float):  # type: ignore[no-untyped-def]
+    rows = [
+        {
+            "listing_id": i,
+            "snapshot_date": day,
+            "prediction": price,
+            "actual_price": None,
+            "model_name": "airbnb_price",
+            "model_version": "1",
+            "run_date": day,
+            "scored_at": dt.datetime(2020, 1, 1),
+        }
+        for i in ids
+    ]
+    return lakehouse.create_frame(rows, PREDICTIONS)
+
+
+def _by_day(lakehouse: LakehouseResource) -> dict[dt.date, tuple[int, float]]:
+    df = lakehouse.read(PREDICTIONS).groupBy("run_date").agg(F.count("*"), F.max("prediction"))
+    return {r[0]: (r[1], r[2]) for r in df.collect()}
+
+
+def test_locations_and_identifiers(lakehouse: LakehouseResource) -> None:
+    root = lakehouse.root
+    assert lakehouse.path(SILVER) == f"{root}/silver/listings"
+    assert lakehouse.identifier(SILVER) == f"delta.`{root}/silver/listings`"
+    assert lakehouse.checkpoint("gold") == f"{root}/_checkpoints/gold"
+    assert lakehouse.artifacts.path("dashboard", "index.html") == f"{root}/_artifacts/dashboard/index.html"
+    on_uc = lakehouse.model_copy(update={"catalog": "main_prod"})
+    assert on_uc.identifier(SILVER) == "main_prod.silver.listings"
+
+
+def test_existence_and_versions(lakehouse: LakehouseResource) -> None:
+    assert not lakehouse.exists(PREDICTIONS)
+    assert lakehouse.read_or_none(PREDICTIONS) is None and lakehouse.version(PREDICTIONS) is None
+    lakehouse.append(_predictions(lakehouse, DAYS[0], range(3), 100.0), PREDICTIONS)
+    assert lakehouse.exists(PREDICTIONS) and lakehouse.version(PREDICTIONS) == 0
+    lakehouse.append(_predictions(lakehouse, DAYS[1], range(2), 100.0), PREDICTIONS)
+    assert lakehouse.version(PREDICTIONS) == 1 and lakehouse.read_or_none(PREDICTIONS).count() == 5
+
+
+def test_replace_partition_replaces_exactly_one_day(lakehouse: LakehouseResource) -> None:
+    for day in DAYS:
+        lakehouse.append(_predictions(lakehouse, day, range(10), 100.0), PREDICTIONS)
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(4), 250.0), PREDICTIONS, DAYS[1])
+    assert _by_day(lakehouse) == {DAYS[0]: (10, 100.0), DAYS[1]: (4, 250.0), DAYS[2]: (10, 100.0)}
+    assert lakehouse.path(PREDICTIONS).endswith("gold/price_predictions")
+    history = lakehouse.delta(PREDICTIONS).history(1).collect()[0]
+    assert history["operation"] == "WRITE" and history["operationParameters"]["mode"] == "Overwrite"
+
+    # Rows of another day cannot slip into the replaced one: the write fails, nothing changes.
+    version = lakehouse.version(PREDICTIONS)
+    with pytest.raises(Exception, match="(?i)replaceWhere|does not conform|DELTA_REPLACE_WHERE"):
+        lakehouse.replace_partition(_predictions(lakehouse, DAYS[2], range(1), 1.0), PREDICTIONS, DAYS[1])
+    assert lakehouse.version(PREDICTIONS) == version
+    assert _by_day(lakehouse)[DAYS[2]] == (10, 100.0)
+
+
+def test_unpartitioned_and_undeclared_tables_are_refused(lakehouse: LakehouseResource) -> None:
+    with pytest.raises(ValueError, match="gold/listing_features is not partitioned"):
+        lakehouse.replace_partition(lakehouse.session.range(1), GOLD, DAYS[0])
+    with pytest.raises(ValueError, match="bronze/listings has no declared schema"):
+        lakehouse.create_frame([{"id": "1"}], BRONZE)
