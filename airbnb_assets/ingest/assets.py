@@ -11,6 +11,8 @@ from airbnb_assets.platform.metadata import markdown_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
 _KINDS = {"spark", "delta"}
+#: Columns of the per-file table in the bronze materialization's metadata.
+_FILE_COLUMNS = "file_name status rows columns encoding missing_columns new_columns reason".split()
 
 
 @dg.multi_asset(
@@ -36,8 +38,7 @@ def bronze_ingest(
     """Ingest only the files landed since the last run into ``bronze/listings`` (not partitioned)."""
     lakehouse.ensure_landing()
     report = run_ingestion(lakehouse, run_date=processing_day(context))
-    failed = report.by_status("failed") + report.by_status("duplicate")
-    for f in failed:
+    for f in [f for f in report.files if f["status"] != "ingested"]:
         context.log.warning(f"{f['file_name']}: {f['status']} ({f['reason']})")
     yield dg.MaterializeResult(
         asset_key=BRONZE.key,
@@ -46,8 +47,16 @@ def bronze_ingest(
             "files_ingested": len(report.by_status("ingested")),
             "rows_written": report.rows,
             "files": markdown_table(
-                [{**f, "columns": len(f["columns"] or [])} for f in report.files],
-                ["file_name", "status", "rows", "columns", "encoding", "reason"],
+                [
+                    {
+                        **f,
+                        "columns": len(f["columns"] or []),
+                        "missing_columns": ", ".join(f["missing_columns"] or []),
+                        "new_columns": ", ".join(f["new_columns"] or []),
+                    }
+                    for f in report.files
+                ],
+                _FILE_COLUMNS,
             ),
         },
     )
@@ -58,5 +67,6 @@ def bronze_ingest(
             "files_seen": len(report.files),
             "files_failed": len(report.by_status("failed")),
             "files_duplicate": len(report.by_status("duplicate")),
+            "files_ignored": len(report.by_status("ignored")),
         },
     )

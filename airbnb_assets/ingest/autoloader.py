@@ -4,8 +4,11 @@ The landing folder is read as a ``binaryFile`` stream (paths only) with ``availa
 checkpoint remembers every path already seen, so a rerun with no new files writes nothing. Each
 new file is probed, parsed with its own header and appended to bronze in its own idempotent Delta
 commit (``mergeSchema`` adds new columns). Every file gets a row in ``ops/landing_files``:
-``ingested``, ``duplicate`` (same bytes as a file already ingested) or ``failed`` with a reason.
-A bad file never stops the others and never undoes what is committed.
+``ingested``, ``duplicate`` (same bytes as a file already ingested), ``failed`` with a reason, or
+``ignored`` (a name that is not a snapshot name), with the header's new and missing columns
+(:mod:`~airbnb_assets.ingest.columns`). A bad file never stops the others and never undoes what is
+committed, and the ledger says what was committed: a file whose bronze append raised but whose
+rows are in bronze (the commit went through) is ``ingested``, never ``failed``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from airbnb_assets.ingest.bronze import read_landed_file
-from airbnb_assets.ingest.files import FILE_GLOB, FileProbe, local_path, probe_file, snapshot_date_of
+from airbnb_assets.ingest.columns import missing_columns, new_columns
+from airbnb_assets.ingest.files import (
+    FILE_GLOB,
+    FileProbe,
+    local_path,
+    probe_file,
+    snapshot_date_of,
+)
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
@@ -62,19 +72,24 @@ def _ingested_hashes(lakehouse: LakehouseResource) -> dict[str, str]:
 
 
 def _bronze_rows(lakehouse: LakehouseResource, path: str) -> int:
+    """Rows of ``path`` committed in bronze (0 when bronze does not exist yet)."""
+    if not lakehouse.exists(BRONZE):
+        return 0
     return lakehouse.read(BRONZE).filter(F.col("_source_file") == path).count()
 
 
 def _record(probe: FileProbe, run_date: str | None, batch_id: int | None) -> dict[str, Any]:
-    """A ledger record for a probed file (status ``failed`` until it is ingested)."""
+    """A ledger record for a probed file (``ignored`` for a foreign name, else ``failed`` until ingested)."""
     return {
         "file_path": probe.path,
         "file_name": probe.name,
         "snapshot_date": probe.snapshot_date,
-        "status": "failed",
+        "status": "ignored" if probe.snapshot_date is None else "failed",
         "reason": probe.error,
         "rows": None,
         "columns": probe.columns or None,
+        "new_columns": new_columns(probe.columns) if probe.columns else None,
+        "missing_columns": missing_columns(probe.columns) if probe.columns else None,
         "encoding": probe.encoding if not probe.error else None,
         "size_bytes": probe.size_bytes,
         "sha256": probe.sha256 or None,
@@ -100,13 +115,20 @@ def ingest_files(
         if probe.error is None and probe.sha256 in known:
             record.update(status="duplicate", reason=f"same bytes as {known[probe.sha256]}")
         elif probe.error is None:
+            log.info("%s: %s (%s)", probe.name, probe.encoding, probe.encoding_evidence)
             try:
                 lakehouse.append(read_landed_file(lakehouse.session, probe), BRONZE, txn=ctx.txn("bronze", i))
                 record.update(status="ingested", rows=_bronze_rows(lakehouse, path))
                 known[probe.sha256] = probe.name
             except Exception as exc:  # a file Spark cannot parse is recorded, not fatal
-                log.warning("could not ingest %s: %s", probe.name, exc)
-                record["reason"] = f"unreadable: {str(exc).splitlines()[0][:300]}"
+                committed = _bronze_rows(lakehouse, path)  # ... unless its commit went through
+                if committed:
+                    log.warning("bronze append of %s raised, but its rows are committed: %s", probe.name, exc)
+                    record.update(status="ingested", rows=committed)
+                    known[probe.sha256] = probe.name
+                else:
+                    log.warning("could not ingest %s: %s", probe.name, exc)
+                    record["reason"] = f"unreadable: {str(exc).splitlines()[0][:300]}"
         if record["status"] != "ingested":
             log.warning("%s %s: %s", probe.name, record["status"], record["reason"])
         records.append(record)
@@ -142,26 +164,36 @@ def run_ingestion(lakehouse: LakehouseResource, run_date: str | None = None) -> 
         handle,
         name="bronze_listings_autoloader",
     )
-    report.files.extend(record_empty_files(lakehouse, run_date))
+    report.files.extend(record_unstreamed_files(lakehouse, run_date))
     return report
 
 
-def record_empty_files(lakehouse: LakehouseResource, run_date: str | None = None) -> list[dict[str, Any]]:
-    """Record zero-byte landed files as failed: Spark's file sources skip them silently."""
+def _unstreamed(entry: os.DirEntry[str]) -> bool:
+    """A visible landed file the stream does not deliver: a foreign name, or a zero-byte file."""
+    if not entry.is_file() or entry.name.startswith((".", "_")):  # hidden, or being landed
+        return False
+    return not fnmatch.fnmatch(entry.name, FILE_GLOB) or entry.stat().st_size == 0
+
+
+def record_unstreamed_files(
+    lakehouse: LakehouseResource, run_date: str | None = None
+) -> list[dict[str, Any]]:
+    """Record, once, the landed files the file stream does not deliver.
+
+    A name that is not a snapshot name (``foo.csv``) is ``ignored`` with the reason; a zero-byte
+    snapshot file is ``failed`` (Spark's file sources skip empty files silently). Hidden files
+    (``.name``, ``_name``, such as a file being landed) are left alone.
+    """
     folder = local_path(lakehouse.landing_path)
     if not os.path.isdir(folder):
         return []
-    empty = sorted(
-        e.path
-        for e in os.scandir(folder)
-        if e.is_file() and e.stat().st_size == 0 and fnmatch.fnmatch(e.name, FILE_GLOB)
-    )
-    if empty and lakehouse.exists(LANDING_FILES):
+    paths = sorted(e.path for e in os.scandir(folder) if _unstreamed(e))
+    if paths and lakehouse.exists(LANDING_FILES):
         seen = {r[0] for r in lakehouse.read(LANDING_FILES).select("file_name").collect()}
-        empty = [p for p in empty if os.path.basename(p) not in seen]
-    records = [_record(probe_file(p), run_date, None) for p in empty]
+        paths = [p for p in paths if os.path.basename(p) not in seen]
+    records = [_record(probe_file(p), run_date, None) for p in paths]
     for r in records:
-        log.warning("%s failed: %s", r["file_name"], r["reason"])
+        log.warning("%s %s: %s", r["file_name"], r["status"], r["reason"])
     if records:
         lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES)
     return records

@@ -1,10 +1,12 @@
 """Landed files: naming, and a cheap probe that decides how (or whether) a file can be read.
 
 The probe reads a file twice, streaming in 1 MiB chunks: once to hash its bytes, and once,
-decompressed, to check that a gzip is complete, detect the text encoding (UTF-8, else the declared
-fallback, Mac Roman, used by the spreadsheet-resaved snapshots) and read the header. Spark then
-parses the file with exactly that encoding and header, so columns are mapped by name and no
-mojibake is added.
+decompressed, to check that a gzip is complete, detect the text encoding from the bytes (see
+:mod:`~airbnb_assets.ingest.encoding`: a UTF-16/32 byte-order mark, strict UTF-8, else windows-1252
+or Mac Roman by evidence) and read the header. Spark then parses the file with exactly that
+encoding and header, so columns are mapped by name and no mojibake is added. A header holding
+control characters (NUL: UTF-16 without a byte-order mark, a binary file) is rejected, so such
+names never reach bronze's schema.
 """
 
 from __future__ import annotations
@@ -14,32 +16,42 @@ import csv
 import datetime as dt
 import gzip
 import hashlib
+import os
 import re
+import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from airbnb_assets.ingest.encoding import PYTHON_CODECS, UTF8, EncodingSniffer
+
 #: ``listings_YYYY-MM-DD.csv`` or ``.csv.gz``; an optional ``_suffix`` allows a re-delivery.
 FILE_NAME = re.compile(r"^listings_(\d{4}-\d{2}-\d{2})(?:_[A-Za-z0-9-]+)?\.csv(?:\.gz)?$")
 #: Spark's glob for candidate files in the landing zone.
 FILE_GLOB = "listings_*.csv*"
-#: Encoding assumed when a file is not valid UTF-8 (Python codec name, Java charset name).
-FALLBACK_ENCODING = ("mac_roman", "x-MacRoman")
+#: Why a file whose name is not a snapshot name is ignored.
+IGNORED_REASON = "file name does not match listings_YYYY-MM-DD[_suffix].csv[.gz]"
+#: The first bytes of every gzip stream.
+GZIP_MAGIC = b"\x1f\x8b"
 _INVALID_NAME_CHARS = re.compile(r"[ ,;{}()\n\t=]+")
 _CHUNK = 1 << 20
 
 
 @dataclass
 class FileProbe:
-    """What the probe learned about one file; ``error`` says why it cannot be ingested."""
+    """What the probe learned about one file; ``error`` says why it cannot be ingested.
+
+    ``encoding`` is a Java charset name (what Spark is told); ``encoding_evidence`` says why.
+    """
 
     path: str
     name: str
     snapshot_date: dt.date | None = None
     size_bytes: int = 0
     sha256: str = ""
-    encoding: str = "UTF-8"
+    encoding: str = UTF8
+    encoding_evidence: str = ""
     columns: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -81,58 +93,103 @@ def clean_column_names(raw: list[str]) -> list[str]:
     return out
 
 
-def _sha256(path: str) -> tuple[str, int]:
-    digest, size = hashlib.sha256(), 0
+def _sha256(path: str) -> tuple[str, int, bytes]:
+    """Content hash, size and the first bytes (magic number) of a file."""
+    digest, size, start = hashlib.sha256(), 0, b""
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
+            start = start or chunk[:4]
             digest.update(chunk)
             size += len(chunk)
-    return digest.hexdigest(), size
+    return digest.hexdigest(), size, start
+
+
+def control_characters(text: str) -> list[str]:
+    """The control characters in ``text`` (NUL, other C0 and C1 codes; tab allowed), as ``U+XXXX``."""
+    return sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) == "Cc" and c != "\t"})
+
+
+@dataclass
+class _Scan:
+    """What one pass over the decompressed bytes saw."""
+
+    head: bytes = b""
+    head_text: str = ""
+    has_rows: bool = False
+    sniffer: EncodingSniffer | None = None
+
+
+def _scan(path: str, compressed: bool) -> _Scan:
+    """Stream the decompressed bytes once: sniff the encoding, keep the head, look for a data row."""
+    scan = _Scan()
+    lines: codecs.IncrementalDecoder | None = None
+    with (gzip.open if compressed else open)(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            if scan.sniffer is None:
+                scan.sniffer = EncodingSniffer(chunk)
+                # Newlines and blanks are single ASCII bytes in UTF-8 and in the single-byte
+                # encodings (read byte-wise here); a UTF-16/32 file is read in its own encoding.
+                bom = scan.sniffer.bom
+                lines = codecs.getincrementaldecoder(PYTHON_CODECS[bom] if bom else "latin-1")("replace")
+            scan.sniffer.feed(chunk)
+            if not scan.has_rows and lines is not None:
+                scan.head += chunk
+                scan.head_text += lines.decode(chunk)
+                _, newline, rest = scan.head_text.partition("\n")
+                scan.has_rows = bool(newline) and rest.strip() != ""
+    return scan
 
 
 def probe_file(uri: str) -> FileProbe:
-    """Probe a landed file; never raises for bad content, it sets ``error`` instead."""
+    """Probe a landed file; never raises for bad content, it sets ``error`` instead.
+
+    In order: the name (else the file is ignored), the bytes' hash, gzip content under a ``.csv``
+    name, a complete gzip, an empty file, the encoding (:mod:`~airbnb_assets.ingest.encoding`), a
+    header free of control characters, and at least one data row.
+    """
     path = local_path(uri)
     name = Path(path).name
     probe = FileProbe(path=uri, name=name, snapshot_date=snapshot_date_of(name))
     if probe.snapshot_date is None:
-        probe.error = "file name does not match listings_YYYY-MM-DD[_suffix].csv[.gz]"
+        probe.size_bytes = os.path.getsize(path) if os.path.isfile(path) else 0
+        probe.error = IGNORED_REASON
         return probe
-    probe.sha256, probe.size_bytes = _sha256(path)
-    opener = gzip.open if name.endswith(".gz") else open
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    is_utf8, head, has_rows, total = True, b"", False, 0
+    probe.sha256, probe.size_bytes, magic = _sha256(path)
+    compressed = name.endswith(".gz")
+    if not compressed and magic.startswith(GZIP_MAGIC):
+        probe.error = "gzip content with a .csv name (rename it .csv.gz and land it again)"
+        return probe
     try:
-        with opener(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                total += len(chunk)
-                if is_utf8:
-                    try:
-                        utf8.decode(chunk)
-                    except UnicodeDecodeError:
-                        is_utf8 = False
-                if b"\n" not in head:
-                    head += chunk
-                    has_rows = b"\n" in head and head.split(b"\n", 1)[1].strip() != b""
-                elif not has_rows:
-                    has_rows = chunk.strip() != b""
-            if is_utf8:
-                utf8.decode(b"", final=True)
+        scan = _scan(path, compressed)
     except (EOFError, OSError, zlib.error) as exc:
         probe.error = f"truncated or corrupt gzip: {exc}"
         return probe
-    except UnicodeDecodeError:
-        is_utf8 = False
-    if total == 0 or not head.strip():
+    if scan.sniffer is None or not scan.head_text.strip():
         probe.error = "empty file: no header and no rows"
         return probe
-    codec, probe.encoding = ("utf-8-sig", "UTF-8") if is_utf8 else FALLBACK_ENCODING
-    header_line = head.split(b"\n", 1)[0].decode(codec, errors="replace").rstrip("\r")
+    encoding, probe.encoding_evidence = scan.sniffer.result()
+    if encoding is None:
+        probe.error = probe.encoding_evidence
+        return probe
+    probe.encoding = encoding
+    text = scan.head.decode(PYTHON_CODECS[encoding], errors="replace")
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    codes = control_characters(header_line)
+    if codes and codes != ["U+000D"]:
+        probe.error = (
+            f"header has control characters ({' '.join(codes[:5])}): not {encoding} text "
+            "(UTF-16 without a byte-order mark, or a binary file?)"
+        )
+        return probe
+    if codes:
+        probe.error = "carriage return inside the header line: CR-only (classic Mac) line ends?"
+        return probe
     try:
-        probe.columns = clean_column_names(next(csv.reader([header_line])))
+        raw = next(csv.reader([header_line]))
     except csv.Error as exc:
         probe.error = f"unreadable header: {exc}"
         return probe
-    if not has_rows:
+    probe.columns = clean_column_names(raw)
+    if not scan.has_rows:
         probe.error = "header only: no data rows"
     return probe

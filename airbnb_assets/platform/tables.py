@@ -65,11 +65,32 @@ LEDGER_SCHEMA = T.StructType(
         _col("file_path", T.StringType(), "Full path of the landed file.", False),
         _col("file_name", T.StringType(), "File name.", False),
         _col("snapshot_date", T.DateType(), "Snapshot date taken from the file name."),
-        _col("status", T.StringType(), "ingested | duplicate | failed", False),
+        _col(
+            "status",
+            T.StringType(),
+            "ingested | duplicate | failed | ignored (a name that is not a snapshot name); later rows of "
+            "an ingested file: superseded (re-delivered) | released | rejected (held by a fail rule)",
+            False,
+        ),
         _col("reason", T.StringType(), "Why a file was not ingested."),
         _col("rows", T.LongType(), "Data rows written to bronze."),
         _col("columns", T.ArrayType(T.StringType()), "Header columns (cleaned)."),
-        _col("encoding", T.StringType(), "Detected text encoding."),
+        _col(
+            "new_columns",
+            T.ArrayType(T.StringType()),
+            "Header columns no declared silver column takes (after header aliases): kept in bronze only.",
+        ),
+        _col(
+            "missing_columns",
+            T.ArrayType(T.StringType()),
+            "Declared silver columns absent from the header (after aliases): null in silver for this file.",
+        ),
+        _col(
+            "encoding",
+            T.StringType(),
+            "Text encoding (Java charset name) chosen from the bytes: UTF-16/32 by byte-order mark, strict "
+            "UTF-8, else windows-1252 or x-MacRoman by evidence.",
+        ),
         _col("size_bytes", T.LongType(), "File size."),
         _col("sha256", T.StringType(), "Content hash (a re-sent identical file is a duplicate)."),
         _col("run_date", T.StringType(), "Day of the run that saw the file."),
@@ -84,6 +105,7 @@ DATA_QUALITY_SCHEMA = T.StructType(
         _col("run_date", T.StringType(), "Day of the run."),
         _col("batch", T.StringType(), "Bronze micro-batch (stream id:batch id).", False),
         _col("snapshot_date", T.DateType(), "Snapshot the rows belong to."),
+        _col("source_file", T.StringType(), "Landed file the rows came from (rules are judged per file)."),
         _col("rule", T.StringType(), "Expectation name.", False),
         _col("action", T.StringType(), "warn | drop | fail", False),
         _col("total_rows", T.LongType(), "Rows evaluated.", False),
@@ -93,7 +115,7 @@ DATA_QUALITY_SCHEMA = T.StructType(
         _col(
             "committed",
             T.BooleanType(),
-            "Whether the batch was written (false: a fail rule stopped it).",
+            "Whether the file's rows were written (false: a fail rule held the file).",
             False,
         ),
         _col("evaluated_at", T.TimestampType(), "When the rule was evaluated.", False),
@@ -152,7 +174,8 @@ BRONZE = Table(
 )
 LANDING_FILES = Table(
     "ops/landing_files",
-    "Ledger of every landed file seen: ingested, duplicate or failed (reason).",
+    "Ledger of every landed file seen: ingested, duplicate, failed or ignored (reason), with the "
+    "header's new and missing columns.",
     keys=("file_path", "sha256"),
     schema=LEDGER_SCHEMA,
 )
@@ -164,14 +187,16 @@ SILVER = Table(
 )
 SILVER_QUARANTINE = Table(
     "silver/listings_quarantine",
-    "Rows dropped by an expectation, with the failed rule names.",
+    "Rows dropped by an expectation (with the failed rule names), rows of files held by a fail rule "
+    "(``_held``) and rows replaced by a re-delivery (``superseded by <file>``).",
     keys=("id", "snapshot_date"),
-    columns_from="the silver columns plus ``_failed_rules``, ``_quarantine_reason`` and ``_bronze_record``",
+    columns_from="the silver columns plus ``_failed_rules``, ``_quarantine_reason``, ``_held`` and "
+    "``_bronze_record``",
 )
 DATA_QUALITY = Table(
     "ops/data_quality",
-    "Rows evaluated / failed per run, snapshot date and rule.",
-    keys=("batch", "snapshot_date", "rule"),
+    "Rows evaluated / failed per run, snapshot date, source file and rule.",
+    keys=("batch", "snapshot_date", "source_file", "rule"),
     schema=DATA_QUALITY_SCHEMA,
 )
 GOLD = Table(
