@@ -1,7 +1,8 @@
 """Command line: land snapshots, run the daily job for a date, replay, look at a table.
 
 ``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
-``airbnb show silver/listings`` · ``airbnb backtest``. See ``airbnb --help``.
+``airbnb show silver/listings`` · ``airbnb backtest`` · ``airbnb release FILE`` ·
+``airbnb reject FILE``. See ``airbnb --help``.
 """
 
 from __future__ import annotations
@@ -208,6 +209,41 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _operate_on_held(args: argparse.Namespace) -> int:
+    """Release or reject a held file under the writer lock; one line on success or error."""
+    from airbnb_assets.platform.locks import LakehouseBusy, WriterLock
+    from airbnb_assets.silver import held
+
+    lakehouse = _lakehouse()
+    lock = WriterLock(lakehouse.root)
+    try:
+        lock.acquire({"run_id": f"airbnb {args.command} {args.file}"})
+    except LakehouseBusy as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        today = dt.date.today().isoformat()
+        if args.command == "release":
+            outcome = held.release(lakehouse, args.file, run_date=today)
+        else:
+            outcome = held.reject(lakehouse, args.file, note=args.reason, run_date=today)
+    except held.NothingHeld as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        lock.release()
+    print(outcome.line())
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """``airbnb release FILE``: commit a file held by a fail rule (offending rows stay quarantined)."""
+    return _operate_on_held(args)
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    """``airbnb reject FILE``: keep a held file out of silver; its rows stay quarantined, no longer held."""
+    return _operate_on_held(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``airbnb`` argument parser."""
     parser = _Parser(prog="airbnb", description=__doc__)
@@ -246,6 +282,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("table", nargs="?")
     show.add_argument("--limit", type=int, default=5)
     show.set_defaults(func=cmd_show)
+
+    rel = sub.add_parser("release", help="commit a file held by a fail rule (see the runbook)")
+    rel.add_argument("file", help="file name as in ops/landing_files, e.g. listings_2020-03-01.csv")
+    rel.set_defaults(func=cmd_release)
+
+    rej = sub.add_parser("reject", help="keep a file held by a fail rule out of silver (see the runbook)")
+    rej.add_argument("file", help="file name as in ops/landing_files, e.g. listings_2020-03-01.csv")
+    rej.add_argument("--reason", help="why (recorded in the quarantine and ops/landing_files)")
+    rej.set_defaults(func=cmd_reject)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Assets with materialize_to_memory: metadata, check results, fail rules stop silver."""
+"""Assets with materialize_to_memory: metadata, check results, a fail rule holds a file."""
 
 import gzip
 import shutil
@@ -8,7 +8,7 @@ import dagster as dg
 
 from airbnb_assets.definitions import ASSETS
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import DATA_QUALITY, SILVER
+from airbnb_assets.platform.tables import DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES
 
 
@@ -117,23 +117,28 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert refused.tags["decision_reason"] == "contract" and refused.tags["missing_features"] == "room_type"
 
 
-def test_fail_rule_stops_silver_before_commit(resources: dict, lakehouse: LakehouseResource, spark) -> None:  # type: ignore[no-untyped-def]
+def test_fail_rule_holds_the_file_not_the_next_run(resources: dict, lakehouse: LakehouseResource) -> None:
+    """A fail rule failing on more than 1 % of a file's rows holds that file whole; the next run goes on."""
     bad = Path(lakehouse.landing_path) / "listings_2020-03-01.csv"
     bad.write_text("id,name,price\n1,ok,100\n,missing id,120\n", encoding="utf-8")
     result = dg.materialize_to_memory(
         ASSETS, resources=resources, partition_key="2020-03-01", raise_on_error=False
     )
-    assert not result.success
+    assert not result.success  # the blocking check stops everything downstream of silver
     check = _checks(result)["expect_id_not_null"]
     assert check.passed is False and check.severity == dg.AssetCheckSeverity.ERROR
     assert check.metadata["rows_failed"].value == 1
-    assert not lakehouse.exists(SILVER)  # nothing committed
+    assert check.metadata["held_files"].value == "listings_2020-03-01.csv"
+    assert lakehouse.read(SILVER).count() == 0  # nothing of the held file reaches silver
+    held = lakehouse.read(SILVER_QUARANTINE).filter("_held").select("_quarantine_reason").collect()
+    assert [r[0] for r in held] == ["held: id_not_null failed on 50.0% of rows (> 1%)"] * 2
     attempts = lakehouse.read(DATA_QUALITY).filter("rule = 'id_not_null'").collect()
     assert [(a["failed_rows"], a["committed"]) for a in attempts] == [(1, False)]
 
-    # The batch is retried on the next run, and fails again until the data or rule is fixed.
+    # The held file is not retried: the next run has nothing new and its check passes.
     retry = dg.materialize_to_memory(
         ASSETS, resources=resources, partition_key="2020-03-02", raise_on_error=False
     )
-    assert not retry.success
-    assert lakehouse.read(DATA_QUALITY).filter("rule = 'id_not_null'").count() == 2
+    assert _checks(retry)["expect_id_not_null"].passed
+    assert retry.is_node_success("silver_listings")
+    assert lakehouse.read(DATA_QUALITY).filter("rule = 'id_not_null'").count() == 1

@@ -1,5 +1,13 @@
-"""Gold asset: the model-ready feature table, built incrementally from new silver rows."""
+"""Gold asset: the model-ready feature table, built incrementally from new silver rows.
 
+Silver is read as a Delta stream that skips change commits (``skipChangeCommits``): a re-delivery
+deletes the replaced rows of a snapshot from silver and appends the new file's rows. Each
+micro-batch therefore *replaces* gold's rows of every snapshot date it touches with the features
+of silver's current rows of those dates, so gold always holds the latest delivery of a snapshot;
+dates no longer in silver at all are removed from gold.
+"""
+
+import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -15,23 +23,55 @@ from airbnb_assets.platform.tables import GOLD, SILVER
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
 
 
+def dates_condition(dates: list[dt.date]) -> str:
+    """SQL condition selecting the given snapshot dates."""
+    return "snapshot_date IN ({})".format(", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)))
+
+
+def rebuild_dates(lakehouse: LakehouseResource, dates: list[dt.date], txn: tuple[str, int]) -> int:
+    """Replace gold's rows of ``dates`` with the features of silver's current rows; return rows written."""
+    if not dates:
+        return 0
+    features = build_features(lakehouse.read(SILVER).filter(F.col("snapshot_date").isin(dates))).cache()
+    try:
+        if lakehouse.exists(GOLD):
+            lakehouse.replace_where(features, GOLD, dates_condition(dates), txn=txn)
+        else:
+            lakehouse.append(features, GOLD, txn=txn)
+        return features.count()
+    finally:
+        features.unpersist()
+
+
+def drop_vanished_dates(lakehouse: LakehouseResource) -> list[dt.date]:
+    """Delete gold rows of snapshot dates silver no longer holds (every row superseded away)."""
+    gold = lakehouse.read_or_none(GOLD)
+    if gold is None:
+        return []
+    silver = {r[0] for r in lakehouse.read(SILVER).select("snapshot_date").distinct().collect()}
+    vanished = [r[0] for r in gold.select("snapshot_date").distinct().collect() if r[0] not in silver]
+    if vanished:
+        lakehouse.delta(GOLD).delete(dates_condition(vanished))
+    return vanished
+
+
 def run_gold(lakehouse: LakehouseResource) -> int:
-    """Append features for every silver row added since the last run; return rows written."""
+    """Rebuild gold for every snapshot date with silver rows added since the last run; return rows written."""
     if not lakehouse.exists(SILVER):
         return 0
     written: list[int] = []
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
-        features = build_features(batch)
-        lakehouse.append(features, GOLD, txn=ctx.txn("gold"))
-        written.append(batch.count())
+        dates = [r[0] for r in batch.select("snapshot_date").distinct().collect()]
+        written.append(rebuild_dates(lakehouse, dates, ctx.txn("gold")))
 
     run_available_now(
-        lakehouse.read_stream(SILVER),
+        lakehouse.read_stream(SILVER, {"skipChangeCommits": "true"}),
         lakehouse.checkpoint("gold_listing_features"),
         handle,
         name="gold_listing_features",
     )
+    drop_vanished_dates(lakehouse)
     return sum(written)
 
 

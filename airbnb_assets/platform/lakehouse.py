@@ -96,11 +96,16 @@ class LakehouseResource(dg.ConfigurableResource):
         """The table's current version, or ``None`` if it has not been created yet."""
         return self.read(table) if self.exists(table) else None
 
-    def read_stream(self, table: Table) -> DataFrame:
-        """Read a table as a stream of appended rows (for ``availableNow`` incremental steps)."""
+    def read_stream(self, table: Table, options: dict[str, str] | None = None) -> DataFrame:
+        """Read a table as a stream of appended rows (for ``availableNow`` incremental steps).
+
+        ``options`` are Delta source options, e.g. ``{"skipChangeCommits": "true"}`` to ignore
+        commits that delete or update rows (a re-delivery) instead of failing the stream.
+        """
+        reader = self.session.readStream.options(**(options or {}))
         if self.catalog:
-            return self.session.readStream.table(self.identifier(table))
-        return self.session.readStream.format("delta").load(self.path(table))
+            return reader.table(self.identifier(table))
+        return reader.format("delta").load(self.path(table))
 
     def delta(self, table: Table) -> DeltaTable:
         """The ``DeltaTable`` handle (history, MERGE, vacuum)."""
@@ -129,6 +134,23 @@ class LakehouseResource(dg.ConfigurableResource):
         it has already committed for that app id (safe retries of a streaming micro-batch).
         """
         writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
+        if txn is not None:
+            writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+        self._save(writer, table)
+
+    def replace_where(
+        self, df: DataFrame, table: Table, condition: str, *, txn: tuple[str, int] | None = None
+    ) -> None:
+        """Atomically replace the rows matching the SQL ``condition`` with ``df`` (``replaceWhere``).
+
+        Every row of ``df`` must match ``condition``. ``txn`` makes it idempotent, as in :meth:`append`.
+        """
+        writer = (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", condition)
+            .option("mergeSchema", "true")
+        )
         if txn is not None:
             writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
         self._save(writer, table)

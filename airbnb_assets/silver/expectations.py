@@ -2,14 +2,19 @@
 
 * ``warn``: the row is kept and counted.
 * ``drop``: the row goes to ``silver/listings_quarantine`` with the names of the rules it failed.
-* ``fail``: the update stops before anything is committed (a blocking ERROR check in Dagster).
+* ``fail``: the row goes to quarantine like a ``drop`` rule while the rule's failing share in
+  its file stays within ``max_failed_share`` (default for ``fail`` rules:
+  :data:`FAIL_MAX_FAILED_SHARE`, 1 %); a file above it (or where every row fails) is *held*:
+  none of its rows reaches silver until an operator releases or rejects it
+  (:mod:`airbnb_assets.silver.held`). Its blocking ERROR check fails for that run.
 
 A predicate that evaluates to NULL counts as a failure, so each predicate says how it treats
 missing values. A missing price is allowed: future arrivals may lack it, and scoring them is
 what the model is for.
 
-A rule's check fails when more than ``max_failed_share`` of a snapshot's rows fail it (0: any
-row). The data-contract rules (one per required model feature, generated from
+A rule's check fails when more than ``max_failed_share`` of a file's rows fail it (0: any row),
+or all of them do. Rules are counted per source file: a snapshot normally arrives as one file. The
+data-contract rules (one per required model feature, generated from
 :data:`airbnb_assets.gold.features.FEATURES`) use that to tell a column a file no longer sends
 (or renamed) from a few listings without a value; they keep the rows and raise an ERROR check.
 """
@@ -31,18 +36,32 @@ MAX_MINIMUM_NIGHTS = 1125
 SF_BOUNDS = {"lat_min": 37.63, "lat_max": 37.85, "lon_min": -122.56, "lon_max": -122.35}
 #: Room types the model knows; others are counted (warn), never lost.
 KNOWN_ROOM_TYPES = ("Entire home/apt", "Private room", "Shared room")
+#: Share of a file's rows a ``fail`` rule may reject (the rows are quarantined) before the file is held.
+FAIL_MAX_FAILED_SHARE = 0.01
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """One data-quality rule over silver columns."""
+    """One data-quality rule over silver columns.
+
+    ``max_failed_share`` is the share of a file's rows that may fail the rule before its check
+    fails (and, for a ``fail`` rule, before the file is held); ``None`` means the default:
+    :data:`FAIL_MAX_FAILED_SHARE` for ``fail`` rules, 0 (any row) otherwise.
+    """
 
     name: str
     predicate: str
     action: Action
     description: str
-    max_failed_share: float = 0.0
+    max_failed_share: float | None = None
     severity: Literal["WARN", "ERROR"] | None = None
+
+    @property
+    def failed_share_limit(self) -> float:
+        """The share of a file's rows that may fail the rule: as declared, else the action's default."""
+        if self.max_failed_share is not None:
+            return self.max_failed_share
+        return FAIL_MAX_FAILED_SHARE if self.action == "fail" else 0.0
 
     @property
     def check_severity(self) -> str:
@@ -50,8 +69,10 @@ class Expectation:
         return self.severity or ("ERROR" if self.action == "fail" else "WARN")
 
     def passes(self, failed_rows: int, total_rows: int) -> bool:
-        """Whether a snapshot's counts pass the rule's check."""
-        return failed_rows <= self.max_failed_share * total_rows
+        """Whether a file's counts pass the rule's check: within the limit, and not every row failing."""
+        if total_rows > 0 and failed_rows == total_rows:
+            return False
+        return failed_rows <= self.failed_share_limit * total_rows
 
 
 #: One presence rule per required model feature: the data contract every arrival must honour.
@@ -70,7 +91,12 @@ CONTRACT_EXPECTATIONS: tuple[Expectation, ...] = tuple(
 )
 
 EXPECTATIONS: tuple[Expectation, ...] = (
-    Expectation("id_not_null", "id IS NOT NULL", "fail", "Every listing has a numeric id."),
+    Expectation(
+        "id_not_null",
+        "id IS NOT NULL",
+        "fail",
+        "Every listing has a numeric id (a file where more than 1 % of rows lack one is held).",
+    ),
     Expectation(
         "price_in_range",
         f"price IS NULL OR (price > 0 AND price < {PRICE_CAP})",

@@ -1,4 +1,10 @@
-"""Evaluate expectations on parsed rows and split them into silver, quarantine and counts."""
+"""Evaluate expectations on parsed rows and split them into silver, quarantine and counts.
+
+A row failing a ``drop`` rule, or a ``fail`` rule within its threshold, goes to quarantine with
+the rule names. Whether a whole file is *held* is decided per source file by :func:`held_files`
+before the split; the caller marks such rows (and rows of a superseded file) with a preset
+``_quarantine_reason``, and :func:`split` sends them to quarantine as they are.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +17,13 @@ from pyspark.sql import functions as F
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation, by_action
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 KEY = ("id", "snapshot_date")
-
-
-class ExpectationFailed(Exception):
-    """A ``fail`` expectation was violated; nothing of the batch was committed.
-
-    ``records`` holds the batch's data-quality counts, so callers can still report them.
-    """
-
-    def __init__(self, message: str, records: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.records = records or []
+#: Quarantine column: why the row is there (rule names, a hold, a re-delivery, an operator).
+REASON = "_quarantine_reason"
+#: Quarantine column: true while the row's file is held by a fail rule (release or reject it).
+HELD = "_held"
 
 
 @dataclass(frozen=True)
@@ -34,6 +33,12 @@ class Split:
     valid: DataFrame
     quarantine: DataFrame
     counts: DataFrame
+
+
+def file_name(source: Column | str) -> Column:
+    """The file name (last path segment) of a ``_source_file`` column."""
+    col = F.col(source) if isinstance(source, str) else source
+    return F.substring_index(col, "/", -1)
 
 
 def rank_duplicates(parsed: DataFrame, existing_keys: DataFrame | None = None) -> DataFrame:
@@ -53,31 +58,84 @@ def rank_duplicates(parsed: DataFrame, existing_keys: DataFrame | None = None) -
     )
 
 
+def _fails(rule: Expectation) -> Column:
+    return ~F.coalesce(F.expr(rule.predicate), F.lit(False))
+
+
 def evaluate(df: DataFrame, rules: tuple[Expectation, ...] = EXPECTATIONS) -> DataFrame:
     """Add ``_failed_rules``: the names of the rules each row fails (NULL counts as failed)."""
-    failed = [F.when(~F.coalesce(F.expr(r.predicate), F.lit(False)), F.lit(r.name)) for r in rules]
+    failed = [F.when(_fails(r), F.lit(r.name)) for r in rules]
     return df.withColumn("_failed_rules", F.array_compact(F.array(*failed)))
 
 
+def hold_reason(rule: Expectation, failed_rows: int, total_rows: int) -> str:
+    """``id_not_null failed on 100.0% of rows (> 1%)``: why a fail rule holds a file."""
+    limit = rule.failed_share_limit
+    bound = f"> {limit * 100:g}%" if failed_rows > limit * total_rows else "every row"
+    return f"{rule.name} failed on {100.0 * failed_rows / total_rows:.1f}% of rows ({bound})"
+
+
+def fail_rule_counts(rules: tuple[Expectation, ...] = EXPECTATIONS) -> list[Column]:
+    """Aggregations for judging a file: ``_total`` rows, and per ``fail`` rule its failing rows.
+
+    Rows are judged on their own (``_duplicate_rank`` must be set to 1 before aggregating).
+    """
+    return [F.count(F.lit(1)).alias("_total")] + [
+        F.sum(_fails(r).cast("long")).alias(r.name) for r in by_action("fail", rules)
+    ]
+
+
+def hold_of(counts: Any, rules: tuple[Expectation, ...] = EXPECTATIONS) -> str | None:
+    """The hold reason of a file from its :func:`fail_rule_counts` row, or ``None`` if not held."""
+    reasons = [
+        hold_reason(r, counts[r.name], counts["_total"])
+        for r in by_action("fail", rules)
+        if not r.passes(counts[r.name], counts["_total"])
+    ]
+    return "held: " + "; ".join(reasons) if reasons else None
+
+
+def held_files(parsed: DataFrame, rules: tuple[Expectation, ...] = EXPECTATIONS) -> dict[str, str]:
+    """Source files a ``fail`` rule holds, with the reason (``held: <rule> failed on ...``).
+
+    Each file is judged on its own rows: a fail rule holds it when more than its
+    ``max_failed_share`` of the rows, or every row, fail it.
+    """
+    scored = parsed.withColumn("_duplicate_rank", F.lit(1))
+    rows = scored.groupBy("_source_file").agg(*fail_rule_counts(rules)).collect()
+    return {r["_source_file"]: reason for r in rows if (reason := hold_of(r, rules))}
+
+
 def split(evaluated: DataFrame, rules: tuple[Expectation, ...] = EXPECTATIONS) -> Split:
-    """Split evaluated rows: drop-rule failures to quarantine, the rest to silver, plus counts."""
-    drop_names = F.array(*[F.lit(r.name) for r in by_action("drop", rules)])
+    """Split evaluated rows into silver, quarantine and per-file counts.
+
+    Rows failing a ``drop`` or ``fail`` rule go to quarantine with the names of the rules they
+    failed; rows that arrive with a ``_quarantine_reason`` (a held or superseded file) go there
+    with it, ``_held`` as given. Everything else is silver.
+    """
+    if REASON not in evaluated.columns:
+        evaluated = evaluated.withColumn(REASON, F.lit(None).cast("string"))
+    if HELD not in evaluated.columns:
+        evaluated = evaluated.withColumn(HELD, F.lit(False))
+    stopping = [r.name for r in rules if r.action in ("drop", "fail")]
+    names = F.array(*[F.lit(n) for n in stopping]).cast("array<string>")
     flagged = evaluated.withColumn(
-        "_dropped", F.size(F.array_intersect(F.col("_failed_rules"), drop_names)) > 0
+        "_dropped", F.col(REASON).isNotNull() | (F.size(F.array_intersect(F.col("_failed_rules"), names)) > 0)
     )
     quarantine = (
         flagged.filter("_dropped")
-        .withColumn("_quarantine_reason", F.concat_ws("; ", F.col("_failed_rules")))
+        .withColumn(REASON, F.coalesce(F.col(REASON), F.concat_ws("; ", F.col("_failed_rules"))))
+        .withColumn(HELD, F.coalesce(F.col(HELD), F.lit(False)))
         .drop("_duplicate_rank", "_dropped")
     )
     valid = flagged.filter(~F.col("_dropped")).drop(
-        "_failed_rules", "_bronze_record", "_duplicate_rank", "_dropped"
+        "_failed_rules", "_bronze_record", "_duplicate_rank", "_dropped", REASON, HELD
     )
     return Split(valid=valid, quarantine=quarantine, counts=rule_counts(flagged, rules))
 
 
 def rule_counts(flagged: DataFrame, rules: tuple[Expectation, ...] = EXPECTATIONS) -> DataFrame:
-    """Per snapshot date and rule: rows evaluated, failed, passed, and quarantined (any rule).
+    """Per snapshot date, source file and rule: rows evaluated, failed, passed, and quarantined.
 
     One aggregation pass over rows carrying ``_failed_rules`` and the ``_dropped`` flag.
     """
@@ -85,10 +143,11 @@ def rule_counts(flagged: DataFrame, rules: tuple[Expectation, ...] = EXPECTATION
         F.count(F.lit(1)).alias("total_rows"),
         F.sum(F.col("_dropped").cast("long")).alias("quarantined_rows"),
     ] + [F.sum(F.array_contains("_failed_rules", r.name).cast("long")).alias(r.name) for r in rules]
-    wide = flagged.groupBy("snapshot_date").agg(*aggs)
+    wide = flagged.groupBy("snapshot_date", F.col("_source_file").alias("source_file")).agg(*aggs)
     stack = ", ".join(f"'{r.name}', '{r.action}', `{r.name}`" for r in rules)
     return wide.select(
         "snapshot_date",
+        "source_file",
         "total_rows",
         "quarantined_rows",
         F.expr(f"stack({len(rules)}, {stack}) AS (rule, action, failed_rows)"),

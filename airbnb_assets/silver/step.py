@@ -2,13 +2,19 @@
 
 Bronze is read as a Delta stream (``availableNow``), so each run processes exactly the rows
 appended since the last one, like a DLT streaming table. Writes are idempotent per micro-batch.
-When a ``fail`` rule is violated, only the data-quality record of the attempt is written and
-the batch is retried on the next run (after the rule or the data is fixed).
+
+Each source file of a batch is judged on its own: rows failing a ``drop`` rule, or a ``fail``
+rule within its threshold, are quarantined with the rule names; a file a ``fail`` rule *holds*
+goes to the quarantine whole, with ``_held = true``, and waits for ``airbnb release`` or
+``airbnb reject`` (:mod:`airbnb_assets.silver.held`). The other files commit and the checkpoint
+advances, so a held file never blocks the next one. A later file for a snapshot date already in
+silver replaces it (:mod:`airbnb_assets.silver.redelivery`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,34 +24,55 @@ from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets.silver.parse import parse_bronze
-from airbnb_assets.silver.quality import KEY, ExpectationFailed, evaluate, rank_duplicates, split
+from airbnb_assets.silver.quality import (
+    HELD,
+    KEY,
+    REASON,
+    evaluate,
+    fail_rule_counts,
+    hold_of,
+    rank_duplicates,
+    split,
+)
+from airbnb_assets.silver.redelivery import (
+    Redelivery,
+    SourceFile,
+    apply_redelivery,
+    plan_redelivery,
+    reason_for,
+)
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 
 @dataclass
 class SilverReport:
-    """Counts of one silver run: per (snapshot date, rule) rows of ``ops/data_quality``."""
+    """Counts of one silver run: per (snapshot date, file, rule) rows of ``ops/data_quality``."""
 
     quality: list[dict[str, Any]] = field(default_factory=list)
+    #: Files held by a fail rule in this run → the hold reason.
+    held: dict[str, str] = field(default_factory=dict)
+    #: Files replaced by a re-delivery in this run → the file replacing them.
+    superseded: dict[str, str] = field(default_factory=dict)
 
     def failed(self, rule: str) -> int:
         """Rows that failed ``rule`` in this run."""
         return sum(r["failed_rows"] for r in self.quality if r["rule"] == rule)
 
-    def _per_batch_snapshot(self, column: str) -> int:
-        return sum({(r["batch"], r["snapshot_date"]): r[column] for r in self.quality}.values())
+    def _per_file(self, column: str) -> int:
+        keyed = {(r["batch"], r["snapshot_date"], r.get("source_file")): r[column] for r in self.quality}
+        return sum(keyed.values())
 
     @property
     def evaluated(self) -> int:
         """Bronze rows evaluated in this run."""
-        return self._per_batch_snapshot("total_rows")
+        return self._per_file("total_rows")
 
     @property
     def quarantined(self) -> int:
-        """Rows this run sent to quarantine."""
-        return self._per_batch_snapshot("quarantined_rows")
+        """Rows this run sent to quarantine (held files included)."""
+        return self._per_file("quarantined_rows")
 
     @property
     def snapshot_dates(self) -> list[dt.date]:
@@ -53,11 +80,65 @@ class SilverReport:
         return sorted({r["snapshot_date"] for r in self.quality})
 
 
-def _existing_keys(lakehouse: LakehouseResource, batch_tag: str, dates: list[dt.date]) -> DataFrame | None:
+def existing_keys(
+    lakehouse: LakehouseResource, dates: list[dt.date], batch_tag: str, replaced: Iterable[str] = ()
+) -> DataFrame | None:
+    """Keys already in silver for ``dates``, except this batch's rows and ``replaced`` files' rows."""
     if not dates or not lakehouse.exists(SILVER):
         return None
-    silver = lakehouse.read(SILVER)
-    return silver.filter(F.col("snapshot_date").isin(dates) & (F.col("_batch") != batch_tag)).select(*KEY)
+    silver = lakehouse.read(SILVER).filter(
+        F.col("snapshot_date").isin(dates) & (F.col("_batch") != batch_tag)
+    )
+    replaced = list(replaced)
+    if replaced:
+        silver = silver.filter(~F.col("_source_file").isin(replaced))
+    return silver.select(*KEY)
+
+
+def _preset(files: dict[str, str]) -> Column:
+    """A literal per source file (its hold or supersession reason), NULL for other files."""
+    if not files:
+        return F.lit(None).cast("string")
+    items = list(files.items())
+    column = F.when(F.col("_source_file") == items[0][0], F.lit(items[0][1]))
+    for path, reason in items[1:]:
+        column = column.when(F.col("_source_file") == path, F.lit(reason))
+    return column
+
+
+def survey(parsed: DataFrame) -> tuple[list[SourceFile], dict[str, str]]:
+    """One pass over a batch: its source files (date, ingestion time) and the files a fail rule holds."""
+    rows = (
+        parsed.withColumn("_duplicate_rank", F.lit(1))  # a file is judged on its own rows
+        .groupBy("snapshot_date", "_source_file")
+        .agg(F.max("_ingested_at").alias("_at"), *fail_rule_counts())
+        .collect()
+    )
+    files = [SourceFile(r["snapshot_date"], r["_source_file"], r["_at"]) for r in rows]
+    return files, {r["_source_file"]: reason for r in rows if (reason := hold_of(r))}
+
+
+def judge(
+    lakehouse: LakehouseResource,
+    parsed: DataFrame,
+    dates: list[dt.date],
+    batch_tag: str,
+    holds: dict[str, str],
+    plan: Redelivery,
+) -> DataFrame:
+    """Rank and evaluate parsed rows; rows of held and superseded files carry their preset reason.
+
+    Only the rows that may reach silver are ranked for duplicates (against silver, without the
+    files this batch replaces); the preset rows are evaluated for the record and quarantined whole.
+    """
+    preset = {**holds, **{f: reason_for(w) for f, w in plan.in_batch.items()}}
+    marked = parsed.withColumn(REASON, _preset(preset)).withColumn(
+        HELD, F.col("_source_file").isin(list(holds)) if holds else F.lit(False)
+    )
+    known = existing_keys(lakehouse, dates, batch_tag, plan.in_silver)
+    candidates = rank_duplicates(marked.filter(F.col(REASON).isNull()), known)
+    others = marked.filter(F.col(REASON).isNotNull()).withColumn("_duplicate_rank", F.lit(1))
+    return evaluate(candidates.unionByName(others)).withColumn("_processed_at", F.current_timestamp())
 
 
 def process_bronze_batch(
@@ -66,44 +147,47 @@ def process_bronze_batch(
     ctx: BatchContext,
     run_id: str | None = None,
     run_date: str | None = None,
+    report: SilverReport | None = None,
 ) -> list[dict[str, Any]]:
     """Parse, check and write one batch of bronze rows; return its data-quality records."""
     batch_tag = f"{ctx.stream_id}:{ctx.batch_id}"
-    parsed = parse_bronze(bronze_rows)
-    dates = [r[0] for r in parsed.select("snapshot_date").distinct().collect()]
-    ranked = rank_duplicates(parsed, _existing_keys(lakehouse, batch_tag, dates))
-    evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist()
+    parsed = parse_bronze(bronze_rows).persist()
     try:
-        outcome = split(evaluated)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        counts = [r.asDict() for r in outcome.counts.collect()]
-        violated = sorted({c["rule"] for c in counts if c["action"] == "fail" and c["failed_rows"]})
-        records = [
-            {
-                **c,
-                "run_id": run_id,
-                "run_date": run_date,
-                "batch": batch_tag,
-                "committed": not violated,
-                "evaluated_at": now,
-            }
-            for c in counts
-        ]
-        quality = lakehouse.create_frame(records, DATA_QUALITY) if records else None
-        if violated:
-            if quality is not None:
-                lakehouse.append(quality, DATA_QUALITY)  # record the failed attempt, no txn
-            raise ExpectationFailed(
-                f"fail expectation(s) {', '.join(violated)} violated in {batch_tag}; nothing committed",
-                records,
+        files, holds = survey(parsed)
+        plan = plan_redelivery(lakehouse, files, holds)
+        holds = {f: r for f, r in holds.items() if f not in plan.in_batch}  # superseded, not held
+        dates = sorted({f.snapshot_date for f in files})
+        evaluated = judge(lakehouse, parsed, dates, batch_tag, holds, plan).persist()
+        try:
+            outcome = split(evaluated)
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            records = [
+                {
+                    **c.asDict(),
+                    "run_id": run_id,
+                    "run_date": run_date,
+                    "batch": batch_tag,
+                    "committed": c["source_file"] not in holds,
+                    "evaluated_at": now,
+                }
+                for c in outcome.counts.collect()
+            ]
+            apply_redelivery(lakehouse, plan, ctx, run_date)
+            lakehouse.append(outcome.quarantine, SILVER_QUARANTINE, txn=ctx.txn("quarantine"))
+            lakehouse.append(
+                outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER, txn=ctx.txn("silver")
             )
-        lakehouse.append(outcome.quarantine, SILVER_QUARANTINE, txn=ctx.txn("quarantine"))
-        lakehouse.append(outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER, txn=ctx.txn("silver"))
-        if quality is not None:
-            lakehouse.append(quality, DATA_QUALITY, txn=ctx.txn("data_quality"))
-        return records
+            if records:
+                quality = lakehouse.create_frame(records, DATA_QUALITY)
+                lakehouse.append(quality, DATA_QUALITY, txn=ctx.txn("data_quality"))
+        finally:
+            evaluated.unpersist()
     finally:
-        evaluated.unpersist()
+        parsed.unpersist()
+    if report is not None:
+        report.held.update(holds)
+        report.superseded.update(plan.superseded)
+    return records
 
 
 def run_silver(
@@ -117,7 +201,7 @@ def run_silver(
         return report
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
-        report.quality.extend(process_bronze_batch(lakehouse, batch, ctx, run_id, run_date))
+        report.quality.extend(process_bronze_batch(lakehouse, batch, ctx, run_id, run_date, report))
 
     run_available_now(
         lakehouse.read_stream(BRONZE),
@@ -126,3 +210,12 @@ def run_silver(
         name="silver_listings",
     )
     return report
+
+
+def held_now(lakehouse: LakehouseResource) -> dict[str, int]:
+    """Files whose rows are held in the quarantine right now → held rows (waiting for an operator)."""
+    quarantine = lakehouse.read_or_none(SILVER_QUARANTINE)
+    if quarantine is None or HELD not in quarantine.columns:
+        return {}
+    rows = quarantine.filter(F.coalesce(F.col(HELD), F.lit(False))).groupBy("_source_file").count().collect()
+    return {r[0]: r[1] for r in rows}

@@ -25,16 +25,18 @@ CASES: tuple[Case, ...] = (
         "fail_rule_few_rows",
         "A file where one row has an empty ``id`` (the ``fail`` rule ``id_not_null``).",
         "The row goes to ``silver/listings_quarantine`` with the rule name; the rest of the batch is "
-        "committed. A ``fail`` rule stops a batch only when its failing share exceeds the rule's "
-        "threshold (default: more than 1 % of a file's rows, or a whole file).",
+        "committed. A ``fail`` rule holds back a file (never the whole batch) only when its failing "
+        "share exceeds the rule's threshold (default: more than 1 % of the file's rows, or all of them).",
         "test_fail_rule_quarantines_a_few_rows",
     ),
     Case(
         "fail_rule_whole_file",
         "A file where every ``id`` is empty.",
-        "That file is held back and reported (check ``expect_id_not_null`` fails, ``ops/data_quality`` "
-        "records the attempt); ``airbnb reject FILE`` quarantines it, or ``airbnb release FILE`` commits "
-        "it after the rule or data is fixed. A clean file landed the next day is processed normally.",
+        "That file is held back in the quarantine and reported (check ``expect_id_not_null`` fails and "
+        "names it, ``ops/data_quality`` records ``committed = false``); the other files commit. "
+        "``airbnb reject FILE`` keeps it quarantined, or ``airbnb release FILE`` commits its rows that "
+        "pass (offenders stay quarantined with the rule name). A clean file landed the next day is "
+        "processed normally.",
         "test_fail_rule_holds_one_file_not_the_next_day",
     ),
     Case(
@@ -47,16 +49,19 @@ CASES: tuple[Case, ...] = (
     Case(
         "latin1_accents",
         'A Latin-1 / cp1252 file with accents ("Café crème", "José Muñoz", "270°").',
-        "Encoding chosen by evidence: strict UTF-8, then UTF-16/32 by BOM, then a detector "
-        "(charset-normalizer); Mac Roman only for the historic files that need it. Recorded in the ledger.",
+        "Encoding chosen by evidence and recorded in the ledger: UTF-16/32 by byte-order mark, else strict "
+        "UTF-8, else windows-1252 or Mac Roman: bytes undefined in windows-1252 mean Mac Roman (the two "
+        "historic spreadsheet re-saves), otherwise a detector (charset-normalizer) decides, windows-1252 on "
+        "a tie. Latin-1 text is recorded as ``windows-1252``, which decodes it identically.",
         "test_cp1252_accents_survive",
     ),
     Case(
         "redelivery_v2",
         "A corrected re-delivery ``listings_<date>_v2.csv`` of a snapshot already ingested.",
         "It replaces that snapshot: corrected rows are updated, listings absent from it are removed "
-        "from silver and gold for that date, the earlier file is marked ``superseded`` in the ledger, "
-        "and the next run re-scores the affected day.",
+        "from silver and gold for that date (the replaced rows move to the quarantine, reason "
+        "``superseded by <file>``), the earlier file is marked ``superseded`` in the ledger, and "
+        "predictions read the corrected gold from the next run on (re-running a past day re-scores it).",
         "test_redelivery_replaces_the_snapshot",
     ),
     Case(
@@ -71,7 +76,8 @@ CASES: tuple[Case, ...] = (
         "renamed_column",
         "A column renamed in a new file (``room_type`` → ``accommodation_kind``).",
         "The ledger lists ``room_type`` as a missing contract column and ``accommodation_kind`` as a "
-        "new column; the silver check ``expect_feature_present_room_type`` (ERROR: a model feature) fails.",
+        "new column; the silver check ``expect_feature_present_room_type`` (ERROR: a model feature) fails, "
+        "and ``no_declared_column_dropped`` (WARN) names ``room_type`` as a column the previous file had.",
         "test_renamed_column_is_reported",
     ),
     Case(
@@ -84,7 +90,7 @@ CASES: tuple[Case, ...] = (
     Case(
         "gzip_named_csv",
         "A gzip file named ``.csv``.",
-        "Recognised by its magic bytes: ``failed`` with the reason \"gzip content with a .csv name\" "
+        'Recognised by its magic bytes: ``failed`` with the reason "gzip content with a .csv name" '
         "(rename it ``.csv.gz`` and land it again).",
         "test_gzip_content_with_a_csv_name_fails_clearly",
     ),
