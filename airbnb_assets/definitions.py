@@ -27,8 +27,13 @@ ASSETS = [
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for one environment's settings (tests pass their own)."""
+    assets = ASSETS
+    if settings.compute == "pipes":  # each Spark asset submits its own Databricks run
+        from airbnb_assets.pipes import remote_asset
+
+        assets = [remote_asset(asset) for asset in ASSETS]
     return dg.Definitions(
-        assets=ASSETS,
+        assets=assets,
         jobs=[daily_job, retrain_job],
         schedules=[daily_schedule],
         sensors=[drift_alert_sensor],

@@ -10,11 +10,14 @@ Databricks configurations whose values come from environment variables.
 from __future__ import annotations
 
 import enum
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airbnb_assets.platform.databricks import ClusterSpec
 
 if TYPE_CHECKING:
     from airbnb_assets.resources.mlflow import MlflowResource
@@ -24,6 +27,10 @@ if TYPE_CHECKING:
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
 PACKAGE_DIR = Path(__file__).resolve().parent
+#: Databricks Runtime of the job clusters (LTS, Spark 4.0, Scala 2.13).
+DATABRICKS_RUNTIME = "17.3.x-scala2.13"
+#: Where Spark steps run: in this process (DEV), or on Databricks by step launcher or by Pipes.
+COMPUTE_MODES = ("local", "step_launcher", "pipes")
 #: The six real snapshots shipped with the package (Data: Inside Airbnb, insideairbnb.com).
 SNAPSHOTS_DIR = PACKAGE_DIR / "data" / "airbnb_sf"
 
@@ -52,6 +59,13 @@ class Settings:
     catalog: str | None = None
     spark_master: str | None = "local[2]"
     databricks_host: str | None = None
+    #: ``local``, ``step_launcher`` or ``pipes`` (:data:`COMPUTE_MODES`).
+    compute: str = "local"
+    cluster: ClusterSpec | None = None
+    #: An MLflow tracking server other than the workspace's (``databricks``), if set.
+    mlflow_tracking_uri: str | None = None
+    #: The variables the step's resources are rebuilt from on a cluster (no secrets).
+    forwarded: dict[str, str] | None = None
 
     @property
     def env_root(self) -> str:
@@ -97,16 +111,81 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         )
     # TEST and PROD: Databricks + Unity Catalog; landing in a UC volume backed by ADLS Gen2.
     upper = env.value.upper()
-    catalog = environ.get(f"AIRBNB_{upper}_CATALOG", f"airbnb_{env.value}")
+
+    def var(name: str, default: str | None = None) -> str | None:
+        return environ.get(f"AIRBNB_{upper}_{name}") or default
+
+    catalog = var("CATALOG", f"airbnb_{env.value}")
+    compute = var("COMPUTE", "step_launcher")
+    if compute not in COMPUTE_MODES[1:]:
+        raise ValueError(f"AIRBNB_{upper}_COMPUTE={compute!r} is not one of: step_launcher, pipes")
     return Settings(
         env=env,
         platform="databricks",
-        lakehouse_root=environ.get(f"AIRBNB_{upper}_LAKEHOUSE_ROOT", f"/Volumes/{catalog}/ops/lakehouse"),
-        landing_path=environ.get(f"AIRBNB_{upper}_LANDING_PATH", f"/Volumes/{catalog}/landing/listings"),
+        lakehouse_root=var("LAKEHOUSE_ROOT", f"/Volumes/{catalog}/ops/lakehouse") or "",
+        landing_path=var("LANDING_PATH", f"/Volumes/{catalog}/landing/listings") or "",
         catalog=catalog,
         spark_master=None,
         databricks_host=environ.get("DATABRICKS_HOST"),
+        compute=compute or "step_launcher",
+        cluster=cluster_spec(env, environ),
+        mlflow_tracking_uri=var("MLFLOW_TRACKING_URI"),
+        forwarded=_forwarded(env, environ),
     )
+
+
+def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
+    """The declared job cluster of TEST or PROD; every value can be overridden by a variable."""
+    upper = env.value.upper()
+
+    def var(name: str, default: str | None = None) -> str | None:
+        return environ.get(f"AIRBNB_{upper}_{name}") or default
+
+    scope = var("SECRET_SCOPE", f"airbnb-{env.value}")
+    return ClusterSpec(
+        spark_version=var("SPARK_VERSION", DATABRICKS_RUNTIME) or DATABRICKS_RUNTIME,
+        node_type=var("NODE_TYPE", "Standard_D4ds_v5") or "Standard_D4ds_v5",
+        num_workers=int(var("NUM_WORKERS", "0") or 0),
+        existing_cluster_id=var("CLUSTER_ID"),
+        instance_pool_id=var("INSTANCE_POOL_ID"),
+        spark_conf=json.loads(var("SPARK_CONF", "{}") or "{}"),
+        staging_prefix=var("STAGING_PREFIX", f"/dagster_staging/airbnb_{env.value}") or "",
+        secret_scope=scope,
+        secrets=_cluster_secrets(environ),
+        run_as=var("RUN_AS"),
+        viewers=tuple(g for g in (var("VIEWERS", "") or "").split(",") if g),
+        poll_interval_sec=float(var("POLL_INTERVAL", "10") or 10),
+        wheel=var("WHEEL"),
+    )
+
+
+#: The secret field each alert backend needs.
+BACKEND_SECRET = {
+    "webhook": "webhook_url",
+    "slack": "slack_token",
+    "msteams": "teams_webhook_url",
+    "email": "smtp_password",
+}
+
+
+def _cluster_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """The alert backend's secret, exported on the cluster from the scope (key = Key Vault name)."""
+    from airbnb_assets.resources.notifier.resource import ENV_VARS
+
+    field = BACKEND_SECRET.get(environ.get(ENV_VARS["backend"]) or "log")
+    if field is None:
+        return {}
+    return {ENV_VARS[field]: ENV_VARS[field].lower().replace("_", "-")}
+
+
+def _forwarded(env: Env, environ: Mapping[str, str]) -> dict[str, str]:
+    """Configuration variables the launcher forwards to the cluster (never a credential)."""
+    prefix = f"AIRBNB_{env.value.upper()}_"
+    names = [ENV_VAR, "DATABRICKS_HOST", "AIRBNB_DRIFT_SEVERITY", "AIRBNB_DRIFT_MAX_ROWS"]
+    names += [n for n in environ if n.startswith(prefix)]
+    # KEY also drops the Key Vault URL: on the cluster secrets come from the scope, as env vars.
+    secret = ("TOKEN", "SECRET", "PASSWORD", "WEBHOOK", "KEY")
+    return {n: environ[n] for n in names if environ.get(n) and not any(w in n for w in secret)}
 
 
 def current_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,11 +205,53 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     )
     return {
         "lakehouse": LakehouseResource(
-            root=settings.env_root, landing_path=settings.landing_path, catalog=settings.catalog, spark=spark
+            root=settings.env_root,
+            landing_path=settings.landing_path,
+            catalog=settings.catalog,
+            spark=spark,
+            lock_runs=settings.platform == "local",  # Databricks runs are serialised by the run queue
         ),
+        "pyspark_step_launcher": step_launcher_resource(settings),
+        **pipes_resources(settings),
         "mlflow": mlflow_resource(settings),
         "notifier": notifier_resource(settings),
         "monitoring": monitoring_resource(settings),
+    }
+
+
+def step_launcher_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> Any:
+    """Runs each Spark step on a Databricks job cluster (TEST/PROD, ``step_launcher``); else ``None``.
+
+    In DEV and in ``pipes`` mode the resource is ``None`` and steps run in the run's process
+    (Pipes assets submit their own Databricks job).
+    """
+    import dagster as dg
+
+    from airbnb_assets.platform.databricks import step_launcher
+
+    if settings.compute != "step_launcher" or settings.cluster is None:
+        return dg.ResourceDefinition.none_resource()
+    environ = os.environ if environ is None else environ
+    return step_launcher(
+        settings.cluster,
+        settings.env.value,
+        settings.forwarded or {},
+        token_from_env=bool(environ.get("DATABRICKS_TOKEN")),
+    )
+
+
+def pipes_resources(settings: Settings) -> dict[str, Any]:
+    """``pipes_databricks`` in ``pipes`` compute: the client that submits each Spark asset's run."""
+    from airbnb_assets.pipes import pipes_resource
+
+    if settings.compute != "pipes" or settings.cluster is None:
+        return {}
+    if not settings.databricks_host:
+        raise ValueError("AIRBNB_<ENV>_COMPUTE=pipes needs DATABRICKS_HOST (the workspace URL)")
+    return {
+        "pipes_databricks": pipes_resource(
+            settings.cluster, settings.env.value, settings.databricks_host, settings.forwarded or {}
+        )
     }
 
 
@@ -178,6 +299,13 @@ def mlflow_resource(settings: Settings) -> MlflowResource:
         store = f"{settings.env_root}/_mlflow"
         return MlflowResource(
             tracking_uri=f"sqlite:///{store}/mlflow.db", artifact_location=f"{store}/artifacts"
+        )
+    if settings.mlflow_tracking_uri:  # a tracking server of its own (the emulator's tests use SQLite)
+        return MlflowResource(
+            tracking_uri=settings.mlflow_tracking_uri,
+            experiment_name=f"airbnb_price_{settings.env.value}",
+            artifact_location=f"{settings.env_root}/_mlflow/artifacts",
+            model_name=f"{settings.catalog}.ml.airbnb_price",
         )
     return MlflowResource(
         tracking_uri="databricks",

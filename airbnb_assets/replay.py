@@ -82,18 +82,24 @@ def claim(inst: dg.DagsterInstance, root: str) -> list[str]:
 
 
 def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
-    """Run the daily job for one date on ``inst``; collect the facts of the day from its events."""
-    from airbnb_assets.definitions import build_definitions
-    from airbnb_assets.environments import current_settings
+    """Run the daily job for one date on ``inst``; collect the facts of the day from its events.
 
-    job = build_definitions(current_settings()).resolve_job_def("daily_job")
+    The job is loaded by reference (``airbnb_assets.definitions:location_definitions``), as the
+    daemon would: a step launcher needs that reference to rebuild the step on a cluster.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    from airbnb_assets.jobs import WRITER_TAG
+
+    repository = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
     level = "INFO" if verbose else "CRITICAL"
     start = time.monotonic()
-    result = job.execute_in_process(
-        partition_key=date,
+    result = dg.execute_job(
+        repository.get_reconstructable_job("daily_job"),
         instance=inst,
-        raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        tags={"dagster/partition": date, **WRITER_TAG},
+        raise_on_error=False,
     )
     day = Day(date, bool(result.success), result.run_id, time.monotonic() - start)
     if result.success:
@@ -101,7 +107,7 @@ def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Da
     return day
 
 
-def _facts(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+def _facts(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization

@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import FEATURES, KEYS, TARGET, build_features
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
@@ -92,6 +93,7 @@ def run_gold(lakehouse: LakehouseResource) -> int:
 )
 def gold_listing_features(
     lakehouse: LakehouseResource,
+    pyspark_step_launcher: SparkStep,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Build features for the silver rows added since the last run (not partitioned)."""
     rows = run_gold(lakehouse)

@@ -6,6 +6,7 @@ import dagster as dg
 
 from airbnb_assets.ingest.autoloader import run_ingestion
 from airbnb_assets.partitions import processing_day
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import markdown_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
@@ -33,7 +34,7 @@ _FILE_COLUMNS = "file_name status rows columns encoding missing_columns new_colu
     ],
 )
 def bronze_ingest(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, pyspark_step_launcher: SparkStep
 ) -> Iterator[dg.MaterializeResult]:
     """Ingest only the files landed since the last run into ``bronze/listings`` (not partitioned)."""
     lakehouse.ensure_landing()

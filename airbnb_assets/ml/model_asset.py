@@ -21,6 +21,7 @@ from airbnb_assets.ml.registry import register_retrain
 from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.partitions import DAILY, partition_day
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
@@ -90,6 +91,7 @@ def price_model(
     config: PriceModelConfig,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
+    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     client = mlflow.activate()

@@ -12,6 +12,7 @@ from airbnb_assets.ml.model_asset import latest_snapshot
 from airbnb_assets.ml.scoring import score
 from airbnb_assets.ml.serving import CHAMPION, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
 from airbnb_assets.platform.tables import GOLD, PREDICTIONS, PREDICTIONS_QUARANTINE
@@ -48,6 +49,7 @@ def price_predictions(
     context: dg.AssetExecutionContext,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
+    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Score the day's listings in Spark with the model serving that snapshot."""
     client = mlflow.activate()

@@ -8,6 +8,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.ingest.columns import column_report
 from airbnb_assets.partitions import processing_day
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import markdown_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE, Table
@@ -177,7 +178,7 @@ def columns_check_result(lakehouse: LakehouseResource, dates: list[Any]) -> dg.A
     ],
 )
 def silver_listings(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, pyspark_step_launcher: SparkStep
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Parse, type and check the bronze rows appended since the last run (not partitioned)."""
     report = run_silver(lakehouse, context.run.run_id, processing_day(context))

@@ -7,6 +7,7 @@ import dagster as dg
 from airbnb_assets.monitoring.dashboard import data as dd
 from airbnb_assets.monitoring.dashboard.page import DashboardData, write_dashboard
 from airbnb_assets.partitions import DAILY
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import (
     DASHBOARD_KEY,
@@ -33,6 +34,7 @@ def dashboard(
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
+    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Rebuild the dashboard page from the lakehouse tables and the model registry."""
     client = mlflow.activate()

@@ -13,6 +13,7 @@ from airbnb_assets.ml.serving import training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
 from airbnb_assets.monitoring.drift.model import model_drift
 from airbnb_assets.partitions import DAILY, partition_day
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import DRIFT_METRICS, DRIFT_REPORT_KEY, GOLD, PREDICTIONS
@@ -61,6 +62,7 @@ def drift_report(
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
+    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Judge the model that scored the day (recorded on its predictions) on data it never saw."""
     client = mlflow.activate()

@@ -1,0 +1,77 @@
+"""The Pipes entrypoint on a Databricks cluster: materialize one asset here, report it to Dagster.
+
+Submitted by :mod:`airbnb_assets.pipes` as a ``spark_python_task``. It opens the Pipes session
+(context and messages on DBFS), materializes the asset the orchestrator asked for -- the very
+asset definition DEV runs in process -- with the environment's resources (built from the
+variables the cluster was started with; Spark is the cluster's session), and reports each
+materialization and check result with its metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+
+#: Dagster metadata classes → the Pipes metadata type that carries them.
+PIPES_TYPES = {
+    "IntMetadataValue": "int",
+    "FloatMetadataValue": "float",
+    "BoolMetadataValue": "bool",
+    "TextMetadataValue": "text",
+    "MarkdownMetadataValue": "md",
+    "JsonMetadataValue": "json",
+    "UrlMetadataValue": "url",
+    "PathMetadataValue": "path",
+    "NullMetadataValue": "null",
+}
+
+
+def pipes_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Dagster metadata as Pipes metadata (typed values; other kinds as text)."""
+    out: dict[str, Any] = {}
+    for key, value in metadata.items():
+        kind = PIPES_TYPES.get(type(value).__name__)
+        if kind is None:
+            out[key] = {"raw_value": str(getattr(value, "value", value)), "type": "text"}
+        else:
+            out[key] = {"raw_value": getattr(value, "value", value), "type": kind}
+    return out
+
+
+def main() -> None:
+    """Run the asset of the Pipes context and report its results."""
+    from dagster_pipes import PipesDbfsContextLoader, PipesDbfsMessageWriter, open_dagster_pipes
+
+    from airbnb_assets.definitions import ASSETS
+    from airbnb_assets.environments import build_resources, current_settings
+
+    with open_dagster_pipes(
+        context_loader=PipesDbfsContextLoader(), message_writer=PipesDbfsMessageWriter()
+    ) as pipes:
+        wanted = set(pipes.asset_keys)
+        asset = next(a for a in ASSETS if {k.to_user_string() for k in a.keys} == wanted)
+        resources = {**build_resources(current_settings()), "pyspark_step_launcher": None}
+        partition = pipes.partition_key if pipes.is_partition_step else None
+        result = dg.materialize([asset], resources=resources, partition_key=partition, raise_on_error=False)
+        for event in result.get_asset_materialization_events():
+            mat = event.step_materialization_data.materialization
+            pipes.report_asset_materialization(
+                asset_key=mat.asset_key.to_user_string(), metadata=pipes_metadata(dict(mat.metadata))
+            )
+        for check in result.get_asset_check_evaluations():
+            pipes.report_asset_check(
+                check_name=check.check_name,
+                passed=check.passed,
+                severity=check.severity.value,
+                metadata=pipes_metadata(dict(check.metadata)),
+                asset_key=check.asset_key.to_user_string(),
+            )
+        if not result.success:  # the step's error, with its cause, becomes the Pipes step's failure
+            failure = next(e for e in result.all_events if e.is_step_failure)
+            error = failure.step_failure_data.error
+            raise RuntimeError(error.to_string() if error else f"{failure.step_key} failed")
+
+
+if __name__ == "__main__":
+    main()

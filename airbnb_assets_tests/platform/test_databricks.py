@@ -1,0 +1,87 @@
+"""The declared Databricks compute of TEST and PROD, and the step launcher built from it (no Spark)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from airbnb_assets.environments import DATABRICKS_RUNTIME, Env, build_resources, settings_for
+from airbnb_assets.platform.databricks import cluster_config, libraries
+
+LOCK = Path(__file__).resolve().parents[2] / "uv.lock"
+
+
+def locked_versions() -> dict[str, str]:
+    """Package → version pinned in ``uv.lock``."""
+    data = tomllib.loads(LOCK.read_text())
+    return {p["name"]: p["version"] for p in data["package"] if "version" in p}
+
+
+def test_libraries_are_the_locked_dependencies_without_what_the_runtime_provides() -> None:
+    locked = locked_versions()
+    pins = dict(lib["pypi"]["package"].split("==") for lib in libraries())
+    assert {"dagster", "dagster-databricks", "mlflow", "scikit-learn", "evidently"} <= set(pins)
+    assert not {"pyspark", "delta-spark", "dagster-webserver"} & set(pins)
+    assert {name: locked[name] for name in pins} == pins
+
+
+def test_test_environment_declares_a_single_node_job_cluster_per_step() -> None:
+    settings = settings_for(Env.TEST, {"DATABRICKS_HOST": "https://adb-1.azuredatabricks.net"})
+    assert settings.compute == "step_launcher" and settings.cluster is not None
+    new = cluster_config(settings.cluster, "test")["new"]
+    assert new["spark_version"] == DATABRICKS_RUNTIME
+    assert new["size"] == {"num_workers": 0}
+    assert new["nodes"] == {"node_types": {"node_type_id": "Standard_D4ds_v5"}}
+    assert new["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
+    assert {"key": "environment", "value": "test"} in new["custom_tags"]
+
+
+def test_every_cluster_value_is_overridable_and_a_shared_cluster_replaces_the_job_cluster() -> None:
+    environ = {
+        "AIRBNB_PROD_NODE_TYPE": "Standard_E8ds_v5",
+        "AIRBNB_PROD_NUM_WORKERS": "2",
+        "AIRBNB_PROD_SPARK_VERSION": "16.4.x-scala2.12",
+        "AIRBNB_PROD_RUN_AS": "0000-sp-app-id",
+        "AIRBNB_PROD_INSTANCE_POOL_ID": "pool-1",
+    }
+    spec = settings_for(Env.PROD, environ).cluster
+    assert spec is not None
+    new = cluster_config(spec, "prod")["new"]
+    assert new["size"] == {"num_workers": 2} and new["spark_version"] == "16.4.x-scala2.12"
+    assert new["nodes"] == {"instance_pool_id": "pool-1"}
+    assert new["data_security_mode"] == "SINGLE_USER" and new["single_user_name"] == "0000-sp-app-id"
+    assert "spark.databricks.cluster.profile" not in new["spark_conf"]
+    shared = settings_for(Env.PROD, {"AIRBNB_PROD_CLUSTER_ID": "0101-abc"}).cluster
+    assert shared is not None and cluster_config(shared, "prod") == {"existing": "0101-abc"}
+
+
+def test_secrets_are_forwarded_as_scope_references_never_as_values() -> None:
+    environ = {
+        "AIRBNB_ENV": "test",
+        "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+        "DATABRICKS_TOKEN": "dapi-very-secret",
+        "AIRBNB_TEST_CATALOG": "airbnb_test",
+        "AIRBNB_TEST_KEYVAULT_URL": "https://kv.vault.azure.net",
+        "AIRBNB_ALERT_BACKEND": "webhook",
+        "AIRBNB_ALERT_WEBHOOK_URL": "https://hooks.example/very-secret",
+    }
+    settings = settings_for(Env.TEST, environ)
+    assert settings.forwarded == {
+        "AIRBNB_ENV": "test",
+        "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+        "AIRBNB_TEST_CATALOG": "airbnb_test",
+    }
+    assert settings.cluster is not None
+    assert settings.cluster.secrets == {"AIRBNB_ALERT_WEBHOOK_URL": "airbnb-alert-webhook-url"}
+    assert settings.cluster.secret_scope == "airbnb-test"
+
+
+def test_dev_has_no_launcher_and_a_bad_compute_mode_is_refused() -> None:
+    dev = settings_for(Env.DEV, {"AIRBNB_LAKEHOUSE_ROOT": "/tmp/x"})
+    launcher = build_resources(dev)["pyspark_step_launcher"]
+    assert launcher.resource_fn(None) is None
+    with pytest.raises(ValueError, match=re.escape("AIRBNB_TEST_COMPUTE='spark' is not one of")):
+        settings_for(Env.TEST, {"AIRBNB_TEST_COMPUTE": "spark"})
