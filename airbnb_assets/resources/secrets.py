@@ -155,7 +155,7 @@ class SecretsResource(dg.ConfigurableResource):
             )
         if backend == "keyvault" and not self.vault_url:
             raise SecretsBackendError(
-                "secrets backend 'keyvault' needs vault_url (AIRBNB_<ENV>_KEYVAULT_URL)"
+                "secrets backend 'keyvault' needs a vault_url (AIRBNB_<ENV>_KEYVAULT_URL)"
             )
         return backend
 

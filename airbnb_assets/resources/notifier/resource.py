@@ -195,8 +195,8 @@ class NotifierResource(dg.ConfigurableResource):
             raise NotifierConfigError(f"alert backend {backend!r} is missing setting(s): {named}")
         for name in ("webhook_url", "teams_webhook_url", "slack_base_url"):
             needed = name == "slack_base_url" or name in _REQUIRED[backend]
-            value = self._setting(name)
-            if needed and value:
+            value = self._setting(name) if needed else None  # a secret not needed is not fetched
+            if value:
                 parsed = urlparse(str(value))
                 if parsed.scheme not in ("http", "https") or not parsed.hostname:
                     raise NotifierConfigError(f"{name} must be an http(s) URL with a host (value not shown)")
