@@ -1,9 +1,7 @@
-"""The secrets resource: env and Key Vault backends (a local HTTPS stub), the notifier on top, no leaks."""
+"""The secrets resource: env and Key Vault backends (a local HTTPS stub), chosen per environment."""
 
 from __future__ import annotations
 
-import json
-import logging
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,74 +10,20 @@ import dagster as dg
 import pytest
 
 from airbnb_assets.environments import Env, notifier_resource, secrets_resource, settings_for
-from airbnb_assets.resources.notifier.resource import Alert, NotifierConfigError, NotifierResource
 from airbnb_assets.resources.secrets import (
     SecretNotFoundError,
     SecretsBackendError,
     SecretsResource,
     keyvault_name,
 )
-from airbnb_assets_tests.conftest import Recorder
+from airbnb_assets_tests.resources.conftest import SLACK_VALUE, SMTP_VALUE, assert_clean, vault_resource
 from airbnb_assets_tests.resources.keyvault_stub import (
     ACCESS_TOKEN,
     CLIENT_ID,
-    CLIENT_SECRET,
     RESOURCE,
     TENANT_ID,
     KeyVaultStub,
-    keyvault_stub,
 )
-from airbnb_assets_tests.resources.notifier import conftest as notifier_conftest
-from airbnb_assets_tests.resources.notifier.conftest import WEBHOOK_SECRET, log_lines
-
-SLACK_VALUE = "xoxb-kv-s3cr3t-slack-VALUE"
-SMTP_VALUE = "kv-s3cr3t-smtp-VALUE"
-VAULT_SECRETS = {"airbnb-slack-token": SLACK_VALUE, "airbnb-smtp-password": SMTP_VALUE}
-# The notifier tests' fixtures, shared here (a fixture is found as a module attribute).
-alert = notifier_conftest.alert
-log_path = notifier_conftest.log_path
-
-#: Nothing of these may appear in a message, a log line, metadata or a repr.
-NEVER_SHOWN = (SLACK_VALUE, SMTP_VALUE, WEBHOOK_SECRET, CLIENT_SECRET, ACCESS_TOKEN)
-
-
-def assert_nothing_secret(*texts: str) -> None:
-    for text in texts:
-        for secret in NEVER_SHOWN:
-            assert secret not in text
-
-
-def assert_clean(exc: BaseException) -> None:
-    """No secret in the message, repr or printed traceback, and no chained exception."""
-    assert_nothing_secret(str(exc), repr(exc), "".join(traceback.format_exception(exc)))
-    assert exc.__cause__ is None and exc.__context__ is None
-
-
-@pytest.fixture
-def stub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyVaultStub]:
-    """The stub, trusted through the CA bundle variables, and a service principal in the environment.
-
-    ``AZURE_TOKEN_CREDENTIALS`` keeps ``DefaultAzureCredential`` to its ``EnvironmentCredential``
-    (no managed-identity probe of a non-local address when the stub refuses a token).
-    """
-    with keyvault_stub(tmp_path, VAULT_SECRETS) as running:
-        for name, value in {
-            "AZURE_CLIENT_ID": CLIENT_ID,
-            "AZURE_CLIENT_SECRET": CLIENT_SECRET,
-            "AZURE_TENANT_ID": TENANT_ID,
-            "AZURE_AUTHORITY_HOST": running.base,
-            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
-            "REQUESTS_CA_BUNDLE": str(running.ca_file),
-            "SSL_CERT_FILE": str(running.ca_file),
-        }.items():
-            monkeypatch.setenv(name, value)
-        yield running
-
-
-def vault_resource(stub: KeyVaultStub, **overrides: object) -> SecretsResource:
-    """The Key Vault backend pointed at the stub (a 127.0.0.1 vault: challenge domain check off)."""
-    options: dict = {"verify_challenge_resource": False, "disable_instance_discovery": True, **overrides}
-    return SecretsResource(backend="keyvault", vault_url=stub.base, **options)
 
 
 @pytest.fixture
@@ -206,111 +150,3 @@ def test_environments_pick_the_backend(tmp_path: Path) -> None:
     assert isinstance(notifier.slack_channel, dg.EnvVar)
     local = notifier_resource(dev, environ)
     assert local.secrets.backend == "env" and isinstance(local.slack_token, dg.EnvVar)
-
-
-# ---------------------------------------------------------------------------------- notifier
-
-
-def test_notifier_webhook_url_from_keyvault_never_shown(
-    stub: KeyVaultStub,
-    recorder: Recorder,
-    alert: Alert,
-    log_path: Path,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    hook = f"{recorder.base}/hooks/{WEBHOOK_SECRET}"
-    stub.secrets["airbnb-alert-webhook-url"] = hook
-    notifier = NotifierResource(backend="webhook", log_path=str(log_path), secrets=vault_resource(stub))
-
-    @dg.asset
-    def drift_alert(context, notifier: NotifierResource) -> None:  # type: ignore[no-untyped-def]
-        context.log.info(f"notifier: {notifier!r}")
-        context.add_output_metadata(notifier.delivery_metadata())
-        notifier.send(alert)
-
-    caplog.set_level(logging.DEBUG)
-    instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([drift_alert], resources={"notifier": notifier}, instance=instance)
-    assert result.success
-    (request,) = recorder.requests
-    assert request.path == f"/hooks/{WEBHOOK_SECRET}" and request.json()["title"] == alert.title
-    assert any(r.headers.get("authorization") == f"Bearer {ACCESS_TOKEN}" for r in stub.requests)
-
-    records = [str(entry) for entry in instance.all_logs(result.run_id)]
-    # Every captured log record (Dagster, azure-core, azure-identity, MSAL, this package) but
-    # urllib3's DEBUG request lines: those quote the webhook URL's path, which holds its token
-    # (the webhook backend's transport, not the secrets resource; off unless urllib3 logs DEBUG).
-    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("urllib3"))
-    assert {"dagster.builtin", "azure.core.pipeline.policies.http_logging_policy"} <= {
-        r.name for r in caplog.records
-    }
-    assert any("notifier: NotifierResource(backend='webhook'" in r and "keyvault" in r for r in records)
-    assert any("secret AIRBNB_ALERT_WEBHOOK_URL read" in r for r in caplog.messages)  # logs were captured
-    (line,) = log_lines(log_path)
-    assert line["delivered"] is True
-    metadata = result.asset_materializations_for_node("drift_alert")[0].metadata
-    assert_nothing_secret(
-        repr(notifier),
-        str(notifier),
-        logged,
-        *records,
-        json.dumps(notifier.delivery_metadata()),
-        json.dumps({k: str(v) for k, v in metadata.items()}),
-        json.dumps(result.dagster_run.run_config, default=str),
-        log_path.read_text(encoding="utf-8"),
-    )
-
-
-def test_notifier_slack_token_from_keyvault(
-    stub: KeyVaultStub, recorder: Recorder, alert: Alert, log_path: Path
-) -> None:
-    recorder.status, recorder.body = 200, b'{"ok": true, "channel": "C1", "ts": "1.0"}'
-    secrets = vault_resource(stub)
-    notifier = NotifierResource(
-        backend="slack",
-        slack_channel="#drift",
-        slack_base_url=recorder.base,
-        log_path=str(log_path),
-        secrets=secrets,
-    )
-    notifier.send(alert)
-    secrets.close()
-    (request,) = recorder.requests
-    assert request.headers["authorization"] == f"Bearer {SLACK_VALUE}"
-    assert_nothing_secret(repr(notifier), json.dumps(notifier.delivery_metadata()))
-
-
-def test_notifier_secret_missing_from_keyvault_is_named(
-    stub: KeyVaultStub, recorder: Recorder, alert: Alert, log_path: Path
-) -> None:
-    secrets = vault_resource(stub)
-    notifier = NotifierResource(backend="msteams", log_path=str(log_path), secrets=secrets)
-    with pytest.raises(NotifierConfigError) as info:
-        notifier.send(alert)
-    secrets.close()
-    assert str(info.value) == (
-        "alert backend 'msteams' is missing setting(s): teams_webhook_url (AIRBNB_TEAMS_WEBHOOK_URL; "
-        f"Key Vault secret 'airbnb-teams-webhook-url' in vault {stub.base})"
-    )
-    assert_clean(info.value)
-    assert recorder.requests == []
-    (line,) = log_lines(log_path)  # the audit trail still has the alert
-    assert line["delivered"] is False and line["error"] == str(info.value)
-
-
-def test_notifier_vault_failure_is_a_config_error_in_the_audit_trail(
-    stub: KeyVaultStub, alert: Alert, log_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("AZURE_CLIENT_SECRET", "wrong")
-    secrets = vault_resource(stub)
-    notifier = NotifierResource(
-        backend="slack", slack_channel="#drift", log_path=str(log_path), secrets=secrets
-    )
-    with pytest.raises(
-        NotifierConfigError, match=r"^slack_token: secret AIRBNB_SLACK_TOKEN could not be read"
-    ) as info:
-        notifier.send(alert)
-    secrets.close()
-    assert_clean(info.value)
-    (line,) = log_lines(log_path)
-    assert line["delivered"] is False and "ClientAuthenticationError" in line["error"]
