@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from airbnb_assets.resources.mlflow import MlflowResource
     from airbnb_assets.resources.monitoring import MonitoringResource
     from airbnb_assets.resources.notifier.resource import NotifierResource
+    from airbnb_assets.resources.secrets import SecretsResource
 
 ENV_VAR = "AIRBNB_ENV"
 ROOT_VAR = "AIRBNB_LAKEHOUSE_ROOT"
@@ -258,23 +259,44 @@ def pipes_resources(settings: Settings) -> dict[str, Any]:
 def notifier_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> NotifierResource:
     """Alert notifier: JSONL log under the lakehouse (default) or the backend in ``AIRBNB_ALERT_BACKEND``.
 
-    Credentials come from the environment as ``dg.EnvVar`` (masked by Dagster, never in the repo);
+    Settings come from the environment as ``dg.EnvVar`` (masked by Dagster, never in the repo);
     only variables that are set become settings (see
-    :data:`airbnb_assets.resources.notifier.resource.ENV_VARS`).
+    :data:`airbnb_assets.resources.notifier.resource.ENV_VARS`). With a Key Vault
+    :func:`secrets_resource`, the credentials come from the vault instead.
     """
     import dagster as dg
 
-    from airbnb_assets.resources.notifier.resource import ENV_VARS, NotifierResource
+    from airbnb_assets.resources.notifier.resource import ENV_VARS, SECRET_FIELDS, NotifierResource
 
     environ = os.environ if environ is None else environ
+    secrets = secrets_resource(settings, environ)
     config: dict[str, Any] = {
         "backend": environ.get(ENV_VARS["backend"]) or "log",
         "log_path": f"{settings.env_root}/_artifacts/alerts/alerts.jsonl",
+        "secrets": secrets,
     }
     for field, var in ENV_VARS.items():
+        if field in SECRET_FIELDS and secrets.backend != "env":
+            continue  # read from the vault by the secrets resource
         if field != "backend" and environ.get(var):
             config[field] = dg.EnvVar.int(var) if field == "smtp_port" else dg.EnvVar(var)
     return NotifierResource(**config)
+
+
+def secrets_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> SecretsResource:
+    """Where secrets come from: Azure Key Vault in TEST/PROD when ``AIRBNB_<ENV>_KEYVAULT_URL`` is set.
+
+    Otherwise (DEV, CI, a TEST/PROD without a vault URL) and on a Databricks cluster
+    (``DATABRICKS_RUNTIME_VERSION`` is set there), environment variables: the launcher hands a step
+    on the cluster its Key Vault-backed secret scope as environment variables of the same names.
+    """
+    from airbnb_assets.resources.secrets import SecretsResource
+
+    environ = os.environ if environ is None else environ
+    vault_url = environ.get(f"AIRBNB_{settings.env.value.upper()}_KEYVAULT_URL")
+    if settings.env is Env.DEV or not vault_url or environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return SecretsResource(backend="env")
+    return SecretsResource(backend="keyvault", vault_url=vault_url)
 
 
 def monitoring_resource(settings: Settings, environ: Mapping[str, str] | None = None) -> MonitoringResource:

@@ -278,8 +278,8 @@ def test_sensor_sends_one_alert_per_drift_episode(replay: Replay, recorder: Reco
     days = sorted(verdicts)
     starts = [d for i, d in enumerate(days) if verdicts[d] and (i == 0 or not verdicts[days[i - 1]])]
     resources = _sensor_resources(recorder, tmp_path / "a.jsonl")
-    context = dg.build_sensor_context(instance=replay.instance, resources=resources)
-    result = drift_alert_sensor(context)
+    with dg.build_sensor_context(instance=replay.instance, resources=resources) as context:
+        result = drift_alert_sensor(context)
     data_alerts = [
         a for a in recorder.delivered() if a["kind"] == "data_drift" and a["run_date"] in REPLAY_DAYS
     ]
@@ -292,8 +292,9 @@ def test_sensor_sends_one_alert_per_drift_episode(replay: Replay, recorder: Reco
 
     # Evaluated again (next tick): no new drift results, so nothing is sent again.
     sent = len(recorder.requests)
-    context = dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=result.cursor)
-    again = drift_alert_sensor(context)
+    next_tick = dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=result.cursor)
+    with next_tick as context:
+        again = drift_alert_sensor(context)
     assert len(recorder.requests) == sent and not again.run_requests
 
 
@@ -321,8 +322,8 @@ def arrival(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> str:
         "notifier": NotifierResource(backend="log", log_path=str(source / "catch-up.jsonl")),
         "monitoring": MonitoringResource(env="dev"),
     }
-    context = dg.build_sensor_context(instance=replay.instance, resources=quiet)
-    cursor = drift_alert_sensor(context).cursor  # every report before the arrival, already seen
+    with dg.build_sensor_context(instance=replay.instance, resources=quiet) as context:
+        cursor = drift_alert_sensor(context).cursor  # every report before the arrival, already seen
     assert cursor is not None
     with replay.cli_environment():
         assert main(["land", "--source", str(source), "--next"]) == 0
@@ -334,8 +335,8 @@ def test_inflated_prices_flag_model_drift_with_one_alert(  # type: ignore[no-unt
     replay: Replay, arrival, recorder: Recorder, tmp_path
 ) -> None:
     resources = _sensor_resources(recorder, tmp_path / "a.jsonl")
-    context = dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=arrival)
-    result = drift_alert_sensor(context)
+    with dg.build_sensor_context(instance=replay.instance, resources=resources, cursor=arrival) as context:
+        result = drift_alert_sensor(context)
     received = recorder.delivered()
     assert [(a["kind"], a["run_date"]) for a in received] == [("model_drift", ARRIVAL)]
     assert received[0]["details"]["mae"] > 1.1 * received[0]["details"]["reference_mae"]

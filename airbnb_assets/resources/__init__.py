@@ -1,4 +1,4 @@
-"""Dagster resources that are not storage: MLflow, monitoring settings and the alert notifier.
+"""Dagster resources that are not storage: MLflow, monitoring settings, secrets and the alert notifier.
 
 Storage (Spark, the lakehouse, tables, artefacts) is :mod:`airbnb_assets.platform`.
 """

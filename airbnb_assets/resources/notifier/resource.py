@@ -7,8 +7,11 @@ and whether delivery worked, as one JSON line to ``log_path``.
 
 Secrets (webhook URL, Slack token, Teams webhook URL, SMTP password) never appear in log lines,
 exception messages, the JSONL file, ``repr()``/``str()`` of the resource or in Dagster metadata
-(:meth:`NotifierResource.delivery_metadata`). Supply them as ``dg.EnvVar(...)`` so the Dagster UI
-shows the variable name instead of the value; :func:`airbnb_assets.environments.notifier_resource` does that.
+(:meth:`NotifierResource.delivery_metadata`). A secret field that is not given is read, when it is
+needed, from the nested :class:`~airbnb_assets.resources.secrets.SecretsResource` under its variable
+name (environment variables by default, Azure Key Vault in TEST/PROD); one given directly should
+be a ``dg.EnvVar(...)``, so the Dagster UI shows the variable name instead of the value.
+:func:`airbnb_assets.environments.notifier_resource` does both.
 
 Environment variables:
     The environments module maps these variables to the resource's fields (:data:`ENV_VARS`):
@@ -53,6 +56,7 @@ from airbnb_assets.resources.notifier.backends import (
     post_webhook,
     send_email,
 )
+from airbnb_assets.resources.secrets import SecretsError, SecretsResource
 
 __all__ = [
     "BACKENDS",
@@ -96,7 +100,9 @@ class NotifierResource(dg.ConfigurableResource):
     """Sends :class:`Alert` s through ``backend`` and appends each one to the JSONL ``log_path``.
 
     Each JSONL line is the alert payload plus ``sent_at`` (UTC, ISO 8601), ``backend``,
-    ``delivered`` and ``error`` (the safe failure message, or ``null``).
+    ``delivered`` and ``error`` (the safe failure message, or ``null``). The secret fields
+    (:data:`SECRET_FIELDS`) not given are read from ``secrets`` (default: environment variables)
+    by their variable names (:data:`ENV_VARS`).
     """
 
     backend: str = Field(default="log", description="log | webhook | slack | msteams | email")
@@ -116,6 +122,12 @@ class NotifierResource(dg.ConfigurableResource):
     email_from: str | None = None
     email_to: str | None = Field(default=None, description="Comma-separated recipients.")
     timeout_seconds: float = 10.0
+    secrets: SecretsResource
+
+    def __init__(self, **data: Any) -> None:
+        # Dagster rejects a default on a nested resource field, so the default is filled in here.
+        data.setdefault("secrets", SecretsResource())
+        super().__init__(**data)
 
     # ---------------------------------------------------------------------------- secrets
 
@@ -129,11 +141,28 @@ class NotifierResource(dg.ConfigurableResource):
                 yield name, value
 
     def _setting(self, name: str) -> Any:
-        """A field's value; an unresolved ``dg.EnvVar`` (use outside a run) is read from the environment."""
+        """A field's value; an unresolved ``dg.EnvVar`` (use outside a run) is read from the environment.
+
+        A secret field that was not given is read from ``secrets``; a secrets backend that fails
+        becomes a :class:`NotifierConfigError` (its message names the secret and the vault only).
+        """
         value = getattr(self, name)
         if getattr(value, "env_var_name", None) is not None and callable(getattr(value, "get_value", None)):
             return value.get_value()  # dg.EnvVar / IntEnvVar
+        if value is None and name in SECRET_FIELDS:
+            failure: str | None = None
+            try:
+                return self.secrets.get_optional(ENV_VARS[name])
+            except SecretsError as exc:
+                failure = f"{name}: {exc}"
+            raise NotifierConfigError(failure)  # outside the except block: no chained backend error
         return value
+
+    def _where(self, name: str) -> str:
+        """Where a missing setting is looked for: its variable (and Key Vault name for a secret)."""
+        if name in SECRET_FIELDS and getattr(self, name) is None:
+            return self.secrets.describe(ENV_VARS[name])
+        return ENV_VARS[name]
 
     # ---------------------------------------------------------------------------- settings
 
@@ -162,12 +191,12 @@ class NotifierResource(dg.ConfigurableResource):
         if backend == "email" and self._setting("smtp_user") and not self._setting("smtp_password"):
             missing.append("smtp_password")
         if missing:
-            named = ", ".join(f"{name} ({ENV_VARS[name]})" for name in missing)
+            named = ", ".join(f"{name} ({self._where(name)})" for name in missing)
             raise NotifierConfigError(f"alert backend {backend!r} is missing setting(s): {named}")
         for name in ("webhook_url", "teams_webhook_url", "slack_base_url"):
             needed = name == "slack_base_url" or name in _REQUIRED[backend]
-            value = self._setting(name)
-            if needed and value:
+            value = self._setting(name) if needed else None  # a secret not needed is not fetched
+            if value:
                 parsed = urlparse(str(value))
                 if parsed.scheme not in ("http", "https") or not parsed.hostname:
                     raise NotifierConfigError(f"{name} must be an http(s) URL with a host (value not shown)")

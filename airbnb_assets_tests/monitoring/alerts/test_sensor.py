@@ -39,8 +39,9 @@ def _tick(instance: dg.DagsterInstance, hook: Recorder, cursor: str | None, tmp_
         ),
         "monitoring": MonitoringResource(env="test"),
     }
-    context = dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor)
-    return drift_alert_sensor(context)
+    # The notifier nests the secrets resource, so Dagster opens the resources as a context manager.
+    with dg.build_sensor_context(instance=instance, resources=resources, cursor=cursor) as context:
+        return drift_alert_sensor(context)
 
 
 def _log(tmp_path: Path) -> list[dict]:
