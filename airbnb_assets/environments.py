@@ -172,11 +172,12 @@ BACKEND_SECRET = {
 def _cluster_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     """The alert backend's secret, exported on the cluster from the scope (key = Key Vault name)."""
     from airbnb_assets.resources.notifier.resource import ENV_VARS
+    from airbnb_assets.resources.secrets import keyvault_name
 
     field = BACKEND_SECRET.get(environ.get(ENV_VARS["backend"]) or "log")
     if field is None:
         return {}
-    return {ENV_VARS[field]: ENV_VARS[field].lower().replace("_", "-")}
+    return {ENV_VARS[field]: keyvault_name(ENV_VARS[field])}
 
 
 def _forwarded(env: Env, environ: Mapping[str, str]) -> dict[str, str]:

@@ -14,6 +14,8 @@ import json
 import pickle
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -207,3 +209,48 @@ def test_the_emulator_refuses_what_it_does_not_implement(workspace: Workspace) -
         client.clusters.list_node_types()
     assert workspace.unimplemented[-1].endswith("/clusters/list-node-types")
     workspace.unimplemented.clear()
+
+
+PIPES_BRONZE = """
+import sys
+import dagster as dg
+from dagster._core.definitions.reconstruct import ReconstructableRepository
+repo = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
+result = dg.execute_job(
+    repo.get_reconstructable_job("daily_job"),
+    instance=dg.DagsterInstance.get(),
+    tags={"dagster/partition": sys.argv[1]},
+    asset_selection=[dg.AssetKey(["bronze", "listings"]), dg.AssetKey(["ops", "landing_files"])],
+)
+sys.exit(0 if result.success else 1)
+"""
+
+
+@pytest.mark.e2e
+def test_the_pipes_variant_runs_the_same_asset_on_the_cluster_and_reports_it(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    env = {**test_environment(workspace, tmp_path), "AIRBNB_TEST_COMPUTE": "pipes"}
+    shutil.copy(snapshot_file(DAY), env["AIRBNB_TEST_LANDING_PATH"])
+    assert airbnb(env, "bootstrap").returncode == 0
+    before = set(workspace.runs)
+    done = subprocess.run(
+        [sys.executable, "-c", PIPES_BRONZE, DAY], env=env, capture_output=True, text=True, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (run_id,) = [r for r in set(workspace.runs) - before if "pipes" in (workspace.runs[r].request.get("run_name") or "")]
+    task = workspace.runs[run_id].task
+    assert task["spark_python_task"]["python_file"].endswith("/remote.py")
+    assert "DAGSTER_PIPES_CONTEXT" in task["new_cluster"]["spark_env_vars"]
+    assert task["new_cluster"]["spark_env_vars"]["AIRBNB_ALERT_WEBHOOK_URL"] == (
+        "{{secrets/airbnb-test/airbnb-alert-webhook-url}}"
+    )
+    inst = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    event = inst.get_latest_materialization_event(BRONZE.key)
+    assert event is not None and event.asset_materialization is not None
+    rows = event.asset_materialization.metadata["rows_written"].value
+    path = snapshot_file(DAY)
+    assert rows == len(csv_data_rows(path))
+    root = env["AIRBNB_TEST_LAKEHOUSE_ROOT"]
+    assert DeltaTable(f"{root}/test/bronze/listings").to_pyarrow_table().num_rows == rows
+    assert workspace.unimplemented == []
