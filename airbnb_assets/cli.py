@@ -2,7 +2,7 @@
 
 ``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
 ``airbnb show silver/listings`` · ``airbnb backtest`` · ``airbnb release FILE`` ·
-``airbnb reject FILE``. See ``airbnb --help``.
+``airbnb reject FILE`` · ``airbnb bootstrap``. See ``airbnb --help``.
 """
 
 from __future__ import annotations
@@ -71,14 +71,10 @@ def _lakehouse() -> LakehouseResource:
 
 
 def print_tables(lakehouse: LakehouseResource) -> None:
-    """Print each table's row count and location (read with deltalake, no Spark needed)."""
-    from deltalake import DeltaTable
-
+    """Print each table's row count (read with deltalake when tables are at their paths: no Spark)."""
     print(f"Tables under {lakehouse.root}:")
     for table in TABLES:
-        path = lakehouse.path(table)
-        rows = DeltaTable(path).to_pyarrow_dataset().count_rows() if Path(path, "_delta_log").exists() else 0
-        print(f"  {table.name:<34} {rows:>8} rows")
+        print(f"  {table.name:<34} {lakehouse.row_count(table):>8} rows")
 
 
 def print_summary(lakehouse: LakehouseResource, days: list, alert_log: str) -> None:
@@ -176,33 +172,28 @@ def reset_lakehouse(settings: Settings) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``airbnb show TABLE``: row count, schema and first rows of a table."""
-    from deltalake import DeltaTable
-
     lakehouse = _lakehouse()
     if args.table is None:
         print_tables(lakehouse)
         return 0
-    table = DeltaTable(lakehouse.path(by_name(args.table)))
-    frame = table.to_pandas()
-    print(f"{args.table}: {len(frame)} rows, Delta version {table.version()}")
+    frame, version = lakehouse.to_pandas(by_name(args.table))
+    print(f"{args.table}: {len(frame)} rows, Delta version {version}")
     print(frame.head(args.limit).to_string())
     return 0
 
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """``airbnb backtest``: rolling-origin backtest of the model on the labelled gold snapshots."""
-    from deltalake import DeltaTable
-
     from airbnb_assets.gold.features import KEYS, TARGET
     from airbnb_assets.ml.contract import CONTRACT
     from airbnb_assets.ml.train import backtest
 
-    path = _lakehouse().path(GOLD)
-    if not Path(path, "_delta_log").exists():
-        print(f"no gold table at {path}: run `airbnb replay` first", file=sys.stderr)
+    lakehouse = _lakehouse()
+    if not lakehouse.row_count(GOLD):
+        print(f"no gold rows in {lakehouse.identifier(GOLD)}: run `airbnb replay` first", file=sys.stderr)
         return 1
     columns = [*KEYS, *[c.name for c in CONTRACT], TARGET]
-    gold = DeltaTable(path).to_pandas(columns=columns)
+    gold, _ = lakehouse.to_pandas(GOLD, columns)
     labelled = gold[gold[TARGET].notna()]
     table = backtest(labelled)
     print(table.to_string(index=False))
@@ -212,8 +203,12 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _operate_on_held(args: argparse.Namespace) -> int:
-    """Release or reject a held file under the writer lock; one line on success or error."""
+def cmd_held(args: argparse.Namespace) -> int:
+    """``airbnb release FILE`` / ``airbnb reject FILE``: commit a held file, or keep it out of silver.
+
+    Release commits a file held by a fail rule (offending rows stay quarantined); reject keeps it out
+    (its rows stay quarantined, no longer held). Both run under the writer lock and print one line.
+    """
     from airbnb_assets.platform.locks import LakehouseBusy, WriterLock
     from airbnb_assets.silver import held
 
@@ -237,14 +232,15 @@ def _operate_on_held(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_release(args: argparse.Namespace) -> int:
-    """``airbnb release FILE``: commit a file held by a fail rule (offending rows stay quarantined)."""
-    return _operate_on_held(args)
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    """``airbnb bootstrap``: create the catalog's schemas, landing volume and tables, idempotently."""
+    from airbnb_assets.platform.bootstrap import run_bootstrap
 
-
-def cmd_reject(args: argparse.Namespace) -> int:
-    """``airbnb reject FILE``: keep a held file out of silver; its rows stay quarantined, no longer held."""
-    return _operate_on_held(args)
+    lakehouse = _lakehouse()
+    report = run_bootstrap(lakehouse, landing_location=args.landing_location, dry_run=args.dry_run)
+    print(f"bootstrap of {lakehouse.catalog or 'path-mode tables (no catalog)'} under {lakehouse.root}:")
+    print("\n".join(report.statements if args.dry_run else report.lines()))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -288,12 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     rel = sub.add_parser("release", help="commit a file held by a fail rule (see the runbook)")
     rel.add_argument("file", help="file name as in ops/landing_files, e.g. listings_2020-03-01.csv")
-    rel.set_defaults(func=cmd_release)
+    rel.set_defaults(func=cmd_held)
 
     rej = sub.add_parser("reject", help="keep a file held by a fail rule out of silver (see the runbook)")
     rej.add_argument("file", help="file name as in ops/landing_files, e.g. listings_2020-03-01.csv")
     rej.add_argument("--reason", help="why (recorded in the quarantine and ops/landing_files)")
-    rej.set_defaults(func=cmd_reject)
+    rej.set_defaults(func=cmd_held)
+
+    boot = sub.add_parser("bootstrap", help="create catalog schemas, landing volume and tables (idempotent)")
+    boot.add_argument("--dry-run", action="store_true", help="print the SQL, run nothing")
+    boot.add_argument("--landing-location", help="abfss:// location of an external landing volume")
+    boot.set_defaults(func=cmd_bootstrap)
     return parser
 
 

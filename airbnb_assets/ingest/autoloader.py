@@ -1,6 +1,9 @@
-"""Auto Loader semantics on open-source Spark: discover new landed files exactly once.
+"""Auto Loader on Databricks, and its semantics on open-source Spark: new landed files, exactly once.
 
-The landing folder is read as a ``binaryFile`` stream (paths only) with ``availableNow``; its
+On Databricks bronze reads the landing volume with the real ``cloudFiles`` source
+(:func:`~airbnb_assets.ingest.reader.landing_reader`) and :func:`ingest_parsed_batch` appends each
+micro-batch and records its files. Everywhere else the emulation below runs: the landing folder
+is read as a ``binaryFile`` stream (paths only) with ``availableNow``; its
 checkpoint remembers every path already seen, so a rerun with no new files writes nothing. Each
 new file is probed, parsed with its own header and appended to bronze in its own idempotent Delta
 commit (``mergeSchema`` adds new columns). Every file gets a row in ``ops/landing_files``:
@@ -16,31 +19,25 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import logging
-import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from airbnb_assets.ingest.bronze import read_landed_file
+from airbnb_assets.ingest.bronze import PROVENANCE, read_landed_file
 from airbnb_assets.ingest.columns import missing_columns, new_columns
-from airbnb_assets.ingest.files import (
-    FILE_GLOB,
-    FileProbe,
-    local_path,
-    probe_file,
-    snapshot_date_of,
-)
+from airbnb_assets.ingest.files import FILE_GLOB, FileProbe, probe_file, probe_listed, snapshot_date_of
+from airbnb_assets.ingest.reader import RESCUED, landed_files, landing_reader
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
-#: Schema of Spark's ``binaryFile`` source (a stream needs it up front; ``content`` is not read).
-BINARY_FILE_SCHEMA = "path STRING, modificationTime TIMESTAMP, length BIGINT, content BINARY"
+#: How often one run restarts Auto Loader after it stopped to add new columns to its schema.
+SCHEMA_RESTARTS = 3
 
 
 @dataclass
@@ -138,41 +135,73 @@ def ingest_files(
     return records
 
 
-def landed_files_stream(spark: SparkSession, landing_path: str) -> DataFrame:
-    """Stream of new file paths in the landing zone (``binaryFile`` source, content not read)."""
-    return (
-        spark.readStream.format("binaryFile")
-        .schema(BINARY_FILE_SCHEMA)
-        .option("pathGlobFilter", FILE_GLOB)
-        .load(landing_path)
-        .select("path")
+def ingest_parsed_batch(
+    lakehouse: LakehouseResource, batch: DataFrame, ctx: BatchContext, run_date: str | None = None
+) -> list[dict[str, Any]]:
+    """Databricks: append one Auto Loader micro-batch to bronze (one idempotent commit); record its files.
+
+    Auto Loader merges every file's header into one schema, so a file's ``columns`` are the ones
+    holding a value in at least one of its rows. A file whose name carries no date is ``ignored``.
+    """
+    data = [c for c in batch.columns if c not in PROVENANCE and c != RESCUED]
+    per_file = (
+        batch.groupBy("_source_file", "_snapshot_date")
+        .agg(F.count(F.lit(1)).alias("_rows"), *[F.max(F.col(f"`{c}`").isNotNull()).alias(c) for c in data])
+        .collect()
     )
+    if not per_file:
+        return []
+    dated = batch.filter(F.col("_snapshot_date").isNotNull())
+    lakehouse.append(dated, BRONZE, txn=ctx.txn("bronze"))
+    records = []
+    for r in sorted(per_file, key=lambda r: (r["_snapshot_date"] or dt.date.min, r["_source_file"])):
+        record = _record(probe_listed(r["_source_file"], 0), run_date, ctx.batch_id)
+        record["size_bytes"] = None  # Auto Loader does not say; the file was not opened here
+        if r["_snapshot_date"] is not None:
+            columns = [c for c in data if r[c]]
+            record.update(status="ingested", reason=None, rows=r["_rows"], encoding="UTF-8", sha256=None)
+            record.update(
+                columns=columns, new_columns=new_columns(columns), missing_columns=missing_columns(columns)
+            )
+        records.append(record)
+    lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES, txn=ctx.txn("ledger"))
+    return records
+
+
+def _schema_changed(exc: BaseException) -> bool:
+    """Auto Loader stopped because a file brought new columns (``addNewColumns``): restart to read on."""
+    return "UnknownFieldException" in str(exc) or "UNKNOWN_FIELD_EXCEPTION" in str(exc)
 
 
 def run_ingestion(lakehouse: LakehouseResource, run_date: str | None = None) -> IngestReport:
     """Ingest every file landed since the last run; return what happened to each."""
     report = IngestReport()
-    spark = lakehouse.session
+    checkpoint = lakehouse.checkpoint("bronze_listings")
+    on_databricks = lakehouse.platform == "databricks"
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
-        paths = [r["path"] for r in batch.collect()]
-        report.files.extend(ingest_files(lakehouse, paths, ctx, run_date))
+        if on_databricks:
+            report.files.extend(ingest_parsed_batch(lakehouse, batch, ctx, run_date))
+        else:
+            paths = [r["path"] for r in batch.collect()]
+            report.files.extend(ingest_files(lakehouse, paths, ctx, run_date))
 
-    run_available_now(
-        landed_files_stream(spark, lakehouse.landing_path),
-        lakehouse.checkpoint("bronze_listings"),
-        handle,
-        name="bronze_listings_autoloader",
-    )
+    for attempt in range(SCHEMA_RESTARTS + 1):
+        stream = landing_reader(lakehouse.platform, lakehouse.session, lakehouse.landing_path, checkpoint)
+        try:
+            run_available_now(stream, checkpoint, handle, name="bronze_listings_autoloader")
+            break
+        except Exception as exc:
+            if not (on_databricks and _schema_changed(exc)) or attempt == SCHEMA_RESTARTS:
+                raise
+            log.warning("Auto Loader added new columns to its schema; restarting the stream")
     report.files.extend(record_unstreamed_files(lakehouse, run_date))
     return report
 
 
-def _unstreamed(entry: os.DirEntry[str]) -> bool:
-    """A visible landed file the stream does not deliver: a foreign name, or a zero-byte file."""
-    if not entry.is_file() or entry.name.startswith((".", "_")):  # hidden, or being landed
-        return False
-    return not fnmatch.fnmatch(entry.name, FILE_GLOB) or entry.stat().st_size == 0
+def _unstreamed(path: str, size: int) -> bool:
+    """A listed file the stream does not deliver: a foreign name, or a zero-byte file."""
+    return not fnmatch.fnmatch(path.rsplit("/", 1)[-1], FILE_GLOB) or size == 0
 
 
 def record_unstreamed_files(
@@ -182,16 +211,16 @@ def record_unstreamed_files(
 
     A name that is not a snapshot name (``foo.csv``) is ``ignored`` with the reason; a zero-byte
     snapshot file is ``failed`` (Spark's file sources skip empty files silently). Hidden files
-    (``.name``, ``_name``, such as a file being landed) are left alone.
+    (``.name``, ``_name``, such as a file being landed) are left alone. The landing zone is listed
+    by Spark (:func:`~airbnb_assets.ingest.reader.landed_files`) and no file is opened, so this
+    works on a volume or in cloud storage as well as on a local folder.
     """
-    folder = local_path(lakehouse.landing_path)
-    if not os.path.isdir(folder):
-        return []
-    paths = sorted(e.path for e in os.scandir(folder) if _unstreamed(e))
-    if paths and lakehouse.exists(LANDING_FILES):
+    listed = landed_files(lakehouse.session, lakehouse.landing_path)
+    probes = [probe_listed(p, size) for p, size in listed.items() if _unstreamed(p, size)]
+    if probes and lakehouse.exists(LANDING_FILES):
         seen = {r[0] for r in lakehouse.read(LANDING_FILES).select("file_name").collect()}
-        paths = [p for p in paths if os.path.basename(p) not in seen]
-    records = [_record(probe_file(p), run_date, None) for p in paths]
+        probes = [p for p in probes if p.name not in seen]
+    records = [_record(p, run_date, None) for p in probes]
     for r in records:
         log.warning("%s %s: %s", r["file_name"], r["status"], r["reason"])
     if records:

@@ -32,9 +32,13 @@ def read_landed_file(spark: SparkSession, probe: FileProbe) -> DataFrame:
         [T.StructField(c, T.StringType(), True) for c in probe.columns]
         + [T.StructField(CORRUPT, T.StringType(), True)]
     )
-    if probe.encoding.upper() not in SPARK_CHARSETS:
-        # Spark 4 only accepts a few charsets unless Java's full list is enabled (Mac Roman).
-        spark.conf.set("spark.sql.legacy.javaCharsets", "true")
+    if probe.encoding.upper() not in SPARK_CHARSETS and not java_charsets_enabled(spark):
+        # Spark 4 only accepts a few charsets unless Java's full list is enabled (Mac Roman); the
+        # session enables it when it starts (``platform.spark.LOCAL_CONF``), never at run time.
+        raise ValueError(
+            f"{probe.name} is {probe.encoding}, which this Spark session cannot decode: start it with "
+            "spark.sql.legacy.javaCharsets=true"
+        )
     raw = (
         spark.read.format("csv")
         .schema(schema)
@@ -48,6 +52,11 @@ def read_landed_file(spark: SparkSession, probe: FileProbe) -> DataFrame:
         .load(probe.path)
     )
     return with_provenance(raw, probe.path, probe.snapshot_date)
+
+
+def java_charsets_enabled(spark: SparkSession) -> bool:
+    """Whether the session decodes every Java charset (``spark.sql.legacy.javaCharsets``), read only."""
+    return str(spark.conf.get("spark.sql.legacy.javaCharsets", "false")).lower() == "true"
 
 
 def with_provenance(raw: DataFrame, source: str, snapshot_date: dt.date) -> DataFrame:

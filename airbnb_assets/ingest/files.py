@@ -32,6 +32,8 @@ FILE_NAME = re.compile(r"^listings_(\d{4}-\d{2}-\d{2})(?:_[A-Za-z0-9-]+)?\.csv(?
 FILE_GLOB = "listings_*.csv*"
 #: Why a file whose name is not a snapshot name is ignored.
 IGNORED_REASON = "file name does not match listings_YYYY-MM-DD[_suffix].csv[.gz]"
+#: Why a file with no bytes at all cannot be ingested.
+EMPTY_REASON = "empty file: no header and no rows"
 #: The first bytes of every gzip stream.
 GZIP_MAGIC = b"\x1f\x8b"
 _INVALID_NAME_CHARS = re.compile(r"[ ,;{}()\n\t=]+")
@@ -140,6 +142,21 @@ def _scan(path: str, compressed: bool) -> _Scan:
     return scan
 
 
+def probe_listed(uri: str, size: int) -> FileProbe:
+    """What a listing alone says about a file, without opening it: a foreign name, or no bytes.
+
+    The same verdicts as :func:`probe_file` for those two cases (``error`` set); any other file
+    needs :func:`probe_file`.
+    """
+    name = unquote(urlparse(uri).path).rsplit("/", 1)[-1]
+    probe = FileProbe(path=uri, name=name, snapshot_date=snapshot_date_of(name), size_bytes=size)
+    if probe.snapshot_date is None:
+        probe.error = IGNORED_REASON
+    elif size == 0:
+        probe.sha256, probe.error = hashlib.sha256(b"").hexdigest(), EMPTY_REASON
+    return probe
+
+
 def probe_file(uri: str) -> FileProbe:
     """Probe a landed file; never raises for bad content, it sets ``error`` instead.
 
@@ -165,7 +182,7 @@ def probe_file(uri: str) -> FileProbe:
         probe.error = f"truncated or corrupt gzip: {exc}"
         return probe
     if scan.sniffer is None or not scan.head_text.strip():
-        probe.error = "empty file: no header and no rows"
+        probe.error = EMPTY_REASON
         return probe
     encoding, probe.encoding_evidence = scan.sniffer.result()
     if encoding is None:

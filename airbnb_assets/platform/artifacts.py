@@ -2,13 +2,25 @@
 
 Every artefact is written through :class:`ArtifactStore` (or :func:`append_line` for a log), so
 where artefacts live is decided in one place: ``<root>/<env>/_artifacts`` locally; a Unity
-Catalog volume path on Databricks (a ``/Volumes/...`` path is a plain file path there).
+Catalog volume path on Databricks (a ``/Volumes/...`` path is a plain file path there: Python's
+file API reads and writes it on a cluster, but a volume takes no appends, so :func:`append_line`
+rewrites the file there). A ``file://`` link is only given for this machine's files
+(:meth:`ArtifactStore.url`): a volume file has no URL a browser could open.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
+
+#: Path prefixes that are cluster mounts of cloud storage (Unity Catalog volumes, DBFS), not a disk.
+CLUSTER_PREFIXES = ("/Volumes/", "/dbfs/", "/Workspace/")
+
+
+def is_machine_local(path: str) -> bool:
+    """Whether ``path`` is on this machine's disk (not a URI, not a volume or DBFS mount)."""
+    return "://" not in path and not path.startswith(CLUSTER_PREFIXES)
 
 
 def write_text(path: str, text: str) -> str:
@@ -20,10 +32,17 @@ def write_text(path: str, text: str) -> str:
 
 
 def append_line(path: str, line: str) -> str:
-    """Append one line (a newline is added) to ``path``, creating its folder; return the path."""
+    """Append one line (a newline is added) to ``path``, creating its folder; return the path.
+
+    On a volume (no appends there) the file is read and written back whole with the new line.
+    """
+    text = line.rstrip("\n") + "\n"
+    if not is_machine_local(path):
+        previous = Path(path).read_text(encoding="utf-8") if os.path.exists(path) else ""
+        return write_text(path, previous + text)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line.rstrip("\n") + "\n")
+        fh.write(text)
     return path
 
 
@@ -40,3 +59,8 @@ class ArtifactStore:
     def write_text(self, relative: str, text: str) -> str:
         """Write a text artefact; return its absolute path."""
         return write_text(self.path(relative), text)
+
+    @staticmethod
+    def url(path: str) -> str | None:
+        """A ``file://`` URL of an artefact on this machine's disk; ``None`` on a volume or in the cloud."""
+        return Path(path).resolve().as_uri() if is_machine_local(path) else None

@@ -5,12 +5,15 @@ micro-batch with a plain function, and stops when nothing is left (``trigger(ava
 The checkpoint remembers what was processed, so a rerun with nothing new does nothing. Writes in
 the batch function use Delta's ``txnAppId``/``txnVersion`` with :func:`batch_txn` so a retried
 batch is not written twice: at-least-once delivery, exactly-once tables.
+
+The stream's id is the query's own (``StreamingQuery.id``, which Spark keeps in the checkpoint and
+restores on every restart), so nothing here reads the checkpoint folder with local file APIs: the
+checkpoint may live on a Unity Catalog volume or in cloud storage.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,9 +34,25 @@ class BatchContext:
         return (f"{self.stream_id}:{step}", self.batch_id * 10_000 + sub)
 
 
-def _stream_id(checkpoint: str) -> str:
-    with open(os.path.join(checkpoint, "metadata"), encoding="utf-8") as fh:
-        return str(json.load(fh)["id"])
+#: How long a micro-batch waits for ``start()`` to hand over the query's id (it is immediate).
+_ID_TIMEOUT_S = 600.0
+
+
+class _QueryId:
+    """The running query's id, set by the caller once ``start()`` returns; batches wait for it."""
+
+    def __init__(self) -> None:
+        self._ready = threading.Event()
+        self._value = ""
+
+    def set(self, value: str) -> None:
+        self._value = value
+        self._ready.set()
+
+    def get(self) -> str:
+        if not self._ready.wait(_ID_TIMEOUT_S):
+            raise TimeoutError("the streaming query did not report its id")
+        return self._value
 
 
 def run_available_now(
@@ -49,10 +68,11 @@ def run_available_now(
     """
     batches: list[int] = []
     errors: list[BaseException] = []
+    query_id = _QueryId()
 
     def _on_batch(batch_df: DataFrame, batch_id: int) -> None:
         try:
-            handle_batch(batch_df, BatchContext(_stream_id(checkpoint), int(batch_id)))
+            handle_batch(batch_df, BatchContext(query_id.get(), int(batch_id)))
             batches.append(int(batch_id))
         except BaseException as exc:  # surfaced below with its own type and message
             errors.append(exc)
@@ -65,6 +85,7 @@ def run_available_now(
         .trigger(availableNow=True)
         .start()
     )
+    query_id.set(str(query.id))
     try:
         query.awaitTermination()
     except Exception:

@@ -1,10 +1,21 @@
 """The lakehouse resource: where the catalogued tables live, and how they are read and written.
 
-A :class:`~airbnb_assets.platform.tables.Table` named ``"<schema>/<table>"`` is, locally, the
-path-based Delta table ``<root>/<schema>/<table>`` (``root`` is ``<lakehouse>/<env>``), so any
-Delta reader (deltalake, DuckDB, Spark) can open it. With a Unity Catalog ``catalog`` the same
-table is ``catalog.schema.table``. The resource holds the environment's Spark resource, so code
-that reads or writes receives one object; nothing else in the package builds a path or a name.
+A :class:`~airbnb_assets.platform.tables.Table` named ``"<schema>/<table>"`` is, in path mode
+(no ``catalog``), the path-based Delta table ``<root>/<schema>/<table>`` (``root`` is
+``<lakehouse>/<env>``), so any Delta reader (deltalake, DuckDB, Spark) can open it.
+
+In catalog mode (``catalog`` set) the same table is ``catalog.schema.table``: every read is
+``spark.read.table``/``readStream.table``, every write ``saveAsTable`` (append with
+``mergeSchema``; overwrite with ``replaceWhere`` replaces only the matching rows of the existing
+table, keeping its columns' comments and partitioning) and ``DeltaTable.forName``. The schemas
+must exist (``airbnb bootstrap``, :mod:`~airbnb_assets.platform.bootstrap`); a table the bootstrap
+cannot declare (its columns come from a domain module) is created by its first write, which then
+sets its comment. On Unity Catalog tables are managed; with ``external_tables`` (the local catalog
+profile, :mod:`~airbnb_assets.platform.catalog`) they are created at ``<root>/<schema>/<table>``.
+Checkpoints and artefacts stay files under ``root`` (a Unity Catalog volume on Databricks).
+
+The resource holds the environment's Spark resource, so code that reads or writes receives one
+object; nothing else in the package builds a path or a name.
 """
 
 from __future__ import annotations
@@ -15,30 +26,46 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import PrivateAttr
 
-from airbnb_assets.platform.artifacts import ArtifactStore
+from airbnb_assets.platform.artifacts import ArtifactStore, is_machine_local
 from airbnb_assets.platform.locks import WriterLock
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
     from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a single-quoted Spark SQL string literal (backslashes and quotes escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 class LakehouseResource(dg.ConfigurableResource):
-    """Where tables, checkpoints and artefacts of one environment live, and how to write them."""
+    """Where tables, checkpoints and artefacts of one environment live, and how to write them.
+
+    ``platform`` says where the steps run: ``local`` (landed files read by the local Auto Loader
+    emulation; no volumes) or ``databricks`` (the real ``cloudFiles`` source; landing and ``root``
+    are Unity Catalog volumes). ``external_tables`` creates catalog tables at :meth:`path`.
+    """
 
     root: str
     landing_path: str
     catalog: str | None = None
     spark: SparkResource
+    platform: str = "local"
+    external_tables: bool = False
     #: Hold an exclusive writer lock for each run (local lakehouses; Databricks jobs use the run queue).
     lock_runs: bool = True
     _lock: WriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Take the writer lock for the run: two runs never write the same lakehouse at once."""
-        if self.lock_runs and "://" not in self.root:
+        """Take the writer lock for the run: two runs never write the same lakehouse at once.
+
+        Only for a root on this machine's disk: a lock file on a volume or in cloud storage locks nothing.
+        """
+        if self.lock_runs and is_machine_local(self.root):
             run_id = context.run_id or "?"
             self._lock = WriterLock(self.root)
             self._lock.acquire({"run_id": run_id})
@@ -60,21 +87,30 @@ class LakehouseResource(dg.ConfigurableResource):
         return ArtifactStore(root=f"{self.root.rstrip('/')}/_artifacts")
 
     def path(self, table: Table) -> str:
-        """Storage path of a table (path-based Delta; also the UC external location)."""
+        """Storage path of a table in path mode, and of an external catalog table (``external_tables``)."""
         return f"{self.root.rstrip('/')}/{table.schema_name}/{table.table_name}"
 
     def identifier(self, table: Table) -> str:
-        """SQL identifier: ``catalog.schema.table`` on Unity Catalog, ``delta.`path``` locally."""
+        """SQL identifier: ``catalog.schema.table`` in catalog mode, ``delta.`path``` in path mode."""
         if self.catalog:
             return f"{self.catalog}.{table.schema_name}.{table.table_name}"
         return f"delta.`{self.path(table)}`"
+
+    @property
+    def readable_by_path(self) -> bool:
+        """Whether every table is at :meth:`path` (path mode, or external catalog tables)."""
+        return not self.catalog or self.external_tables
 
     def checkpoint(self, name: str) -> str:
         """Structured Streaming checkpoint folder for an incremental step."""
         return f"{self.root.rstrip('/')}/_checkpoints/{name}"
 
     def ensure_landing(self) -> None:
-        """Create the landing folder if it is a local or volume path that does not exist yet."""
+        """Create the landing folder if it is a local or volume path that does not exist yet.
+
+        On Databricks the volume itself must exist (``airbnb bootstrap`` creates it); this creates
+        the folder inside it.
+        """
         if "://" not in self.landing_path:
             os.makedirs(self.landing_path, exist_ok=True)
 
@@ -114,6 +150,28 @@ class LakehouseResource(dg.ConfigurableResource):
         if self.catalog:
             return DeltaTable.forName(self.session, self.identifier(table))
         return DeltaTable.forPath(self.session, self.path(table))
+
+    def row_count(self, table: Table) -> int:
+        """Rows of the table's current version (0 if it does not exist); no Spark when readable by path."""
+        if self.readable_by_path:
+            from deltalake import DeltaTable as PathTable
+
+            path = self.path(table)
+            if not is_machine_local(path) or os.path.isdir(os.path.join(path, "_delta_log")):
+                return int(PathTable(path).to_pyarrow_dataset().count_rows())
+            return 0
+        return self.read(table).count() if self.exists(table) else 0
+
+    def to_pandas(self, table: Table, columns: list[str] | None = None) -> tuple[pd.DataFrame, int]:
+        """The table's current rows as pandas and its version; without Spark when readable by path."""
+        if self.readable_by_path:
+            from deltalake import DeltaTable as PathTable
+
+            delta = PathTable(self.path(table))
+            return delta.to_pandas(columns=columns), int(delta.version())
+        frame = self.read(table)
+        version = self.version(table)
+        return (frame.select(*columns) if columns else frame).toPandas(), int(version or 0)
 
     def version(self, table: Table) -> int | None:
         """Latest committed version of the table, or ``None`` if it does not exist."""
@@ -171,7 +229,20 @@ class LakehouseResource(dg.ConfigurableResource):
     def _save(self, writer: DataFrameWriter, table: Table) -> None:
         if table.partition_by:
             writer = writer.partitionBy(table.partition_by)
-        if self.catalog:
-            writer.saveAsTable(self.identifier(table))
-        else:
+        if not self.catalog:
             writer.save(self.path(table))
+            return
+        creating = not self.exists(table)
+        if creating and self.external_tables:
+            writer = writer.option("path", self.path(table))
+        try:
+            writer.saveAsTable(self.identifier(table))
+        except Exception as exc:
+            if "SCHEMA_NOT_FOUND" in str(exc):
+                raise RuntimeError(
+                    f"{self.identifier(table)}: schema {self.catalog}.{table.schema_name} does not exist; "
+                    "run `airbnb bootstrap` (or the bootstrap job) first"
+                ) from exc
+            raise
+        if creating:  # the bootstrap could not declare it: its first write gives it its description
+            self.session.sql(f"COMMENT ON TABLE {self.identifier(table)} IS {sql_string(table.description)}")

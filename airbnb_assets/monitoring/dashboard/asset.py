@@ -52,7 +52,7 @@ def dashboard(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(path),
-            "url": dg.MetadataValue.url(f"file://{path}"),
+            **({"url": dg.MetadataValue.url(url)} if (url := lakehouse.artifacts.url(path)) else {}),
             "days_shown": len(data.predictions),
             "size_kb": round(os.path.getsize(path) / 1024, 1),
         }

@@ -139,7 +139,7 @@ def drift_report(
             "reference_snapshots": ", ".join(training_snapshots(champion)),
             "data_drift_report": dg.MetadataValue.path(data_html),
             "model_drift_report": dg.MetadataValue.path(model_html),
-            "report_url": dg.MetadataValue.url(f"file://{data_html}"),
+            **({"report_url": dg.MetadataValue.url(url)} if (url := store.url(data_html)) else {}),
         },
         check_results=[
             dg.AssetCheckResult(
