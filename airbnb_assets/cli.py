@@ -237,6 +237,13 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from airbnb_assets.platform.bootstrap import run_bootstrap
 
     lakehouse = _lakehouse()
+    if current_settings().platform == "databricks" and not args.dry_run:  # Spark SQL needs a cluster
+        from airbnb_assets import replay
+
+        success, lines = replay.run_bootstrap_job(replay.instance(), args.landing_location)
+        print(f"bootstrap of {lakehouse.catalog} (bootstrap_job on Databricks):")
+        print("\n".join(lines))
+        return 0 if success else 1
     report = run_bootstrap(lakehouse, landing_location=args.landing_location, dry_run=args.dry_run)
     print(f"bootstrap of {lakehouse.catalog or 'path-mode tables (no catalog)'} under {lakehouse.root}:")
     print("\n".join(report.statements if args.dry_run else report.lines()))

@@ -11,6 +11,7 @@ from airbnb_assets.ml.predictions import price_predictions
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
 from airbnb_assets.monitoring.dashboard.asset import dashboard
 from airbnb_assets.monitoring.drift.asset import drift_report
+from airbnb_assets.platform.bootstrap import bootstrap_job
 from airbnb_assets.silver.assets import silver_listings
 
 #: Every asset of the daily flow (bronze → silver → gold → model → predictions → monitoring).
@@ -34,7 +35,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets = [remote_asset(asset) for asset in ASSETS]
     return dg.Definitions(
         assets=assets,
-        jobs=[daily_job, retrain_job],
+        jobs=[daily_job, retrain_job, bootstrap_job],
         schedules=[daily_schedule],
         sensors=[drift_alert_sensor],
         resources=build_resources(settings),

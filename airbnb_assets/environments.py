@@ -65,6 +65,9 @@ class Settings:
     cluster: ClusterSpec | None = None
     #: An MLflow tracking server other than the workspace's (``databricks``), if set.
     mlflow_tracking_uri: str | None = None
+    #: Bronze reads the landing zone with Databricks Auto Loader (``cloudFiles``); else the local
+    #: emulation (DEV, and a cluster without Auto Loader such as the tests' emulator).
+    autoloader: bool = False
     #: The variables the step's resources are rebuilt from on a cluster (no secrets).
     forwarded: dict[str, str] | None = None
 
@@ -129,6 +132,7 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         spark_master=None,
         databricks_host=environ.get("DATABRICKS_HOST"),
         compute=compute or "step_launcher",
+        autoloader=var("AUTOLOADER", "1") != "0",
         cluster=cluster_spec(env, environ),
         mlflow_tracking_uri=var("MLFLOW_TRACKING_URI"),
         forwarded=_forwarded(env, environ),
@@ -211,6 +215,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             landing_path=settings.landing_path,
             catalog=settings.catalog,
             spark=spark,
+            platform="databricks" if settings.autoloader else "local",
+            # the local catalog profile (the emulator's TEST) keeps tables readable by path
+            external_tables=settings.catalog == "spark_catalog",
             lock_runs=settings.platform == "local",  # Databricks runs are serialised by the run queue
         ),
         "pyspark_step_launcher": step_launcher_resource(settings),

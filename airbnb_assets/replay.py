@@ -81,21 +81,35 @@ def claim(inst: dg.DagsterInstance, root: str) -> list[str]:
     return [r.dagster_run.run_id for r in stale]
 
 
+def _job(name: str) -> Any:
+    """A job of the code location, loaded by reference (as the daemon and step launchers need)."""
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repository = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
+    return repository.get_reconstructable_job(name)
+
+
+def run_bootstrap_job(inst: dg.DagsterInstance, landing_location: str | None) -> tuple[bool, list[str]]:
+    """Run ``bootstrap_job`` (on Databricks: on a cluster); its success and what it logged."""
+    config = {"ops": {"bootstrap_catalog": {"config": {"landing_location": landing_location}}}}
+    quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    result = dg.execute_job(_job("bootstrap_job"), instance=inst, run_config={**config, **quiet_logs})
+    logs = [e.user_message for e in inst.all_logs(result.run_id) if e.step_key and not e.is_dagster_event]
+    return bool(result.success), [m for m in logs if m.startswith(("created", "found", "deferred"))]
+
+
 def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
     """Run the daily job for one date on ``inst``; collect the facts of the day from its events.
 
     The job is loaded by reference (``airbnb_assets.definitions:location_definitions``), as the
     daemon would: a step launcher needs that reference to rebuild the step on a cluster.
     """
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-
     from airbnb_assets.jobs import WRITER_TAG
 
-    repository = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
     level = "INFO" if verbose else "CRITICAL"
     start = time.monotonic()
     result = dg.execute_job(
-        repository.get_reconstructable_job("daily_job"),
+        _job("daily_job"),
         instance=inst,
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         tags={"dagster/partition": date, **WRITER_TAG},

@@ -24,6 +24,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.instance.ref import InstanceRef
 from deltalake import DeltaTable
 
 from airbnb_assets.environments import Env, settings_for
@@ -112,7 +113,7 @@ def test_daily_job_on_test_runs_every_spark_step_on_the_cluster_with_dev_row_cou
     assert test_run.table(SILVER).to_pyarrow_table().num_rows == gold_rows
     assert test_run.table(GOLD).to_pyarrow_table().num_rows == gold_rows
     assert test_run.table(PREDICTIONS).to_pyarrow_table().num_rows == 0  # day 1: no champion yet, as in DEV
-    inst = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(test_run.env["DAGSTER_HOME"]))
+    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(test_run.env["DAGSTER_HOME"]))
     (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
     assert record.dagster_run.status == dg.DagsterRunStatus.SUCCESS
     materialized = {
@@ -171,7 +172,7 @@ def test_a_failing_step_shows_the_clusters_error_and_an_interrupted_run_is_cance
     landing.write_text("not a folder")  # bronze cannot create the landing folder on the cluster
     failed = airbnb(env, "run", "--date", DAY)
     assert failed.returncode == 1
-    inst = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
     (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
     failures = inst.get_records_for_run(
         record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
@@ -238,14 +239,18 @@ def test_the_pipes_variant_runs_the_same_asset_on_the_cluster_and_reports_it(
         [sys.executable, "-c", PIPES_BRONZE, DAY], env=env, capture_output=True, text=True, timeout=900
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    (run_id,) = [r for r in set(workspace.runs) - before if "pipes" in (workspace.runs[r].request.get("run_name") or "")]
+    (run_id,) = [
+        r
+        for r in set(workspace.runs) - before
+        if "pipes" in (workspace.runs[r].request.get("run_name") or "")
+    ]
     task = workspace.runs[run_id].task
     assert task["spark_python_task"]["python_file"].endswith("/remote.py")
     assert "DAGSTER_PIPES_CONTEXT" in task["new_cluster"]["spark_env_vars"]
     assert task["new_cluster"]["spark_env_vars"]["AIRBNB_ALERT_WEBHOOK_URL"] == (
         "{{secrets/airbnb-test/airbnb-alert-webhook-url}}"
     )
-    inst = dg.DagsterInstance.from_ref(dg.InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
     event = inst.get_latest_materialization_event(BRONZE.key)
     assert event is not None and event.asset_materialization is not None
     rows = event.asset_materialization.metadata["rows_written"].value

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import dagster as dg
 from pyspark.sql import types as T
 
+from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource, sql_string
 from airbnb_assets.platform.tables import TABLES, Table
 
@@ -241,7 +242,10 @@ class BootstrapConfig(dg.Config):
 
 @dg.op(description="Create the catalog's schemas, volumes and declared tables (idempotent).")
 def bootstrap_catalog(
-    context: dg.OpExecutionContext, config: BootstrapConfig, lakehouse: LakehouseResource
+    context: dg.OpExecutionContext,
+    config: BootstrapConfig,
+    lakehouse: LakehouseResource,
+    pyspark_step_launcher: SparkStep,
 ) -> list[str]:
     """Run :func:`run_bootstrap` on the environment's lakehouse; log and return one line per object."""
     report = run_bootstrap(lakehouse, landing_location=config.landing_location)
@@ -256,5 +260,5 @@ def bootstrap_catalog(
     description="`airbnb bootstrap` as a job: schemas, landing volume and commented tables, idempotently.",
 )
 def bootstrap_job() -> None:
-    """Create the environment's catalog objects (needs the ``lakehouse`` resource)."""
+    """Create the environment's catalog objects (on Databricks, on a cluster through the launcher)."""
     bootstrap_catalog()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from airbnb_assets.platform.spark import metastore_conf
 from airbnb_assets_tests.databricks_emulator.server import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,16 +26,8 @@ SCOPES = {"airbnb-test": {"airbnb-alert-webhook-url": SECRET_WEBHOOK}}
 
 
 def catalog_conf(root: Path) -> dict[str, str]:
-    """Spark conf of the emulated cluster: a Hive metastore in Derby under the lakehouse root."""
-    meta = root / "test" / "_metastore"
-    return {
-        "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(root / "test" / "_warehouse"),
-        "spark.hadoop.javax.jdo.option.ConnectionURL": (
-            f"jdbc:derby:;databaseName={meta}/metastore_db;create=true"
-        ),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={meta}",
-    }
+    """Spark conf of the emulated cluster: a persistent Hive metastore (Derby) under the lakehouse."""
+    return metastore_conf(str(root / "test" / "_metastore"))
 
 
 def test_environment(ws: Workspace, base: Path) -> dict[str, str]:
@@ -57,6 +50,7 @@ def test_environment(ws: Workspace, base: Path) -> dict[str, str]:
         "AIRBNB_TEST_MLFLOW_TRACKING_URI": f"sqlite:///{root}/test/_mlflow/mlflow.db",
         "AIRBNB_TEST_STAGING_PREFIX": f"/dagster_staging/{base.name}",
         "AIRBNB_TEST_POLL_INTERVAL": "0.5",
+        "AIRBNB_TEST_AUTOLOADER": "0",  # OSS Spark has no cloudFiles source: the local emulation reads
         "AIRBNB_ALERT_BACKEND": "webhook",
         "AIRBNB_ALERT_WEBHOOK_URL": SECRET_WEBHOOK,
     }
