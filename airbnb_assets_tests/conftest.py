@@ -52,6 +52,7 @@ LONG_MODULES = (
     "airbnb_assets_tests/gold/test_assets.py",
     "airbnb_assets_tests/ml/test_contract.py",
     "airbnb_assets_tests/ml/test_registry.py",
+    "airbnb_assets_tests/platform/test_catalog_mode.py",
 )
 
 

@@ -9,9 +9,10 @@ In catalog mode (``catalog`` set) the same table is ``catalog.schema.table``: ev
 ``mergeSchema``; overwrite with ``replaceWhere`` replaces only the matching rows of the existing
 table, keeping its columns' comments and partitioning) and ``DeltaTable.forName``. The schemas
 must exist (``airbnb bootstrap``, :mod:`~airbnb_assets.platform.bootstrap`); a table the bootstrap
-cannot declare (its columns come from a domain module) is created by its first write, which then
-sets its comment. On Unity Catalog tables are managed; with ``external_tables`` (the local catalog
-profile, :mod:`~airbnb_assets.platform.catalog`) they are created at ``<root>/<schema>/<table>``.
+cannot declare (its columns come from a domain module) is created by its first write, with the
+catalogue's description as its comment. On Unity Catalog tables are managed; with
+``external_tables`` (the local catalog profile, :mod:`~airbnb_assets.platform.catalog`) they are
+created at ``<root>/<schema>/<table>``.
 Checkpoints and artefacts stay files under ``root`` (a Unity Catalog volume on Databricks).
 
 The resource holds the environment's Spark resource, so code that reads or writes receives one
@@ -232,9 +233,10 @@ class LakehouseResource(dg.ConfigurableResource):
         if not self.catalog:
             writer.save(self.path(table))
             return
-        creating = not self.exists(table)
-        if creating and self.external_tables:
-            writer = writer.option("path", self.path(table))
+        if not self.exists(table):  # the bootstrap could not declare it: the first write describes it
+            writer = writer.option("comment", table.description)
+            if self.external_tables:
+                writer = writer.option("path", self.path(table))
         try:
             writer.saveAsTable(self.identifier(table))
         except Exception as exc:
@@ -244,5 +246,3 @@ class LakehouseResource(dg.ConfigurableResource):
                     "run `airbnb bootstrap` (or the bootstrap job) first"
                 ) from exc
             raise
-        if creating:  # the bootstrap could not declare it: its first write gives it its description
-            self.session.sql(f"COMMENT ON TABLE {self.identifier(table)} IS {sql_string(table.description)}")

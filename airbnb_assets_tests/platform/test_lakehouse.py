@@ -50,6 +50,10 @@ def test_existence_and_versions(lakehouse: LakehouseResource) -> None:
     assert lakehouse.exists(PREDICTIONS) and lakehouse.version(PREDICTIONS) == 0
     lakehouse.append(_predictions(lakehouse, DAYS[1], range(2), 100.0), PREDICTIONS)
     assert lakehouse.version(PREDICTIONS) == 1 and lakehouse.read_or_none(PREDICTIONS).count() == 5
+    # The CLI's reads (deltalake by path, no Spark): rows, and the rows themselves with the version.
+    assert lakehouse.row_count(PREDICTIONS) == 5 and lakehouse.row_count(GOLD) == 0
+    frame, version = lakehouse.to_pandas(PREDICTIONS, ["listing_id", "run_date"])
+    assert (list(frame.columns), len(frame), version) == (["listing_id", "run_date"], 5, 1)
 
 
 def test_replace_partition_replaces_exactly_one_day(lakehouse: LakehouseResource) -> None:
