@@ -28,14 +28,14 @@ ASSETS = [
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """The code location for one environment's settings (tests pass their own)."""
-    assets = ASSETS
-    if settings.compute == "pipes":  # each Spark asset submits its own Databricks run
-        from airbnb_assets.pipes import remote_asset
+    assets, bootstrap = ASSETS, bootstrap_job
+    if settings.compute == "pipes":  # each Spark step submits its own Databricks run
+        from airbnb_assets.pipes import remote_asset, remote_bootstrap_job
 
-        assets = [remote_asset(asset) for asset in ASSETS]
+        assets, bootstrap = [remote_asset(asset) for asset in ASSETS], remote_bootstrap_job
     return dg.Definitions(
         assets=assets,
-        jobs=[daily_job, retrain_job, bootstrap_job],
+        jobs=[daily_job, retrain_job, bootstrap],
         schedules=[daily_schedule],
         sensors=[drift_alert_sensor],
         resources=build_resources(settings),

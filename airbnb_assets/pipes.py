@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from airbnb_assets.platform.bootstrap import BootstrapConfig
 from airbnb_assets.platform.databricks import ClusterSpec, cluster_task
 
 #: The file the cluster runs (uploaded to the staging prefix before each submission).
@@ -32,7 +33,9 @@ class PipesDatabricksResource(dg.ConfigurableResource):
     spark_env_vars: dict[str, str]
     poll_interval_sec: float = 10.0
 
-    def run(self, context: dg.AssetExecutionContext) -> dg.PipesClientCompletedInvocation:
+    def run(
+        self, context: dg.AssetExecutionContext | dg.OpExecutionContext, extras: dict[str, Any] | None = None
+    ) -> dg.PipesClientCompletedInvocation:
         """Upload the entrypoint, submit the run for the step's assets, relay what it reports."""
         from dagster_databricks import PipesDatabricksClient
         from databricks.sdk import WorkspaceClient
@@ -51,6 +54,7 @@ class PipesDatabricksResource(dg.ConfigurableResource):
         pipes = PipesDatabricksClient(client=client, poll_interval_seconds=self.poll_interval_sec)
         return pipes.run(
             context=context,
+            extras=extras,
             task=jobs.SubmitTask.from_dict(task),
             submit_args={"run_name": f"airbnb_assets {self.env_name} (pipes)"},
         )
@@ -87,3 +91,17 @@ def remote_asset(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
         return pipes_databricks.run(context).get_results()
 
     return _remote
+
+
+@dg.op(name="bootstrap_catalog", description="Create the catalog's objects, on a cluster through Pipes.")
+def remote_bootstrap(
+    context: dg.OpExecutionContext, config: BootstrapConfig, pipes_databricks: PipesDatabricksResource
+) -> None:
+    """``airbnb bootstrap`` in Pipes mode: :mod:`airbnb_assets.remote` runs it on a cluster."""
+    pipes_databricks.run(context, extras={"landing_location": config.landing_location}).get_results()
+
+
+@dg.job(name="bootstrap_job", executor_def=dg.in_process_executor)
+def remote_bootstrap_job() -> None:
+    """``bootstrap_job`` whose op runs on a Databricks cluster through Pipes."""
+    remote_bootstrap()

@@ -45,13 +45,21 @@ def main() -> None:
 
     from airbnb_assets.definitions import ASSETS
     from airbnb_assets.environments import build_resources, current_settings
+    from airbnb_assets.platform.bootstrap import run_bootstrap
 
     with open_dagster_pipes(
         context_loader=PipesDbfsContextLoader(), message_writer=PipesDbfsMessageWriter()
     ) as pipes:
+        resources = {**build_resources(current_settings()), "pyspark_step_launcher": None}
+        if not pipes.is_asset_step:  # the bootstrap job's op
+            report = run_bootstrap(
+                resources["lakehouse"], landing_location=pipes.get_extra("landing_location")
+            )
+            for line in report.lines():
+                pipes.log.info(line)
+            return
         wanted = set(pipes.asset_keys)
         asset = next(a for a in ASSETS if {k.to_user_string() for k in a.keys} == wanted)
-        resources = {**build_resources(current_settings()), "pyspark_step_launcher": None}
         partition = pipes.partition_key if pipes.is_partition_step else None
         result = dg.materialize([asset], resources=resources, partition_key=partition, raise_on_error=False)
         for event in result.get_asset_materialization_events():

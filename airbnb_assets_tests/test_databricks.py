@@ -37,7 +37,7 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
     SECRET_WEBHOOK,
     airbnb,
     airbnb_background,
-    test_environment,
+    emulated_test_env,
 )
 from airbnb_assets_tests.platform.test_databricks import locked_versions
 
@@ -46,7 +46,7 @@ SPARK_STEPS = 7  # bronze, silver, gold, predictions, drift, model, dashboard
 
 
 @dataclass
-class TestRun:
+class EmulatedRun:
     """The emulator, the environment and the outcome of one ``airbnb run`` on TEST."""
 
     ws: Workspace
@@ -68,14 +68,14 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 
 
 @pytest.fixture(scope="module")
-def test_run(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> TestRun:
+def test_run(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> EmulatedRun:
     base = tmp_path_factory.mktemp("databricks_test")
-    env = test_environment(workspace, base)
+    env = emulated_test_env(workspace, base)
     shutil.copy(snapshot_file(DAY), env["AIRBNB_TEST_LANDING_PATH"])
     boot = airbnb(env, "bootstrap")
     assert boot.returncode == 0, boot.stdout + boot.stderr
     done = airbnb(env, "run", "--date", DAY)
-    return TestRun(workspace, env, base, done.stdout + done.stderr, done.returncode)
+    return EmulatedRun(workspace, env, base, done.stdout + done.stderr, done.returncode)
 
 
 def submitted(ws: Workspace) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ def uploads(ws: Workspace) -> dict[str, bytes]:
 
 @pytest.mark.e2e
 def test_daily_job_on_test_runs_every_spark_step_on_the_cluster_with_dev_row_counts(
-    test_run: TestRun, spark
+    test_run: EmulatedRun, spark
 ) -> None:
     assert test_run.returncode == 0, test_run.output
     ws = test_run.ws
@@ -128,7 +128,7 @@ def test_daily_job_on_test_runs_every_spark_step_on_the_cluster_with_dev_row_cou
 
 @pytest.mark.e2e
 def test_submitted_payload_is_the_declared_cluster_with_locked_libraries_and_no_secret(
-    test_run: TestRun,
+    test_run: EmulatedRun,
 ) -> None:
     assert test_run.returncode == 0, test_run.output
     settings = settings_for(Env.TEST, test_run.env)
@@ -166,7 +166,7 @@ def test_submitted_payload_is_the_declared_cluster_with_locked_libraries_and_no_
 def test_a_failing_step_shows_the_clusters_error_and_an_interrupted_run_is_cancelled(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    env = test_environment(workspace, tmp_path)
+    env = emulated_test_env(workspace, tmp_path)
     landing = Path(env["AIRBNB_TEST_LANDING_PATH"])
     landing.rmdir()
     landing.write_text("not a folder")  # bronze cannot create the landing folder on the cluster
@@ -231,7 +231,7 @@ sys.exit(0 if result.success else 1)
 def test_the_pipes_variant_runs_the_same_asset_on_the_cluster_and_reports_it(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    env = {**test_environment(workspace, tmp_path), "AIRBNB_TEST_COMPUTE": "pipes"}
+    env = {**emulated_test_env(workspace, tmp_path), "AIRBNB_TEST_COMPUTE": "pipes"}
     shutil.copy(snapshot_file(DAY), env["AIRBNB_TEST_LANDING_PATH"])
     assert airbnb(env, "bootstrap").returncode == 0
     before = set(workspace.runs)

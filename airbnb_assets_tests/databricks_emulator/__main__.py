@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from airbnb_assets_tests.databricks_emulator.server import Workspace
-from airbnb_assets_tests.databricks_emulator.testbed import SCOPES, test_environment
+from airbnb_assets_tests.databricks_emulator.testbed import SCOPES, emulated_test_env
 
 SHOWN = ("AIRBNB_ENV", "DAGSTER_HOME", "DATABRICKS_HOST", "DATABRICKS_TOKEN")
 
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
     """Start the workspace, print the exports, serve until interrupted."""
     base = Path(argv[0] if argv else tempfile.mkdtemp(prefix="databricks-emulator-")).resolve()
     with Workspace(volumes_dir=str(base / "volumes"), secrets=SCOPES) as ws:
-        env = test_environment(ws, base)
+        env = emulated_test_env(ws, base)
         for key, value in env.items():
             if key in SHOWN or key.startswith("AIRBNB_TEST_"):
                 print(f"export {key}={shlex.quote(value)}")

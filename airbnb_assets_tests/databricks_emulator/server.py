@@ -62,6 +62,7 @@ class Workspace:
     unimplemented: list[str] = field(default_factory=list)
     runs: dict[int, cluster.Run] = field(default_factory=dict)
     _handles: dict[int, str] = field(default_factory=dict)
+    _opened: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __enter__(self) -> Workspace:
@@ -110,7 +111,8 @@ class Workspace:
         with open(local, "wb"):
             pass
         with self._lock:
-            handle = len(self._handles) + 1
+            self._opened += 1
+            handle = self._opened  # 1, 2, ... in the order files are created
             self._handles[handle] = local
         return {"handle": handle}
 

@@ -1,6 +1,6 @@
 """A TEST environment on the emulator: its variables, its folders, and the CLI run against it.
 
-:func:`test_environment` is what a user exports to run ``daily_job`` on TEST, except that the
+:func:`emulated_test_env` is what a user exports to run ``daily_job`` on TEST, except that the
 workspace is the emulator and three values are local: the catalog is ``spark_catalog`` in a
 persistent Derby metastore (the cluster's Spark conf), the lakehouse and landing folders are
 temporary folders (on Databricks: UC volumes), and MLflow tracks to SQLite (on Databricks:
@@ -30,7 +30,7 @@ def catalog_conf(root: Path) -> dict[str, str]:
     return metastore_conf(str(root / "test" / "_metastore"))
 
 
-def test_environment(ws: Workspace, base: Path) -> dict[str, str]:
+def emulated_test_env(ws: Workspace, base: Path) -> dict[str, str]:
     """The process environment of ``AIRBNB_ENV=test`` against the emulator, under ``base``."""
     root, landing, home = base / "lakehouse", base / "landing", base / "dagster_home"
     for folder in (root, landing, home):

@@ -85,3 +85,14 @@ def test_dev_has_no_launcher_and_a_bad_compute_mode_is_refused() -> None:
     assert launcher.resource_fn(None) is None
     with pytest.raises(ValueError, match=re.escape("AIRBNB_TEST_COMPUTE='spark' is not one of")):
         settings_for(Env.TEST, {"AIRBNB_TEST_COMPUTE": "spark"})
+
+
+def test_mlflow_on_databricks_tracks_to_the_workspace_and_registers_in_unity_catalog() -> None:
+    from airbnb_assets.environments import mlflow_resource
+
+    prod = mlflow_resource(settings_for(Env.PROD, {"AIRBNB_PROD_CATALOG": "airbnb_prod"}))
+    assert (prod.tracking_uri, prod.registry_uri) == ("databricks", "databricks-uc")
+    assert prod.model_name == "airbnb_prod.ml.airbnb_price"
+    assert prod.experiment_name == "/Shared/airbnb_price_prod"
+    own = mlflow_resource(settings_for(Env.TEST, {"AIRBNB_TEST_MLFLOW_TRACKING_URI": "http://mlflow:5000"}))
+    assert own.tracking_uri == "http://mlflow:5000" and own.model_name == "airbnb_test.ml.airbnb_price"
