@@ -146,6 +146,7 @@ class Run:
             DATABRICKS_RUNTIME_VERSION=str(self.cluster_spec.get("spark_version", "emulated")),
             EMULATOR_HOST=self.workspace.host,
             EMULATOR_CLUSTER_TOKEN=self.cluster_token,
+            EMULATOR_CLUSTER_ID=self.cluster_id,
             EMULATOR_SECRETS_FILE=scopes.name,
             EMULATOR_SPARK_CONF=json.dumps(conf),
             EMULATOR_SPARK_DIR=tempfile.mkdtemp(prefix=f"cluster-{self.run_id}-"),

@@ -87,7 +87,12 @@ def main(argv: list[str]) -> None:
     with open(os.environ["EMULATOR_SECRETS_FILE"], encoding="utf-8") as fh:
         scopes = json.load(fh)
     os.remove(os.environ["EMULATOR_SECRETS_FILE"])
-    conf = json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}"))
+    # Tags every Databricks cluster's Spark conf carries (Pipes' DBFS writer reads one).
+    conf = {
+        "spark.databricks.clusterUsageTags.clusterId": os.environ.get("EMULATOR_CLUSTER_ID", "emulated"),
+        "spark.databricks.clusterUsageTags.clusterLogDeliveryEnabled": "false",
+        **json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}")),
+    }
     spark = get_or_create_session("local[2]", os.environ["EMULATOR_SPARK_DIR"], extra_conf=conf)
     namespace = {"spark": spark, "sc": spark.sparkContext, "dbutils": DBUtils(scopes)}
     _dbruntime(namespace)

@@ -8,8 +8,7 @@ catalog cannot change inside a process, and the suite's session uses the in-memo
    ``SNAPSHOT``, then again on a re-delivery of the same snapshot (same rows, other bytes), which
    deletes and updates silver rows (``DeltaTable.forName``) and replaces gold's rows of the date
    (``saveAsTable`` with ``replaceWhere``);
-2. the same two runs in path mode at ``WORK/path_lakehouse``, in the same session;
-3. ``WORK/result.json``: the bootstrap reports, ``SHOW TABLES`` per schema, each table's type,
+2. ``WORK/result.json``: the bootstrap reports, ``SHOW TABLES`` per schema, each table's type,
    location and comment, a column comment, and whether every materialization succeeded.
 
 Only this module's files and Spark's own temporary folders should be written; the test checks.
@@ -80,12 +79,7 @@ def main(work: Path, snapshot: Path) -> None:
     catalog = local_catalog_lakehouse(str(work / "catalog_lakehouse"))
     boot = [run_bootstrap(catalog).objects, run_bootstrap(catalog).objects]
     catalog_ok = run_etl(catalog, snapshot)
-    path_root = str(work / "path_lakehouse")
-    path = LakehouseResource(
-        root=path_root, landing_path=f"{path_root}/landing/listings", spark=catalog.spark
-    )
-    path_ok = run_etl(path, snapshot)
-    result = {"bootstrap": boot, "catalog_ok": catalog_ok, "path_ok": path_ok, **describe(catalog)}
+    result = {"bootstrap": boot, "catalog_ok": catalog_ok, **describe(catalog)}
     (work / "result.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
 
 
