@@ -50,7 +50,10 @@ def main() -> None:
     with open_dagster_pipes(
         context_loader=PipesDbfsContextLoader(), message_writer=PipesDbfsMessageWriter()
     ) as pipes:
-        resources = {**build_resources(current_settings()), "pyspark_step_launcher": None}
+        resources = {
+            **build_resources(current_settings()),
+            "pyspark_step_launcher": dg.ResourceDefinition.none_resource(),
+        }
         if not pipes.is_asset_step:  # the bootstrap job's op
             report = run_bootstrap(
                 resources["lakehouse"], landing_location=pipes.get_extra("landing_location")

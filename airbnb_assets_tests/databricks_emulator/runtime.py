@@ -91,6 +91,7 @@ def main(argv: list[str]) -> None:
     conf = {
         "spark.databricks.clusterUsageTags.clusterId": os.environ.get("EMULATOR_CLUSTER_ID", "emulated"),
         "spark.databricks.clusterUsageTags.clusterLogDeliveryEnabled": "false",
+        "spark.databricks.clusterUsageTags.clusterLogDestination": "",
         **json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}")),
     }
     spark = get_or_create_session("local[2]", os.environ["EMULATOR_SPARK_DIR"], extra_conf=conf)

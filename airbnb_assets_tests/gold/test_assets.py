@@ -23,7 +23,8 @@ def _per_snapshot(df) -> dict[str, int]:  # type: ignore[no-untyped-def]
 
 def _materialize(lakehouse: LakehouseResource) -> tuple[dict, dg.AssetCheckEvaluation]:
     """Run the asset; return its materialization metadata and its uniqueness check."""
-    result = dg.materialize([gold_listing_features], resources={"lakehouse": lakehouse}, raise_on_error=False)
+    resources = {"lakehouse": lakehouse, "pyspark_step_launcher": dg.ResourceDefinition.none_resource()}
+    result = dg.materialize([gold_listing_features], resources=resources, raise_on_error=False)
     (event,) = result.get_asset_materialization_events()
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == UNIQUE_CHECK
