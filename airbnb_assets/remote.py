@@ -39,6 +39,24 @@ def pipes_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def run_here(asset: dg.AssetsDefinition, resources: dict[str, Any], day: str | None) -> Any:
+    """Materialize ``asset`` in this process, in a daily run of ``day`` as the daily job would.
+
+    The run carries the day even for the unpartitioned ETL assets, which stamp their ledger rows
+    with it (:func:`~airbnb_assets.partitions.processing_day`).
+    """
+    from airbnb_assets.partitions import DAILY
+
+    job = dg.define_asset_job(
+        "remote_step",
+        selection=dg.AssetSelection.assets(asset),
+        partitions_def=DAILY if day else None,
+        executor_def=dg.in_process_executor,
+    )
+    defs = dg.Definitions(assets=[asset], jobs=[job], resources=resources)
+    return defs.resolve_job_def("remote_step").execute_in_process(partition_key=day, raise_on_error=False)
+
+
 def main() -> None:
     """Run the asset of the Pipes context and report its results."""
     from dagster_pipes import PipesDbfsContextLoader, PipesDbfsMessageWriter, open_dagster_pipes
@@ -63,8 +81,7 @@ def main() -> None:
             return
         wanted = set(pipes.asset_keys)
         asset = next(a for a in ASSETS if {k.to_user_string() for k in a.keys} == wanted)
-        partition = pipes.partition_key if pipes.is_partition_step else None
-        result = dg.materialize([asset], resources=resources, partition_key=partition, raise_on_error=False)
+        result = run_here(asset, resources, pipes.partition_key if pipes.is_partition_step else None)
         for event in result.get_asset_materialization_events():
             mat = event.step_materialization_data.materialization
             pipes.report_asset_materialization(
