@@ -54,7 +54,8 @@ def run_here(asset: dg.AssetsDefinition, resources: dict[str, Any], day: str | N
         executor_def=dg.in_process_executor,
     )
     defs = dg.Definitions(assets=[asset], jobs=[job], resources=resources)
-    return defs.resolve_job_def("remote_step").execute_in_process(partition_key=day, raise_on_error=False)
+    tags = {"dagster/partition": day} if day else {}  # as the daily job's run is tagged
+    return defs.resolve_job_def("remote_step").execute_in_process(tags=tags, raise_on_error=False)
 
 
 def main() -> None:
