@@ -53,15 +53,6 @@ class WriterLock:
         handle.flush()
         self._handle = handle
 
-    def is_free(self) -> bool:
-        """Whether no process holds the lock right now (takes and releases it)."""
-        try:
-            self.acquire({"run_id": "probe"})
-        except LakehouseBusy:
-            return False
-        self.release()
-        return True
-
     def release(self) -> None:
         """Release the lock (idempotent)."""
         if self._handle is not None:
