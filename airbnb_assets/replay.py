@@ -86,7 +86,12 @@ def _job(name: str) -> Any:
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     repository = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
-    return repository.get_reconstructable_job(name)
+    job = repository.get_reconstructable_job(name)
+    # Dagster keeps the last loaded definition per equal reference; load it for *this* environment
+    # (a process that runs under several environments, such as the tests, would get a stale one).
+    type(job).get_definition.cache_clear()
+    type(job).get_repository_definition.cache_clear()
+    return job
 
 
 def run_bootstrap_job(inst: dg.DagsterInstance, landing_location: str | None) -> tuple[bool, list[str]]:
