@@ -87,7 +87,7 @@ def remote_asset(asset: dg.AssetsDefinition) -> dg.AssetsDefinition:
         partitions_def=asset.partitions_def,
         can_subset=False,
     )
-    def _remote(context: dg.AssetExecutionContext, pipes_databricks: PipesDatabricksResource):  # noqa: ANN202
+    def _remote(context: dg.AssetExecutionContext, pipes_databricks: PipesDatabricksResource):
         return pipes_databricks.run(context).get_results()
 
     return _remote

@@ -114,17 +114,22 @@ def code_package_dir() -> str:
     """A folder holding only this package (without its sample data): what the launcher zips.
 
     The launcher zips everything under the folder it is given; the package's parent is a source
-    checkout or ``site-packages``, far too much to upload for every step.
+    checkout or ``site-packages``, far too much to upload for every step. The copy is made once
+    per process, in a new temporary folder (never one left by an earlier process).
     """
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    target = os.path.join(tempfile.gettempdir(), f"airbnb_assets_code_{os.getpid()}")
-    if not os.path.isdir(target):
+    if "dir" not in _CODE_COPY:
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        target = tempfile.mkdtemp(prefix="airbnb_assets_code_")
         shutil.copytree(
             package,
             os.path.join(target, "airbnb_assets"),
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "data"),
         )
-    return target
+        _CODE_COPY["dir"] = target
+    return _CODE_COPY["dir"]
+
+
+_CODE_COPY: dict[str, str] = {}
 
 
 def step_launcher(
