@@ -1,0 +1,156 @@
+"""The Dagster-free half of :mod:`~airbnb_assets.platform.spark`: build the process's Delta-enabled session.
+
+:func:`get_or_create_session` is what :class:`~airbnb_assets.platform.spark.SparkResource` calls;
+it imports neither Dagster nor MLflow, so a plain PySpark script (``benchmarks/bare_pyspark.py``)
+starts exactly the same session as the daily job. What the settings are and why: see
+:mod:`~airbnb_assets.platform.spark`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+#: Spark settings for a small machine (2 cores): few shuffle partitions, no UI, UTC.
+LOCAL_CONF: dict[str, str] = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.sql.catalogImplementation": "in-memory",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.databricks.delta.snapshotPartitions": "2",
+    "spark.sql.streaming.numRecentProgressUpdates": "10",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "4g",
+    "spark.sql.adaptive.enabled": "true",
+    # Java's full charset list (Mac Roman, windows-1252 landed files): set when the session starts,
+    # never at run time (``spark.conf.set`` is refused on Databricks shared and serverless compute).
+    "spark.sql.legacy.javaCharsets": "true",
+}
+
+DEFAULT_JARS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), ".jars")
+
+
+@contextlib.contextmanager
+def _jvm_output_to(path: str | None) -> Iterator[None]:
+    """While the JVM is launched, point this process's stdout/stderr at ``path`` (it inherits them)."""
+    if path is None:
+        yield
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in zip((1, 2), saved, strict=True):
+            os.dup2(copy, fd)
+            os.close(copy)
+
+
+def _tail(path: str, lines: int = 15) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def metastore_conf(metastore_dir: str) -> dict[str, str]:
+    """Spark settings for a persistent Hive metastore (embedded Derby) and warehouse under ``metastore_dir``.
+
+    Everything the metastore writes stays in that folder: the Derby database, ``derby.log`` (Derby
+    writes it to ``derby.system.home``, by default the working directory), the warehouse of managed
+    schemas and Hive's scratch folders.
+    """
+    folder = os.path.abspath(metastore_dir)
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": os.path.join(folder, "warehouse"),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={os.path.join(folder, 'metastore_db')};create=true"
+        ),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={folder}",
+        "spark.hadoop.hive.exec.scratchdir": os.path.join(folder, "scratch"),
+        "spark.hadoop.hive.exec.local.scratchdir": os.path.join(folder, "scratch_local"),
+        "spark.hadoop.hive.downloaded.resources.dir": os.path.join(folder, "resources"),
+    }
+
+
+def _check_catalog(session: SparkSession, wanted: str) -> SparkSession:
+    """``session`` if its catalog implementation is ``wanted``, else a clear error (it cannot change)."""
+    actual = session.conf.get("spark.sql.catalogImplementation", "in-memory")
+    if actual != wanted:
+        raise RuntimeError(
+            f"this process already runs a Spark session with the {actual!r} catalog; a session with the "
+            f"{wanted!r} catalog (a persistent metastore) needs its own process"
+        )
+    return session
+
+
+def get_or_create_session(
+    master: str | None = "local[2]",
+    local_dir: str | None = None,
+    jars_dir: str | None = DEFAULT_JARS_DIR,
+    extra_conf: dict[str, str] | None = None,
+    jvm_log: str | None = None,
+    metastore_dir: str | None = None,
+) -> SparkSession:
+    """Return the process's SparkSession, creating a Delta-enabled local one if needed.
+
+    With ``metastore_dir`` the session must use (or start with) the persistent Hive metastore of
+    :func:`metastore_conf`; a running session with another catalog is an error, not a silent switch.
+    """
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return _check_catalog(active, "hive") if metastore_dir and master is not None else active
+    if master is None:  # Databricks: the cluster owns the session and its configuration
+        return SparkSession.builder.getOrCreate()
+
+    builder = SparkSession.builder.master(master).appName("airbnb_assets")
+    # Python workers (pandas UDFs, mlflow spark_udf) run in this interpreter's environment.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    conf = dict(LOCAL_CONF)
+    if local_dir:
+        os.makedirs(local_dir, exist_ok=True)
+        conf["spark.sql.warehouse.dir"] = os.path.join(local_dir, "warehouse")
+    if metastore_dir:
+        os.makedirs(metastore_dir, exist_ok=True)
+        conf.update(metastore_conf(metastore_dir))
+    conf.update(extra_conf or {})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+
+    jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []
+    if jars:
+        builder = builder.config("spark.jars", ",".join(jars))
+    else:
+        from delta import configure_spark_with_delta_pip
+
+        builder = configure_spark_with_delta_pip(builder)
+    try:
+        with _jvm_output_to(jvm_log):
+            spark = builder.getOrCreate()
+    except Exception as exc:
+        if jvm_log is None:
+            raise
+        raise RuntimeError(f"Spark did not start; its output is in {jvm_log}:\n{_tail(jvm_log)}") from exc
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
