@@ -8,7 +8,7 @@ RUN := $(UV) run --frozen
 # The Dagster instance (runs, materializations, sensor cursors) of `make demo` and `make dev`.
 DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup browser demo dev test lint typecheck docs pytest jars clean
+.PHONY: setup browser demo dev test lint typecheck docs pytest jars clean bench bench-test
 
 ## The locked environment, and the browser the dashboard test renders in.
 setup: .venv/.synced browser
@@ -60,10 +60,21 @@ docs: setup
 pytest: setup
 	$(RUN) pytest
 
+## The benchmark suite (benchmarks/run.py): one real day through daily_job vs a bare PySpark script,
+## a 1M-row day, the incremental cost of history, `make demo`'s time. Under 20 minutes on 2 cores
+## (prepared states are cached in .bench/); results in benchmarks/results/ and benchmarks/RESULTS.md.
+## `make bench ARGS="--only 1"` runs one scenario; ARGS=--smoke a 1-iteration run on tiny data.
+bench: setup
+	$(RUN) python -m benchmarks.run $(ARGS)
+
+## Time `make test` and record it in benchmarks/results/make_test.json (`make bench` reports it).
+bench-test: setup
+	$(RUN) python -m benchmarks.run --time-make-test
+
 ## Offline fallback: copy the Delta jars with Maven into .jars/ (used instead of Spark's resolver).
 jars:
 	mvn -q -f .ci/delta-jars.pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars
 
 clean:
-	rm -rf .lakehouse .dagster_home docs/_build docs/_generated docs/api/_generated
+	rm -rf .lakehouse .dagster_home .bench docs/_build docs/_generated docs/api/_generated

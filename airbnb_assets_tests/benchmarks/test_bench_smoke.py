@@ -1,0 +1,96 @@
+"""The benchmark suite does not rot: one smoke iteration of every scenario on tiny data.
+
+The timed runs are ``make bench``'s; here everything runs in this process on the suite's shared
+Spark session (``benchmarks.run --smoke``, in-process), and the tests check outcomes, not times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from airbnb_assets.ingest.bronze import read_landed_file
+from airbnb_assets.ingest.files import probe_file
+from airbnb_assets.silver.parse import parse_bronze
+from benchmarks import bare_pyspark, run
+from benchmarks.synth import write_day
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bare_script_loads_no_dagster_mlflow_or_evidently() -> None:
+    code = (
+        "import sys, benchmarks.bare_pyspark; "
+        "print([m for m in ('dagster', 'mlflow', 'evidently') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_synthetic_day_has_unique_string_ids_the_ingestion_accepts(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_day(tmp_path, dt.date(2020, 1, 1), 500, seed=7)
+    probe = probe_file(str(path))
+    assert probe.error is None and path.name == "listings_2020-01-01.csv.gz"
+    bronze = read_landed_file(spark, probe)
+    assert dict(bronze.dtypes)["id"] == "string"
+    ids = [r[0] for r in bronze.select("id").collect()]
+    assert len(ids) == 500 == len(set(ids))
+    assert all(len(i) == 19 and i.isdigit() for i in ids)
+    parsed = parse_bronze(bronze)
+    assert parsed.filter(F.size("_parse_errors") == 0).count() == 500
+    assert parsed.select("id").distinct().count() == 500
+
+
+@pytest.fixture(scope="module")
+def smoke(spark, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, Path]:  # type: ignore[no-untyped-def]
+    """One ``--smoke`` run of every scenario, in this process; (result, bench folder, results folder)."""
+    bench = tmp_path_factory.mktemp("bench")
+    results = tmp_path_factory.mktemp("results")
+    result = run.main(["--smoke", "--bench-dir", str(bench), "--results-dir", str(results)], in_process=True)
+    assert result is not None
+    return result, bench, results
+
+
+def test_smoke_writes_every_scenario_with_step_times(smoke) -> None:  # type: ignore[no-untyped-def]
+    result, _, results = smoke
+    [written] = results.glob("*.json")
+    saved = json.loads(written.read_text(encoding="utf-8"))
+    assert set(saved["scenarios"]) == {"real_day", "million_rows", "incremental", "commands"}
+    assert saved["machine"]["cores"] >= 1
+    one = saved["scenarios"]["real_day"]
+    assert one["product_seconds"] > 0 and one["bare_seconds"] > 0 and one["rows"] > 0
+    for steps in (one["product_steps"], saved["scenarios"]["million_rows"]["steps"]):
+        assert {"bronze__listings", "silver__listings", "gold__price_predictions"} <= set(steps)
+        assert all(seconds > 0 for seconds in steps.values())
+    three = saved["scenarios"]["incremental"]
+    assert three["history_days"] == [1, 2] and three["step_ratios"]
+    assert all(v > 0 for v in three["step_ratios"].values())
+    assert saved["scenarios"]["million_rows"]["peak_rss_gb"] > 0
+
+
+def test_bare_script_writes_silver_gold_and_predictions(spark, smoke) -> None:  # type: ignore[no-untyped-def]
+    result, bench_dir, _ = smoke
+    from airbnb_assets.environments import SNAPSHOTS_DIR
+    from benchmarks.state import Bench
+
+    bench = Bench(root=bench_dir, real_until=run.SMOKE["until"])
+    live = bench.restore(bench.real_state())
+    day = run.SMOKE["day"]
+    csv = SNAPSHOTS_DIR / f"listings_{day}.csv.gz"
+    bare_pyspark.run_day(spark, str(live.env_root), csv, live.model, dt.date.fromisoformat(day))
+
+    def rows(table: str, condition: str) -> int:
+        return spark.read.format("delta").load(f"{live.env_root}/{table}").filter(condition).count()
+
+    expected = result["scenarios"]["real_day"]["rows"]  # what the daily job wrote to silver that day
+    assert rows("silver/listings", f"snapshot_date = DATE'{day}'") == expected
+    assert rows("gold/listing_features", f"snapshot_date = DATE'{day}'") == expected
+    scored = rows("gold/price_predictions", f"run_date = DATE'{day}'")
+    rejected = rows("gold/price_predictions_quarantine", f"run_date = DATE'{day}'")
+    assert scored > 0 and scored + rejected == expected

@@ -1,0 +1,128 @@
+"""Results: one JSON file per run under ``benchmarks/results/``, and RESULTS.md regenerated from them.
+
+:func:`write_results_md` rewrites only the section between :data:`BEGIN` and :data:`END` of
+RESULTS.md (the latest run's table and the history of earlier runs); the hand-written sections
+around it (the drift million-rows benchmark, ...) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
+BEGIN = "<!-- make bench: generated from benchmarks/results/*.json by benchmarks/report.py -->"
+END = "<!-- end of make bench -->"
+
+
+def save(result: dict[str, Any], folder: Path = RESULTS_DIR) -> Path:
+    """Write one run's result as ``<folder>/<started>.json``; return the path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{result['started'].replace(':', '')}.json"
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def load_all(folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
+    """Every recorded run (not smoke runs), oldest first."""
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("2*.json"))]
+    return [r for r in runs if not r.get("smoke")]
+
+
+def _met(flag: Any) -> str:
+    return "—" if flag is None else ("met" if flag else "**not met**")
+
+
+def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The table rows of one run: (figure, value, target, met)."""
+    s = result.get("scenarios", {})
+    out: list[tuple[str, str, str, str]] = []
+    if one := s.get("real_day"):
+        out.append(
+            (
+                f"1. real day {one['day']} ({one['rows']:,} rows): daily_job vs bare PySpark",
+                f"{one['product_seconds']:.1f} s vs {one['bare_seconds']:.1f} s = {one['ratio']:.2f}×",
+                "≤ 1.3×",
+                _met(one["met"]),
+            )
+        )
+    if two := s.get("million_rows"):
+        out.append(
+            (
+                f"2. synthetic day of {two['rows']:,} rows end to end",
+                f"{two['seconds']:.1f} s, peak RSS {two['peak_rss_gb']:.2f} GB",
+                "≤ 90 s, ≤ 4 GB",
+                _met(two["met"]),
+            )
+        )
+    if three := s.get("incremental"):
+        short, long = three["history_days"]
+        worst = max(three["step_ratios"].items(), key=lambda kv: kv[1], default=("-", 0.0))
+        out.append(
+            (
+                f"3. {three['rows_per_day']:,}-row day after {long} vs {short} days of history "
+                f"({three['history_rows'][1]:,} rows behind)",
+                f"total {three['total_ratio']:.2f}×, worst asset {worst[0]} {worst[1]:.2f}×",
+                "≤ 1.2× per asset",
+                _met(three["met"]),
+            )
+        )
+    four = s.get("commands", {})
+    if "make_demo_seconds" in four:
+        out.append(("4. `make demo`", f"{four['make_demo_seconds']:.0f} s", "—", "—"))
+    if test := four.get("make_test"):
+        out.append(("4. `make test` (recorded by `make bench-test`)", f"{test['seconds']:.0f} s", "—", "—"))
+    return out
+
+
+def _machine(m: dict[str, Any]) -> str:
+    return (
+        f"{m['cores']} cores, {m['ram_gib']} GiB, Python {m['python']}, pyspark {m['pyspark']}, "
+        f"delta-spark {m['delta_spark']}, load average before start {m['load_average'][0]}"
+    )
+
+
+def section(runs: list[dict[str, Any]]) -> str:
+    """The generated Markdown: the latest run in full, per-asset times, then one line per earlier run."""
+    lines = [BEGIN, "", "## `make bench` — the daily job against its floor", ""]
+    if not runs:
+        return "\n".join([*lines, "No run recorded yet: `make bench`.", "", END])
+    latest = runs[-1]
+    lines += [f"Latest run {latest['started']} on {_machine(latest['machine'])}.", ""]
+    if latest.get("note"):
+        lines += [latest["note"], ""]
+    lines += ["| figure | measured | target | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(latest)]
+    steps = latest.get("scenarios", {}).get("incremental", {})
+    if steps:
+        short, long = steps["history_days"]
+        lines += [
+            "",
+            f"Scenario 3 per asset (Dagster step stats, median s): after {short} vs {long} days.",
+            "",
+        ]
+        lines += ["| step | short | long | ratio |", "|---|---|---|---|"]
+        for step, ratio in sorted(steps["step_ratios"].items()):
+            before, after = steps["short"]["steps"][step], steps["long"]["steps"][step]
+            lines.append(f"| {step} | {before:.1f} | {after:.1f} | {ratio:.2f} |")
+    if len(runs) > 1:
+        lines += ["", "Earlier runs:", ""]
+        for run in reversed(runs[:-1]):
+            figures = "; ".join(f"{a.split(':')[0]}: {b} ({d})" for a, b, _, d in rows(run))
+            lines.append(f"- {run['started']} (load {run['machine']['load_average'][0]}): {figures}")
+    return "\n".join([*lines, "", END])
+
+
+def write_results_md(folder: Path = RESULTS_DIR, target: Path = RESULTS_MD) -> Path:
+    """Regenerate the ``make bench`` section of RESULTS.md from the recorded JSON files."""
+    text = target.read_text(encoding="utf-8") if target.exists() else "# Recorded results\n"
+    generated = section(load_all(folder))
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + generated + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + generated + "\n"
+    target.write_text(text, encoding="utf-8")
+    return target

@@ -1,0 +1,106 @@
+"""``make bench``: the benchmark suite, each scenario side by side in one run, results to JSON + RESULTS.md.
+
+``uv run --frozen python -m benchmarks.run`` runs the four scenarios of :mod:`benchmarks.scenarios`
+(``--only 1 3`` picks some), prints a progress line per step, writes
+``benchmarks/results/<timestamp>.json`` and regenerates RESULTS.md (:func:`write_results_md`).
+``--smoke`` runs one iteration of each on tiny data (what the smoke test does, in-process).
+Prepared states are cached under ``.bench/`` (see :mod:`benchmarks.state`); the first full run
+builds them. ``--results-md`` only regenerates RESULTS.md from the recorded JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import report, scenarios
+from benchmarks.measure import machine
+from benchmarks.state import BENCH, REAL_DAY, Bench
+
+#: The smoke run: tiny data, one iteration, the first two real snapshots as its prepared state.
+SMOKE = {"until": "2016-07-02", "day": "2017-03-02", "rows": 2_000, "short": 1, "long": 2}
+
+
+def write_results_md() -> Path:
+    """Regenerate RESULTS.md's ``make bench`` section from ``benchmarks/results/*.json``."""
+    return report.write_results_md()
+
+
+def run(args: argparse.Namespace, bench: Bench, folder: Path = report.RESULTS_DIR) -> dict[str, Any]:
+    """Run the selected scenarios; save and return the result (with the machine and timings)."""
+    started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    result: dict[str, Any] = {"started": started, "machine": machine(), "smoke": args.smoke, "scenarios": {}}
+    result["parameters"] = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    if args.note:
+        result["note"] = args.note
+    steps = {
+        1: ("real_day", lambda: scenarios.real_day(bench, args.iterations, args.real_day)),
+        2: ("million_rows", lambda: scenarios.million_rows(bench, args.iterations_large, args.rows_large)),
+        3: (
+            "incremental",
+            lambda: scenarios.incremental(
+                bench, args.iterations_large, args.rows_incremental, args.short, args.long
+            ),
+        ),
+        4: ("commands", lambda: scenarios.commands(bench, run_demo=not args.smoke)),
+    }
+    for number in args.only:
+        name, call = steps[number]
+        bench.echo(f"[{number}] {name} ...")
+        start = time.perf_counter()
+        result["scenarios"][name] = call()
+        result["scenarios"][name]["scenario_seconds"] = time.perf_counter() - start
+        bench.echo(f"[{number}] {name} done in {time.perf_counter() - start:.0f} s")
+    path = report.save(result, folder)
+    bench.echo(f"results: {path}")
+    return result
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``make bench``."""
+    p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    p.add_argument("--smoke", action="store_true", help="1 iteration of each scenario on tiny data")
+    p.add_argument("--only", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    p.add_argument("--iterations", type=int, default=3, help="scenario 1 (median of)")
+    p.add_argument("--iterations-large", type=int, default=1, help="scenarios 2 and 3 (median of)")
+    p.add_argument("--rows-large", type=int, default=1_000_000, help="scenario 2's day")
+    p.add_argument("--rows-incremental", type=int, default=100_000, help="scenario 3's days")
+    p.add_argument("--short", type=int, default=5, help="scenario 3: days of history, short")
+    p.add_argument("--long", type=int, default=50, help="scenario 3: days of history, long")
+    p.add_argument("--real-day", default=REAL_DAY, help="scenario 1: the real snapshot measured")
+    p.add_argument("--bench-dir", type=Path, default=BENCH, help="caches and the live folder")
+    p.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR, help="where the JSON goes")
+    p.add_argument("--note", help="a line recorded with the results (the load, what else ran)")
+    p.add_argument("--results-md", action="store_true", help="only regenerate RESULTS.md")
+    p.add_argument("--time-make-test", action="store_true", help="time `make test` (make bench-test)")
+    return p
+
+
+def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str, Any] | None:
+    """Run the suite (or ``--results-md`` / ``--time-make-test``); print progress; return the result."""
+    args = parser().parse_args(argv)
+    if args.time_make_test:
+        record = scenarios.time_make_test()
+        print(
+            f"make test: {record['seconds']:.0f} s (passed: {record['passed']}) -> {scenarios.MAKE_TEST_JSON}"
+        )
+        return None
+    if args.results_md:
+        print(write_results_md())
+        return None
+    bench = Bench(root=args.bench_dir, in_process=in_process, echo=lambda line: print(line, flush=True))
+    if args.smoke:
+        bench.real_until = SMOKE["until"]
+        args.real_day, args.rows_large, args.rows_incremental = SMOKE["day"], SMOKE["rows"], SMOKE["rows"]
+        args.short, args.long, args.iterations, args.iterations_large = SMOKE["short"], SMOKE["long"], 1, 1
+    result = run(args, bench, args.results_dir)
+    if not args.smoke:
+        print(write_results_md())
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""The four scenarios of ``make bench``; each returns a JSON-ready dict of figures and targets.
+
+Every measured run starts from a fresh copy of a prepared state (:mod:`benchmarks.state`). Times are
+the medians of ``iterations`` runs; per-asset times come from Dagster's step stats
+(:mod:`benchmarks.product_day`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import REPO
+from benchmarks.state import REAL_DAY, Bench
+from benchmarks.synth import write_day
+
+GB = 10**9
+#: Synthetic days are dated from here on (after every real snapshot).
+SYNTH_FIRST = dt.date(2019, 11, 1)
+#: The measured synthetic day of scenarios 2 and 3 (after the longest history).
+SYNTH_DAY = dt.date(2020, 3, 1)
+#: Where ``make bench-test`` records the time of ``make test``.
+MAKE_TEST_JSON = REPO / "benchmarks" / "results" / "make_test.json"
+
+
+def _median_steps(runs: list[dict[str, Any]]) -> dict[str, float]:
+    keys = sorted({k for r in runs for k in r["steps"]})
+    return {k: statistics.median(r["steps"].get(k, 0.0) for r in runs) for k in keys}
+
+
+def product_day(bench: Bench, state: Path, date: str, files: list[Path]) -> dict[str, Any]:
+    """One daily-job run on a fresh copy of ``state``: wall seconds, peak RSS, step seconds."""
+    live = bench.restore(state)
+    result = bench.run(["-m", "benchmarks.product_day", "--date", date, "--land", *map(str, files)], live)
+    report = result.last_json()
+    return {"seconds": result.seconds, "peak_rss": result.peak_rss, **report}
+
+
+def bare_day(bench: Bench, state: Path, date: str, csv: Path) -> dict[str, Any]:
+    """The bare script on a fresh copy of ``state``: wall seconds, peak RSS, stage seconds."""
+    live = bench.restore(state)
+    args = ["--root", str(live.env_root), "--csv", str(csv), "--model", str(live.model), "--date", date]
+    result = bench.run(["-m", "benchmarks.bare_pyspark", *args], live)
+    return {"seconds": result.seconds, "peak_rss": result.peak_rss, **result.last_json()}
+
+
+def real_day(bench: Bench, iterations: int, day: str = REAL_DAY) -> dict[str, Any]:
+    """Scenario 1: one real day through ``daily_job`` vs the bare script, same day, same state."""
+    from airbnb_assets.environments import SNAPSHOTS_DIR
+
+    state = bench.real_state()
+    csv = SNAPSHOTS_DIR / f"listings_{day}.csv.gz"
+    product, bare = [], []
+    for i in range(iterations):
+        bench.echo(f"  [1] iteration {i + 1}/{iterations}: daily_job, then the bare script")
+        product.append(product_day(bench, state, day, [csv]))
+        bare.append(bare_day(bench, state, day, csv))
+    p = statistics.median(r["seconds"] for r in product)
+    b = statistics.median(r["seconds"] for r in bare)
+    return {
+        "day": day,
+        "iterations": iterations,
+        "product_seconds": p,
+        "bare_seconds": b,
+        "ratio": p / b,
+        "target_ratio": 1.3,
+        "met": p / b <= 1.3,
+        "product_steps": _median_steps(product),
+        "bare_stages": _median_steps([{"steps": r["stages"]} for r in bare]),
+        "rows": product[0]["rows"],
+        "runs": {"product": product, "bare": bare},
+    }
+
+
+def million_rows(bench: Bench, iterations: int, rows: int = 1_000_000) -> dict[str, Any]:
+    """Scenario 2: a synthetic day of ``rows`` rows end to end (time and peak memory of the tree)."""
+    state = bench.real_state()
+    csv = bench.root / "synth" / f"day-{rows}" / f"listings_{SYNTH_DAY}.csv.gz"
+    if not csv.exists():
+        write_day(csv.parent, SYNTH_DAY, rows, seed=1)
+    runs = []
+    for i in range(iterations):
+        bench.echo(f"  [2] iteration {i + 1}/{iterations}: {rows:,} rows through daily_job")
+        runs.append(product_day(bench, state, SYNTH_DAY.isoformat(), [csv]))
+    seconds = statistics.median(r["seconds"] for r in runs)
+    peak = max(r["peak_rss"] for r in runs)
+    return {
+        "rows": rows,
+        "iterations": iterations,
+        "seconds": seconds,
+        "target_seconds": 90,
+        "peak_rss_gb": peak / GB,
+        "target_peak_rss_gb": 4.0,
+        "met": seconds <= 90 and peak <= 4 * GB,
+        "steps": _median_steps(runs),
+        "runs": runs,
+    }
+
+
+def incremental(bench: Bench, iterations: int, rows: int, short: int, long: int) -> dict[str, Any]:
+    """Scenario 3: the same day of ``rows`` rows after ``short`` vs ``long`` days of history."""
+    csv = bench.root / "synth" / f"day-{rows}" / f"listings_{SYNTH_DAY}.csv.gz"
+    if not csv.exists():
+        write_day(csv.parent, SYNTH_DAY, rows, seed=2)
+    medians = {}
+    for days in (short, long):
+        state = bench.history_state(days, rows, SYNTH_FIRST)
+        runs = []
+        for i in range(iterations):
+            bench.echo(f"  [3] iteration {i + 1}/{iterations}: {rows:,} rows after {days} days of history")
+            runs.append(product_day(bench, state, SYNTH_DAY.isoformat(), [csv]))
+        medians[days] = {
+            "seconds": statistics.median(r["seconds"] for r in runs),
+            "steps": _median_steps(runs),
+        }
+    ratios = {
+        step: medians[long]["steps"].get(step, 0.0) / seconds
+        for step, seconds in medians[short]["steps"].items()
+        if seconds > 0
+    }
+    return {
+        "rows_per_day": rows,
+        "history_days": [short, long],
+        "history_rows": [short * rows, long * rows],
+        "iterations": iterations,
+        "short": medians[short],
+        "long": medians[long],
+        "step_ratios": ratios,
+        "total_ratio": medians[long]["seconds"] / medians[short]["seconds"],
+        "target_ratio": 1.2,
+        "met": all(r <= 1.2 for r in ratios.values()),
+    }
+
+
+def commands(bench: Bench, run_demo: bool) -> dict[str, Any]:
+    """Scenario 4: ``make demo`` wall time (run now) and the last recorded ``make test`` time."""
+    out: dict[str, Any] = {}
+    if run_demo:
+        bench.echo("  [4] make demo")
+        start = time.perf_counter()
+        subprocess.run(["make", "demo"], cwd=REPO, check=True, capture_output=True)
+        out["make_demo_seconds"] = time.perf_counter() - start
+    if MAKE_TEST_JSON.exists():
+        out["make_test"] = json.loads(MAKE_TEST_JSON.read_text(encoding="utf-8"))
+    return out
+
+
+def time_make_test() -> dict[str, Any]:
+    """Run ``make test``, time it and record it in :data:`MAKE_TEST_JSON` (``make bench-test``)."""
+    from benchmarks.measure import machine
+
+    before = machine()
+    start = time.perf_counter()
+    done = subprocess.run(["make", "test"], cwd=REPO, check=False)
+    record = {
+        "seconds": time.perf_counter() - start,
+        "passed": done.returncode == 0,
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": before,
+    }
+    MAKE_TEST_JSON.parent.mkdir(parents=True, exist_ok=True)
+    MAKE_TEST_JSON.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record

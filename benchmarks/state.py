@@ -1,0 +1,165 @@
+"""Prepared starting states, cached under the git-ignored ``.bench/`` folder.
+
+A state is a lakehouse plus the Dagster instance that built it (and, for the real state, the
+champion exported as a pickle for the bare script). It is built once in the *live* folder
+``.bench/live`` -- where every measured run also happens, because MLflow's registry and Spark's
+checkpoints hold absolute paths -- then copied to ``.bench/cache/<name>-<key>``. ``key`` hashes the
+package's source, ``synth.py`` and the parameters, so a changed pipeline or scale
+builds anew and an unchanged one is reused. :func:`restore` copies a cached state back to the live
+folder before each measured run (every iteration starts from the same state).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.measure import REPO, Measured, measured
+
+#: The default benchmark folder (git-ignored): caches, synthetic files, the live folder.
+BENCH = REPO / ".bench"
+#: The real snapshots of the prepared state (the sixth, 2019-10-14, is the day scenario 1 measures).
+REAL_UNTIL = "2019-06-02"
+REAL_DAY = "2019-10-14"
+_EXPORT = """
+import cloudpickle, sys
+from airbnb_assets.environments import build_resources, current_settings
+from airbnb_assets.ml.serving import champion_version, load_model
+mlflow = build_resources(current_settings())["mlflow"]
+champion = champion_version(mlflow.activate(), mlflow.model_name)
+assert champion is not None, "no champion after the prepared days"
+with open(sys.argv[1], "wb") as fh:
+    cloudpickle.dump(load_model(mlflow.model_name, str(champion.version)), fh)
+print(champion.version)
+"""
+
+
+@dataclass(frozen=True)
+class Live:
+    """The live folder's paths: lakehouse root, Dagster home and the exported champion."""
+
+    root: Path
+
+    @property
+    def lakehouse(self) -> Path:
+        """``AIRBNB_LAKEHOUSE_ROOT`` of the runs."""
+        return self.root / "lakehouse"
+
+    @property
+    def env_root(self) -> Path:
+        """The DEV environment's root (tables at ``<env_root>/<schema>/<table>``)."""
+        return self.lakehouse / "dev"
+
+    @property
+    def home(self) -> Path:
+        """``DAGSTER_HOME`` of the runs."""
+        return self.root / "dagster_home"
+
+    @property
+    def model(self) -> Path:
+        """The champion's scikit-learn pipeline, exported for the bare script."""
+        return self.root / "champion.pkl"
+
+    @property
+    def environ(self) -> dict[str, str]:
+        """The variables that point ``airbnb`` runs at this lakehouse and instance."""
+        return {"AIRBNB_LAKEHOUSE_ROOT": str(self.lakehouse), "DAGSTER_HOME": str(self.home)}
+
+
+def source_key(params: dict[str, Any]) -> str:
+    """A short hash of the package's source, ``synth.py`` and ``params`` (the cache key of a state)."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    files = sorted((REPO / "airbnb_assets").rglob("*.py"))
+    for path in [*files, REPO / "benchmarks" / "synth.py"]:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclass
+class Bench:
+    """Where states are cached and runs happen, and how runs are started.
+
+    ``in_process`` runs everything in this process (the smoke test's shared Spark session);
+    otherwise every run is its own process. ``real_until`` is the last real snapshot replayed into
+    the real state (the smoke test uses fewer days).
+    """
+
+    root: Path = BENCH
+    in_process: bool = False
+    real_until: str = REAL_UNTIL
+    echo: Callable[[str], None] = print
+
+    @property
+    def live(self) -> Live:
+        """The live folder (every run happens here)."""
+        return Live(self.root / "live")
+
+    def run(self, args: list[str], live: Live) -> Measured:
+        """Run ``python args`` on ``live`` (its lakehouse and Dagster home), measured."""
+        return measured(args, live.environ, in_process=self.in_process)
+
+    def reset_live(self) -> Live:
+        """An empty live folder with a Dagster home (the repository's ``dagster.yaml``)."""
+        live = self.live
+        shutil.rmtree(live.root, ignore_errors=True)
+        live.home.mkdir(parents=True)
+        shutil.copy(REPO / "dagster.yaml", live.home / "dagster.yaml")
+        return live
+
+    def restore(self, cached: Path) -> Live:
+        """Replace the live folder with a copy of the cached state ``cached``."""
+        shutil.rmtree(self.live.root, ignore_errors=True)
+        shutil.copytree(cached, self.live.root, symlinks=True)
+        return self.live
+
+    def _cache(self, name: str, params: dict[str, Any]) -> Path:
+        return self.root / "cache" / f"{name}-{source_key(params)}"
+
+    def _keep(self, cached: Path) -> Path:
+        """Copy the live folder to ``cached`` (atomically: a half-written cache is never used)."""
+        partial = cached.with_name(cached.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(self.live.root, partial, symlinks=True)
+        partial.rename(cached)
+        return cached
+
+    def real_state(self) -> Path:
+        """The real snapshots up to ``real_until`` replayed (``airbnb replay``), champion exported."""
+        cached = self._cache("real", {"until": self.real_until})
+        if cached.exists():
+            return cached
+        self.echo(f"  preparing: replay of the real snapshots up to {self.real_until} ({cached.name})")
+        live = self.reset_live()
+        until = self.real_until
+        replay = (
+            f"from airbnb_assets.cli import main; raise SystemExit(main(['replay', '--until', '{until}']))"
+        )
+        self.run(["-c", replay], live)
+        self.run(["-c", _EXPORT, str(live.model)], live)
+        return self._keep(cached)
+
+    def history_state(self, days: int, rows: int, first: dt.date) -> Path:
+        """The real state plus ``days`` synthetic days of ``rows`` rows from ``first``.
+
+        The days are landed at once and ingested by one daily-job run (for the last of them).
+        """
+        from benchmarks.synth import write_days
+
+        params = {"until": self.real_until, "days": days, "rows": rows, "first": first.isoformat()}
+        cached = self._cache("history", params)
+        if cached.exists():
+            return cached
+        base = self.real_state()
+        self.echo(f"  preparing: {days} synthetic day(s) x {rows:,} rows of history, one run ({cached.name})")
+        files = write_days(self.root / "synth" / f"history-{rows}", first, days, rows, first_seed=1000)
+        live = self.restore(base)
+        last = (first + dt.timedelta(days=days - 1)).isoformat()
+        self.run(["-m", "benchmarks.product_day", "--date", last, "--land", *map(str, files)], live)
+        return self._keep(cached)
