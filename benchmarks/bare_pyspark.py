@@ -79,20 +79,23 @@ def _replace(df: DataFrame, path: str, condition: str, partition_by: str | None 
 
 
 def load_model(path: Path) -> Any:
-    """The champion's scikit-learn pipeline, exported once by the suite's setup."""
-    with path.open("rb") as fh:
-        return pickle.load(fh)  # noqa: S301 - the suite's own export
+    """The champion's scikit-learn pipeline, exported once by the suite's setup (a pickle file)."""
+    return pickle.loads(path.read_bytes())  # noqa: S301 - the suite's own export
 
 
-def score(spark: SparkSession, features: DataFrame, model: Any) -> tuple[DataFrame, DataFrame]:
-    """Conform ``features`` to the contract and predict with a pandas UDF; (scored rows, rejected rows)."""
+def score(spark: SparkSession, features: DataFrame, model_path: Path) -> tuple[DataFrame, DataFrame]:
+    """Conform ``features`` to the contract and predict with a pandas UDF; (scored rows, rejected rows).
+
+    The model file's bytes are broadcast once; each Python task unpickles them once (an iterator
+    UDF), as ``mlflow.pyfunc.spark_udf`` loads its model once per worker.
+    """
     conformed = conform(features)
-    shipped = spark.sparkContext.broadcast(model)
+    shipped = spark.sparkContext.broadcast(model_path.read_bytes())
     names = [c.name for c in CONTRACT]
 
     @F.pandas_udf("double")  # type: ignore[call-overload]
     def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.Series]:
-        pipeline = shipped.value  # deserialised once per Python worker
+        pipeline = pickle.loads(shipped.value)  # noqa: S301 - the suite's own export
         for batch in batches:
             yield pd.Series(pipeline.predict(batch[names]), dtype="float64")
 
@@ -140,7 +143,7 @@ def run_day(spark: SparkSession, root: str, csv: Path, model_path: Path, day: dt
         _append(build_features(silver), paths["gold"])
     lap("gold")
     gold = spark.read.format("delta").load(paths["gold"]).filter(snapshot)
-    scored, rejected = score(spark, gold, load_model(model_path))
+    scored, rejected = score(spark, gold, model_path)
     stamp = [
         F.lit("bare").alias("model_name"),
         F.lit("exported").alias("model_version"),

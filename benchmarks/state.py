@@ -146,12 +146,14 @@ class Bench:
         return self._keep(cached)
 
     def history_state(self, days: int, rows: int, first: dt.date) -> Path:
-        """The real state plus ``days`` synthetic days of ``rows`` rows from ``first``.
+        """The real state plus ``days`` synthetic days of ``rows`` rows from ``first`` (0: the real state).
 
         The days are landed at once and ingested by one daily-job run (for the last of them).
         """
         from benchmarks.synth import write_days
 
+        if days == 0:
+            return self.real_state()
         params = {"until": self.real_until, "days": days, "rows": rows, "first": first.isoformat()}
         cached = self._cache("history", params)
         if cached.exists():

@@ -69,7 +69,7 @@ def test_smoke_writes_every_scenario_with_step_times(smoke) -> None:  # type: ig
         assert {"bronze__listings", "silver__listings", "gold__price_predictions"} <= set(steps)
         assert all(seconds > 0 for seconds in steps.values())
     three = saved["scenarios"]["incremental"]
-    assert three["history_days"] == [1, 2] and three["step_ratios"]
+    assert three["history_days"] == [0, 1] and three["step_ratios"]
     assert all(v > 0 for v in three["step_ratios"].values())
     assert saved["scenarios"]["million_rows"]["peak_rss_gb"] > 0
 
