@@ -87,6 +87,16 @@ def _machine(m: dict[str, Any]) -> str:
 def section(runs: list[dict[str, Any]]) -> str:
     """The generated Markdown: the latest run in full, per-asset times, then one line per earlier run."""
     lines = [BEGIN, "", "## `make bench` — the daily job against its floor", ""]
+    lines += [
+        "`make bench` (`benchmarks/run.py`) writes `benchmarks/results/<timestamp>.json` per run and",
+        "regenerates this section from them. Every measured run is its own process and starts from a",
+        "fresh copy of a prepared state: earlier snapshots ingested and a champion registered (scenario 1,",
+        "2), or synthetic history landed at once and ingested by one run (scenario 3). The states are",
+        "cached under the git-ignored `.bench/`, keyed by a hash of the package's source, `synth.py` and",
+        "the parameters; building them is not part of any figure. Times are medians; memory is the peak",
+        "of the summed RSS of the run's process tree (Python, JVM, Python workers), sampled every 0.2 s.",
+        "",
+    ]
     if not runs:
         return "\n".join([*lines, "No run recorded yet: `make bench`.", "", END])
     latest = runs[-1]
