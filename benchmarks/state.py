@@ -82,6 +82,26 @@ def source_key(params: dict[str, Any]) -> str:
     return digest.hexdigest()[:12]
 
 
+def forget_mlflow_engines() -> None:
+    """Close the SQLite engines MLflow keeps per database URI in this process.
+
+    In-process runs (the smoke test) replace the live folder, MLflow's database included, between
+    runs; an engine still open on the deleted file would find it read-only.
+    """
+    import sys
+
+    if "mlflow" not in sys.modules:
+        return
+    from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+
+    for store in (TrackingStore, RegistryStore):
+        with store._engine_map_lock:
+            for engine in store._engine_map.values():
+                engine.dispose()
+            store._engine_map.clear()
+
+
 @dataclass
 class Bench:
     """Where states are cached and runs happen, and how runs are started.
@@ -109,6 +129,8 @@ class Bench:
         """An empty live folder with a Dagster home (the repository's ``dagster.yaml``)."""
         live = self.live
         shutil.rmtree(live.root, ignore_errors=True)
+        if self.in_process:
+            forget_mlflow_engines()
         live.home.mkdir(parents=True)
         shutil.copy(REPO / "dagster.yaml", live.home / "dagster.yaml")
         return live
@@ -116,6 +138,8 @@ class Bench:
     def restore(self, cached: Path) -> Live:
         """Replace the live folder with a copy of the cached state ``cached``."""
         shutil.rmtree(self.live.root, ignore_errors=True)
+        if self.in_process:
+            forget_mlflow_engines()
         shutil.copytree(cached, self.live.root, symlinks=True)
         return self.live
 

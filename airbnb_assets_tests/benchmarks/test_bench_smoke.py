@@ -66,7 +66,7 @@ def test_smoke_writes_every_scenario_with_step_times(smoke) -> None:  # type: ig
     one = saved["scenarios"]["real_day"]
     assert one["product_seconds"] > 0 and one["bare_seconds"] > 0 and one["rows"] > 0
     for steps in (one["product_steps"], saved["scenarios"]["million_rows"]["steps"]):
-        assert {"bronze__listings", "silver__listings", "gold__price_predictions"} <= set(steps)
+        assert {"bronze_ingest", "silver_listings", "gold__price_predictions"} <= set(steps)
         assert all(seconds > 0 for seconds in steps.values())
     three = saved["scenarios"]["incremental"]
     assert three["history_days"] == [0, 1] and three["step_ratios"]
