@@ -15,6 +15,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 RESULTS_MD = Path(__file__).resolve().parent / "RESULTS.md"
 BEGIN = "<!-- make bench: generated from benchmarks/results/*.json by benchmarks/report.py -->"
 END = "<!-- end of make bench -->"
+#: The scenarios in table order; each row comes from the latest run that measured it.
+SCENARIOS = ("real_day", "million_rows", "incremental", "commands")
 
 
 def save(result: dict[str, Any], folder: Path = RESULTS_DIR) -> Path:
@@ -85,7 +87,7 @@ def _machine(m: dict[str, Any]) -> str:
 
 
 def section(runs: list[dict[str, Any]]) -> str:
-    """The generated Markdown: the latest run in full, per-asset times, then one line per earlier run."""
+    """The generated Markdown: each scenario from the latest run that has it, with its run and machine."""
     lines = [BEGIN, "", "## `make bench` — the daily job against its floor", ""]
     lines += [
         "`make bench` (`benchmarks/run.py`) writes `benchmarks/results/<timestamp>.json` per run and",
@@ -99,29 +101,43 @@ def section(runs: list[dict[str, Any]]) -> str:
     ]
     if not runs:
         return "\n".join([*lines, "No run recorded yet: `make bench`.", "", END])
-    latest = runs[-1]
-    lines += [f"Latest run {latest['started']} on {_machine(latest['machine'])}.", ""]
-    if latest.get("note"):
-        lines += [latest["note"], ""]
-    lines += ["| figure | measured | target | |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows(latest)]
-    steps = latest.get("scenarios", {}).get("incremental", {})
+    lines += ["| figure | measured | target | | run |", "|---|---|---|---|---|"]
+    shown = []
+    for name in SCENARIOS:
+        run = next((r for r in reversed(runs) if name in r.get("scenarios", {})), None)
+        if run is not None:
+            shown.append(run)
+            single = {"scenarios": {name: run["scenarios"][name]}}
+            lines += [f"| {a} | {b} | {c} | {d} | {run['started']} |" for a, b, c, d in rows(single)]
+    lines += ["", "Runs shown (machine, load average before start, note):", ""]
+    for run in {r["started"]: r for r in shown}.values():
+        note = f" — {run['note']}" if run.get("note") else ""
+        lines.append(f"- {run['started']}: {_machine(run['machine'])}{note}")
+    steps = next(
+        (r["scenarios"]["incremental"] for r in reversed(runs) if "incremental" in r["scenarios"]), {}
+    )
     if steps:
         short, long = steps["history_days"]
         lines += [
             "",
-            f"Scenario 3 per asset (Dagster step stats, median s): after {short} vs {long} days.",
+            f"Scenario 3 per asset (Dagster step stats, median s): after {short} vs {long} days "
+            f"of {steps['rows_per_day']:,} rows.",
             "",
         ]
         lines += ["| step | short | long | ratio |", "|---|---|---|---|"]
         for step, ratio in sorted(steps["step_ratios"].items()):
             before, after = steps["short"]["steps"][step], steps["long"]["steps"][step]
             lines.append(f"| {step} | {before:.1f} | {after:.1f} | {ratio:.2f} |")
-    if len(runs) > 1:
-        lines += ["", "Earlier runs:", ""]
-        for run in reversed(runs[:-1]):
-            figures = "; ".join(f"{a.split(':')[0]}: {b} ({d})" for a, b, _, d in rows(run))
-            lines.append(f"- {run['started']} (load {run['machine']['load_average'][0]}): {figures}")
+    one = next((r["scenarios"]["real_day"] for r in reversed(runs) if "real_day" in r["scenarios"]), {})
+    if one:
+        lines += [
+            "",
+            "Scenario 1 per step (median s): daily_job (Dagster step stats) and bare script (stages).",
+            "",
+        ]
+        product = ", ".join(f"{k} {v:.1f}" for k, v in one["product_steps"].items())
+        bare = ", ".join(f"{k} {v:.1f}" for k, v in one["bare_stages"].items())
+        lines += [f"- daily_job: {product}", f"- bare: {bare}"]
     return "\n".join([*lines, "", END])
 
 
