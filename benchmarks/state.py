@@ -83,7 +83,7 @@ def source_key(params: dict[str, Any]) -> str:
 
 
 def forget_mlflow_engines() -> None:
-    """Close the SQLite engines MLflow keeps per database URI in this process.
+    """Close the SQLite engines and stores MLflow keeps per database URI in this process.
 
     In-process runs (the smoke test) replace the live folder, MLflow's database included, between
     runs; an engine still open on the deleted file would find it read-only.
@@ -94,7 +94,12 @@ def forget_mlflow_engines() -> None:
         return
     from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as RegistryStore
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as TrackingStore
+    from mlflow.tracking._model_registry.registry import ModelRegistryStoreRegistry
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
+    # The stores themselves are cached per URI: drop them too, so the next run builds new ones.
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    ModelRegistryStoreRegistry._get_store_with_resolved_uri.cache_clear()
     for store in (TrackingStore, RegistryStore):
         with store._engine_map_lock:
             for engine in store._engine_map.values():
