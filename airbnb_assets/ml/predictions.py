@@ -8,13 +8,13 @@ drift report, which depends on these predictions. A rerun or backfill of day D r
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.ml.model_asset import latest_snapshot
 from airbnb_assets.ml.scoring import score
 from airbnb_assets.ml.serving import CHAMPION, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
+from airbnb_assets.platform.snapshots import latest_snapshot
 from airbnb_assets.platform.tables import GOLD, PREDICTIONS, PREDICTIONS_QUARANTINE
 from airbnb_assets.resources.mlflow import MlflowResource
 
@@ -55,9 +55,7 @@ def price_predictions(
     client = mlflow.activate()
     day = partition_day(context)
     gold = lakehouse.read_or_none(GOLD)
-    snapshot = (
-        latest_snapshot(gold.filter(F.col("snapshot_date") <= F.lit(day))) if gold is not None else None
-    )
+    snapshot = latest_snapshot(lakehouse, gold, day) if gold is not None else None
     if gold is None or snapshot is None:
         return dg.MaterializeResult(
             metadata={"rows_scored": 0, "reason": "no listings up to this day"},
