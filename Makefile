@@ -1,5 +1,6 @@
 # airbnb_assets — the commands a newcomer needs. `make demo` and `make test` work on a fresh machine
-# with Python 3.11+ and Java 17: they install uv (pip) and the locked environment (uv.lock) first.
+# with Python 3.11+ and Java 17 (`make test` also needs Go 1.22+ to build actionlint): they install
+# uv (pip) and the locked environment (uv.lock) first.
 SHELL := /bin/bash
 PYTHON ?= python3
 UV_VERSION := 0.13.8
@@ -7,8 +8,11 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen
 # The Dagster instance (runs, materializations, sensor cursors) of `make demo` and `make dev`.
 DAGSTER_HOME := $(CURDIR)/.dagster_home
+# The GitHub Actions linter the deployment tests run, built from source into .tools/bin (git-ignored).
+ACTIONLINT_VERSION := 1.7.12
+ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
 
-.PHONY: setup browser demo dev test lint typecheck docs pytest jars clean bench bench-test
+.PHONY: setup browser tools demo dev test lint typecheck docs pytest jars clean bench bench-test
 
 ## The locked environment, and the browser the dashboard test renders in.
 setup: .venv/.synced browser
@@ -30,6 +34,15 @@ browser:
 	       "which is skipped until then." >&2; \
 	  test "$${AIRBNB_REQUIRE_BROWSER:-0}" != 1; \
 	fi
+
+## Tools of the CI/CD checks that are not on PyPI: actionlint, built with Go (the PyPI wrapper
+## downloads a binary from GitHub at install time). Rebuilt only when the pinned version changes.
+tools: $(ACTIONLINT)
+
+$(ACTIONLINT): Makefile
+	@command -v go >/dev/null || { echo "tools: Go 1.22+ is needed to build actionlint (go install)" >&2; exit 1; }
+	GOBIN=$(dir $@) go install github.com/rhysd/actionlint/cmd/actionlint@v$(ACTIONLINT_VERSION)
+	@touch $@
 
 ## Replay the six real snapshots through the daily job on local Spark + Delta, one line per day;
 ## the drift sensor ticks after each day and writes its alerts. Starts from scratch: the local
@@ -57,7 +70,7 @@ typecheck: setup
 docs: setup
 	$(RUN) sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-pytest: setup
+pytest: setup tools
 	$(RUN) pytest
 
 ## The benchmark suite (benchmarks/run.py): one real day through daily_job vs a bare PySpark script,
@@ -77,4 +90,4 @@ jars:
 	  -DincludeScope=runtime -DoutputDirectory=$(CURDIR)/.jars
 
 clean:
-	rm -rf .lakehouse .dagster_home .bench docs/_build docs/_generated docs/api/_generated
+	rm -rf .lakehouse .dagster_home .bench .tools docs/_build docs/_generated docs/api/_generated

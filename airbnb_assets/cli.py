@@ -2,7 +2,7 @@
 
 ``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
 ``airbnb show silver/listings`` · ``airbnb backtest`` · ``airbnb release FILE`` ·
-``airbnb reject FILE`` · ``airbnb bootstrap``. See ``airbnb --help``.
+``airbnb reject FILE`` · ``airbnb bootstrap`` · ``airbnb latest-day``. See ``airbnb --help``.
 """
 
 from __future__ import annotations
@@ -250,6 +250,14 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_latest_day(args: argparse.Namespace) -> int:
+    """``airbnb latest-day``: print the newest daily partition (what deploy-test.yml smoke-runs)."""
+    from airbnb_assets.partitions import DAILY
+
+    print(DAILY.get_last_partition_key())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``airbnb`` argument parser."""
     parser = _Parser(prog="airbnb", description=__doc__)
@@ -302,6 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--dry-run", action="store_true", help="print the SQL, run nothing")
     boot.add_argument("--landing-location", help="abfss:// location of an external landing volume")
     boot.set_defaults(func=cmd_bootstrap)
+
+    latest = sub.add_parser(
+        "latest-day",
+        help="print the newest daily partition: the last ended day, which scores the newest files",
+    )
+    latest.set_defaults(func=cmd_latest_day)
     return parser
 
 

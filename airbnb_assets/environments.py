@@ -87,7 +87,9 @@ def default_lakehouse_root() -> str:
 def current_env(environ: Mapping[str, str] | None = None) -> Env:
     """The environment selected by ``AIRBNB_ENV`` (or the Dagster+ deployment name)."""
     environ = os.environ if environ is None else environ
-    raw = environ.get(ENV_VAR) or _from_deployment(environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME"))
+    raw = environ.get(ENV_VAR) or _from_deployment(
+        environ.get("DAGSTER_CLOUD_DEPLOYMENT_NAME"), environ.get("DAGSTER_CLOUD_IS_BRANCH_DEPLOYMENT") == "1"
+    )
     try:
         return Env((raw or Env.DEV.value).lower())
     except ValueError:
@@ -95,9 +97,12 @@ def current_env(environ: Mapping[str, str] | None = None) -> Env:
         raise ValueError(f"{ENV_VAR}={raw!r} is not one of: {allowed}") from None
 
 
-def _from_deployment(name: str | None) -> str | None:
+def _from_deployment(name: str | None, branch: bool) -> str | None:
+    """Dagster+: ``prod``/``production`` is PROD; any other deployment, and every branch one, TEST."""
     if not name:
         return None
+    if branch:  # a branch deployment is named after its branch, which may well be called "prod"
+        return "test"
     return {"prod": "prod", "production": "prod"}.get(name.lower(), "test")
 
 

@@ -5,10 +5,13 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
 from airbnb_assets.definitions import ASSETS
+from airbnb_assets.monitoring.dashboard.data import predictions_over_time
+from airbnb_assets.monitoring.drift.reference import reference_path
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import DATA_QUALITY, SILVER, SILVER_QUARANTINE
+from airbnb_assets.platform.tables import DATA_QUALITY, DRIFT_METRICS, SILVER, SILVER_QUARANTINE
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES
 
 
@@ -44,6 +47,7 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     first = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2017-03-02")
     assert first.success
     mats = _materialized(first)
+    first_gold_rows = mats["gold/listing_features"]["rows_written"].value
     assert mats["gold/price_predictions"]["rows_scored"].value == 0  # no model trained before day 1
     assert mats["monitoring/drift_report"]["evaluated"].value is False
     model = mats["ml/price_model"]
@@ -83,6 +87,19 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert model["champion_compared"].value == "1" and model["trained_through"].value == "2019-10-14"
     assert model["validation"].value.startswith("out of time")
     assert checks["training_contract_complete"].passed is True
+    # v1's drift reference was sampled from its training snapshot once and stored.
+    reference = Path(lakehouse.artifacts.path(reference_path("airbnb_price", "1")))
+    stored = (reference.stat().st_mtime_ns, reference.read_bytes())
+    assert len(pd.read_parquet(reference)) == drift["reference_rows"].value == first_gold_rows
+    # The day's prediction statistics were recorded once, beside the drift rows of the day.
+    stats = {
+        r["column"]: r["score"]
+        for r in lakehouse.read(DRIFT_METRICS).filter("report = 'predictions'").collect()
+    }
+    assert stats["rows_scored"] == 8102 and stats["rows_quarantined"] == 0
+    assert round(stats["median_predicted"], 2) == predictions["median_prediction"].value
+    over_time = predictions_over_time(lakehouse.read(DRIFT_METRICS))
+    assert over_time[["run_date", "model_version", "n_rows"]].values.tolist() == [["2019-10-14", "1", 8102]]
 
     # Same day again: nothing new; the day is re-scored by the model that served it, not by v2.
     again = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-10-14")
@@ -92,6 +109,8 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert mats["ml/price_model"]["retrained"].value is False  # no new labelled snapshot: not due
     assert mats["gold/price_predictions"]["rows_scored"].value == 8102  # the day is replaced
     assert mats["gold/price_predictions"]["model_version"].value == "1"
+    assert (reference.stat().st_mtime_ns, reference.read_bytes()) == stored  # read, not resampled
+    assert lakehouse.read(DRIFT_METRICS).filter("report = 'predictions'").count() == 6  # replaced
 
     # A later file renames room_type: ERROR check on silver, WARN on the model, champion kept.
     def rename(i: int, line: str) -> str:

@@ -246,7 +246,8 @@ def test_drift_reports_on_the_real_arrivals(replay: Replay, replayed) -> None:  
         for r in metrics.filter("run_date = DATE'2019-10-14' AND report = 'data' AND drifted").collect()
     }
     assert {"minimum_nights", "availability_365", "room_type"} <= drifted
-    report = metrics.filter("run_date = DATE'2019-10-14'").select("report_path").first()[0]
+    data_rows = metrics.filter("run_date = DATE'2019-10-14' AND report = 'data'")
+    report = data_rows.select("report_path").first()[0]
     assert Path(report).stat().st_size > 10_000 and Path(report).with_name("drift.json").exists()
     model = _model_mae_rows(replayed)
     assert len(model) == 5 and all(r["score"] > 0 and r["reference"] > 0 for r in model)

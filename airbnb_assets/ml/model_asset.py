@@ -24,6 +24,7 @@ from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
+from airbnb_assets.platform.snapshots import latest_snapshot
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
 from airbnb_assets.resources.mlflow import MlflowResource
 
@@ -44,15 +45,21 @@ def labelled_until(gold: DataFrame, day: dt.date) -> DataFrame:
     return gold.filter((F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull())
 
 
-def latest_snapshot(df: DataFrame) -> dt.date | None:
-    """The newest ``snapshot_date`` in ``df`` (``None`` if empty)."""
-    value = df.agg(F.max("snapshot_date")).collect()[0][0]
-    return value if isinstance(value, dt.date) else None
+def latest_labelled(lakehouse: LakehouseResource, gold: DataFrame, day: dt.date) -> dt.date | None:
+    """The newest snapshot up to ``day`` with a priced gold row (bounded lookup via the ledger)."""
+    return latest_snapshot(lakehouse, gold, day, where=F.col(TARGET).isNotNull())
 
 
-def training_rows(labelled: DataFrame, max_rows: int) -> pd.DataFrame:
-    """The contract columns of the labelled rows as pandas, sampled (fixed seed) above ``max_rows``."""
-    return sample_to_pandas(labelled.select(*KEYS, *[c.name for c in CONTRACT], TARGET), max_rows, seed=42)
+def training_rows(labelled: DataFrame, max_rows: int, total: int | None = None) -> pd.DataFrame:
+    """The contract columns of the labelled rows as pandas, sampled (fixed seed) above ``max_rows``.
+
+    ``total`` bounds the labelled rows from above without a scan (gold's row count from the Delta
+    log): all rows are taken when it is at most ``max_rows``
+    (:func:`~airbnb_assets.platform.sampling.sample_to_pandas`).
+    """
+    return sample_to_pandas(
+        labelled.select(*KEYS, *[c.name for c in CONTRACT], TARGET), max_rows, seed=42, total=total
+    )
 
 
 def _contract_check(missing: list[str], evaluated_on: Any, share: float) -> dg.AssetCheckResult:
@@ -102,7 +109,7 @@ def price_model(
     }
     gold = lakehouse.read_or_none(GOLD)
     labelled = labelled_until(gold, day) if gold is not None else None
-    latest = latest_snapshot(labelled) if labelled is not None else None
+    latest = latest_labelled(lakehouse, gold, day) if gold is not None else None
     if labelled is None or latest is None:
         return dg.MaterializeResult(
             metadata={**base, "retrained": False, "reason": "no labelled rows yet"},
@@ -118,7 +125,7 @@ def price_model(
             },
             check_results=[_contract_check([], latest, config.max_missing_share)],
         )
-    rows = training_rows(labelled, config.max_training_rows)
+    rows = training_rows(labelled, config.max_training_rows, total=lakehouse.row_count(GOLD))
     result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
     champion = serving_version(client, mlflow.model_name, before=latest)
     champion_mae = None

@@ -8,14 +8,21 @@ drift report, which depends on these predictions. A rerun or backfill of day D r
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.ml.model_asset import latest_snapshot
+from airbnb_assets.ml.prediction_stats import day_stats, stats_rows
 from airbnb_assets.ml.scoring import score
 from airbnb_assets.ml.serving import CHAMPION, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
-from airbnb_assets.platform.tables import GOLD, PREDICTIONS, PREDICTIONS_QUARANTINE
+from airbnb_assets.platform.snapshots import latest_snapshot
+from airbnb_assets.platform.tables import (
+    DRIFT_METRICS,
+    GOLD,
+    PREDICTION_STATS_REPORT,
+    PREDICTIONS,
+    PREDICTIONS_QUARANTINE,
+)
 from airbnb_assets.resources.mlflow import MlflowResource
 
 CONTRACT_CHECK = "feature_contract_complete"
@@ -55,9 +62,7 @@ def price_predictions(
     client = mlflow.activate()
     day = partition_day(context)
     gold = lakehouse.read_or_none(GOLD)
-    snapshot = (
-        latest_snapshot(gold.filter(F.col("snapshot_date") <= F.lit(day))) if gold is not None else None
-    )
+    snapshot = latest_snapshot(lakehouse, gold, day) if gold is not None else None
     if gold is None or snapshot is None:
         return dg.MaterializeResult(
             metadata={"rows_scored": 0, "reason": "no listings up to this day"},
@@ -71,39 +76,52 @@ def price_predictions(
             metadata={"rows_scored": 0, "reason": f"no '{CHAMPION}' trained before snapshot {snapshot} yet"},
             check_results=_checks([], 0, 0, 0),
         )
-    todays = gold.filter(F.col("snapshot_date") == F.lit(snapshot))
-    scored = score(
-        lakehouse.session,
-        todays,
-        f"models:/{mlflow.model_name}/{champion.version}",  # pinned: the version recorded is the one used
-        mlflow.model_name,
-        str(champion.version),
+    todays = gold.filter(F.col("snapshot_date") == F.lit(snapshot)).cache()  # counted, then scored
+    try:
+        inputs = todays.count()
+        scored = score(
+            lakehouse.session,
+            todays,
+            f"models:/{mlflow.model_name}/{champion.version}",  # pinned: the version recorded is the one used
+            mlflow.model_name,
+            str(champion.version),
+            day,
+        )
+        lakehouse.replace_partition(scored.predictions, PREDICTIONS, day)
+        lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
+        rejected = lakehouse.last_write_rows(PREDICTIONS_QUARANTINE)
+        reasons = [r[0] for r in scored.rejected.select("reason").limit(5).collect()] if rejected != 0 else []
+    finally:
+        todays.unpersist()
+    if rejected is None:  # the commit recorded no row count
+        rejected = lakehouse.read(PREDICTIONS_QUARANTINE).filter(F.col("run_date") == F.lit(day)).count()
+    # One pass over the day's partition (partition pruning: only the day is read).
+    stats = day_stats(lakehouse.read(PREDICTIONS).filter(F.col("run_date") == F.lit(day))).first()
+    assert stats is not None  # an aggregate without grouping has one row
+    rows = stats_rows(day, snapshot, str(champion.version), stats.asDict(), rejected)
+    lakehouse.replace_partition_rows(
+        lakehouse.create_frame(rows, DRIFT_METRICS),
+        DRIFT_METRICS,
         day,
+        f"report = '{PREDICTION_STATS_REPORT}'",
     )
-    lakehouse.replace_partition(scored.predictions, PREDICTIONS, day)
-    lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
-    condition = F.col("run_date") == F.lit(day)
-    written = lakehouse.read(PREDICTIONS).filter(condition)
-    stats = written.agg(
-        F.count(F.lit(1)), F.avg("prediction"), F.expr("percentile(prediction, 0.5)")
-    ).collect()[0]
-    rejected = lakehouse.read(PREDICTIONS_QUARANTINE).filter(condition).count()
-    for reason in [r[0] for r in scored.rejected.select("reason").limit(5).collect()]:
+    for reason in reasons:
         context.log.warning(f"not scored: {reason}")
+    n_scored = int(stats["rows_scored"])
     return dg.MaterializeResult(
         metadata={
             **table_metadata(lakehouse, PREDICTIONS),
             "snapshot_scored": str(snapshot),
-            "rows_scored": int(stats[0]),
+            "rows_scored": n_scored,
             "rows_quarantined": rejected,
-            "mean_prediction": round(float(stats[1] or 0), 2),
-            "median_prediction": round(float(stats[2] or 0), 2),
+            "mean_prediction": round(float(stats["mean_predicted"] or 0), 2),
+            "median_prediction": round(float(stats["median_predicted"] or 0), 2),
             "model_version": str(champion.version),
             "model_uri": f"models:/{mlflow.model_name}/{champion.version}",
             "missing_features": ", ".join(scored.missing) or "none",
             "ignored_columns": ", ".join(scored.extra) or "none",
         },
-        check_results=_checks(scored.missing, todays.count(), int(stats[0]), rejected),
+        check_results=_checks(scored.missing, inputs, n_scored, rejected),
     )
 
 

@@ -13,6 +13,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Path prefixes that are cluster mounts of cloud storage (Unity Catalog volumes, DBFS), not a disk.
 CLUSTER_PREFIXES = ("/Volumes/", "/dbfs/", "/Workspace/")
@@ -59,6 +63,25 @@ class ArtifactStore:
     def write_text(self, relative: str, text: str) -> str:
         """Write a text artefact; return its absolute path."""
         return write_text(self.path(relative), text)
+
+    def exists(self, relative: str) -> bool:
+        """Whether the artefact exists."""
+        return os.path.exists(self.path(relative))
+
+    def write_parquet(self, relative: str, frame: pd.DataFrame) -> str:
+        """Write a pandas frame as Parquet (to a temporary name, then renamed); return its path."""
+        path = self.path(relative)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        partial = f"{path}.{os.getpid()}.partial"
+        frame.to_parquet(partial, index=False)
+        os.replace(partial, path)
+        return path
+
+    def read_parquet(self, relative: str) -> pd.DataFrame:
+        """Read a Parquet artefact as pandas."""
+        import pandas as pd
+
+        return pd.read_parquet(self.path(relative))
 
     @staticmethod
     def url(path: str) -> str | None:

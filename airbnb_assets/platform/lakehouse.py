@@ -43,6 +43,10 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _literal(value: Any) -> str:
+    return f"DATE'{value.isoformat()}'" if hasattr(value, "isoformat") else sql_string(str(value))
+
+
 class LakehouseResource(dg.ConfigurableResource):
     """Where tables, checkpoints and artefacts of one environment live, and how to write them.
 
@@ -218,14 +222,34 @@ class LakehouseResource(dg.ConfigurableResource):
         """Atomically replace the table's partition ``value`` with ``df`` (a rerun replaces a day)."""
         if table.partition_by is None:
             raise ValueError(f"{table.name} is not partitioned")
-        literal = f"DATE'{value.isoformat()}'" if hasattr(value, "isoformat") else f"'{value}'"
         writer = (
             df.write.format("delta")
             .mode("overwrite")
-            .option("replaceWhere", f"{table.partition_by} = {literal}")
+            .option("replaceWhere", f"{table.partition_by} = {_literal(value)}")
             .option("mergeSchema", "true")
         )
         self._save(writer, table)
+
+    def replace_partition_rows(self, df: DataFrame, table: Table, value: Any, where: str) -> None:
+        """Atomically replace the rows of partition ``value`` matching the SQL ``where`` with ``df``.
+
+        Other rows of the partition stay (two assets share a day of a table); every row of ``df``
+        must match. The first write of a table appends.
+        """
+        if table.partition_by is None:
+            raise ValueError(f"{table.name} is not partitioned")
+        if not self.exists(table):
+            self.append(df, table)
+            return
+        self.replace_where(df, table, f"{table.partition_by} = {_literal(value)} AND ({where})")
+
+    def last_write_rows(self, table: Table) -> int | None:
+        """Rows the table's latest commit wrote (its ``numOutputRows`` metric; ``None`` if not recorded)."""
+        if not self.exists(table):
+            return None
+        metrics = self.delta(table).history(1).collect()[0]["operationMetrics"] or {}
+        value = metrics.get("numOutputRows")
+        return int(value) if value is not None else None
 
     def _save(self, writer: DataFrameWriter, table: Table) -> None:
         if table.partition_by:

@@ -151,7 +151,12 @@ DRIFT_METRICS_SCHEMA = T.StructType(
     [
         _col("run_date", T.DateType(), "Day of the report (partition).", False),
         _col("snapshot_date", T.DateType(), "Snapshot compared (current)."),
-        _col("report", T.StringType(), "data | model", False),
+        _col(
+            "report",
+            T.StringType(),
+            "data | model | predictions (the day's prediction statistics, written with the predictions)",
+            False,
+        ),
         _col("column", T.StringType(), "Feature, prediction, or metric name.", False),
         _col("method", T.StringType(), "Drift method or metric."),
         _col("score", T.DoubleType(), "Drift score or current metric value."),
@@ -164,6 +169,19 @@ DRIFT_METRICS_SCHEMA = T.StructType(
         _col("report_path", T.StringType(), "HTML report of the day."),
     ]
 )
+
+#: ``report`` of the rows ``gold/price_predictions`` writes to ``monitoring/drift_metrics`` for its day:
+#: the day's prediction statistics, one row per name of :data:`PREDICTION_STATISTICS` (value in ``score``).
+PREDICTION_STATS_REPORT = "predictions"
+#: The prediction statistics of a day → the ``method`` recorded with each.
+PREDICTION_STATISTICS = {
+    "rows_scored": "count",
+    "rows_quarantined": "count",
+    "mean_predicted": "mean",
+    "median_predicted": "median",
+    "mean_actual": "mean",
+    "median_actual": "median",
+}
 
 BRONZE = Table(
     "bronze/listings",
@@ -221,7 +239,9 @@ PREDICTIONS_QUARANTINE = Table(
 )
 DRIFT_METRICS = Table(
     "monitoring/drift_metrics",
-    "Drift history: one row per run date, report and column or metric.",
+    "Drift history: one row per run date, report and column or metric; and the day's prediction "
+    "statistics (report ``predictions``: rows scored and quarantined, mean and median predicted and "
+    "actual price), so the dashboard and the drift report never read every prediction.",
     keys=("run_date", "report", "column"),
     partition_by="run_date",
     schema=DRIFT_METRICS_SCHEMA,

@@ -42,3 +42,16 @@ def test_volume_log_is_rewritten_whole_not_appended(tmp_path: Path, monkeypatch:
     local = tmp_path / "local.jsonl"
     append_line(str(local), "x")
     assert modes[-1] == "a" and local.read_text(encoding="utf-8") == "x\n"
+
+
+def test_parquet_artefacts_round_trip(tmp_path: Path) -> None:
+    import pandas as pd
+
+    store = ArtifactStore(str(tmp_path / "_artifacts"))
+    frame = pd.DataFrame({"room_type": ["Entire home/apt", None], "price": [120.0, float("nan")]})
+    assert not store.exists("drift/reference/m/v1.parquet")
+    path = store.write_parquet("drift/reference/m/v1.parquet", frame)
+    assert path == str(tmp_path / "_artifacts/drift/reference/m/v1.parquet")
+    assert store.exists("drift/reference/m/v1.parquet")
+    assert list((tmp_path / "_artifacts/drift/reference/m").iterdir()) == [Path(path)]  # no partial left
+    pd.testing.assert_frame_equal(store.read_parquet("drift/reference/m/v1.parquet"), frame)

@@ -6,7 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import BRONZE, GOLD, PREDICTIONS, SILVER
+from airbnb_assets.platform.tables import BRONZE, DRIFT_METRICS, GOLD, PREDICTIONS, SILVER
 
 DAYS = [dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)]
 
@@ -78,3 +78,23 @@ def test_unpartitioned_and_undeclared_tables_are_refused(lakehouse: LakehouseRes
         lakehouse.replace_partition(lakehouse.session.range(1), GOLD, DAYS[0])
     with pytest.raises(ValueError, match="bronze/listings has no declared schema"):
         lakehouse.create_frame([{"id": "1"}], BRONZE)
+
+
+def test_partition_rows_replace_only_matching_rows_and_report_rows_written(
+    lakehouse: LakehouseResource,
+) -> None:
+    day = DAYS[0]
+
+    def rows(report: str, columns: list[str]):  # type: ignore[no-untyped-def]
+        return lakehouse.create_frame(
+            [{"run_date": day, "report": report, "column": c, "score": 1.0} for c in columns], DRIFT_METRICS
+        )
+
+    lakehouse.replace_partition_rows(rows("data", ["a", "b"]), DRIFT_METRICS, day, "report = 'data'")
+    assert lakehouse.last_write_rows(DRIFT_METRICS) == 2
+    lakehouse.replace_partition_rows(rows("predictions", ["n"]), DRIFT_METRICS, day, "report = 'predictions'")
+    lakehouse.replace_partition_rows(rows("data", ["c"]), DRIFT_METRICS, day, "report = 'data'")
+    assert lakehouse.last_write_rows(DRIFT_METRICS) == 1
+    kept = sorted((r["report"], r["column"]) for r in lakehouse.read(DRIFT_METRICS).collect())
+    assert kept == [("data", "c"), ("predictions", "n")]
+    assert lakehouse.last_write_rows(PREDICTIONS) is None  # no table, no commit

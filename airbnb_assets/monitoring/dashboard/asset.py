@@ -41,9 +41,9 @@ def dashboard(
     predictions, metrics, quality = dd.read_inputs(lakehouse)
     data = DashboardData(env=monitoring.env, run_date=context.partition_key)
     if predictions is not None:
-        data.predictions = dd.predictions_over_time(predictions)
         data.price_by_group = dd.price_by_group(predictions, lakehouse.read(GOLD), context.partition_key)
     if metrics is not None:
+        data.predictions = dd.predictions_over_time(metrics)
         data.drift, data.drifted_features = dd.drift_over_time(metrics)
     if quality is not None:
         data.data_quality = dd.quality_over_time(quality)

@@ -8,7 +8,13 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import DATA_QUALITY, DRIFT_METRICS, PREDICTIONS
+from airbnb_assets.platform.tables import (
+    DATA_QUALITY,
+    DRIFT_METRICS,
+    PREDICTION_STATISTICS,
+    PREDICTION_STATS_REPORT,
+    PREDICTIONS,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -22,30 +28,49 @@ def _frame(df: DataFrame) -> pd.DataFrame:
     return out
 
 
-def predictions_over_time(predictions: DataFrame) -> pd.DataFrame:
-    """Mean/median predicted and actual price per run date, with the model version used."""
+def predictions_over_time(metrics: DataFrame) -> pd.DataFrame:
+    """Mean/median predicted and actual price per run date, with the model version used.
+
+    Read from the few prediction statistics rows per day (``report = "predictions"`` of
+    ``monitoring/drift_metrics``, written once when the day is scored), not from the predictions.
+    """
+    stats = metrics.filter(
+        (F.col("report") == PREDICTION_STATS_REPORT) & (F.col("column").isin(*PREDICTION_STATISTICS))
+    )
+    wide = (
+        stats.groupBy("run_date")
+        .pivot("column", list(PREDICTION_STATISTICS))
+        .agg(F.first("score"))
+        .join(stats.groupBy("run_date").agg(F.max("model_version").alias("model_version")), "run_date")
+        .filter(F.col("rows_scored") > 0)
+    )
     return _frame(
-        predictions.groupBy("run_date")
-        .agg(
-            F.max("model_version").alias("model_version"),
-            F.avg("prediction").alias("mean_predicted"),
-            F.avg("actual_price").alias("mean_actual"),
-            F.percentile_approx("prediction", 0.5).alias("median_predicted"),
-            F.percentile_approx("actual_price", 0.5).alias("median_actual"),
-            F.count(F.lit(1)).alias("n_rows"),
-        )
-        .orderBy("run_date")
+        wide.select(
+            "run_date",
+            "model_version",
+            "mean_predicted",
+            "mean_actual",
+            "median_predicted",
+            "median_actual",
+            F.col("rows_scored").cast("long").alias("n_rows"),
+        ).orderBy("run_date")
     )
 
 
 def price_by_group(predictions: DataFrame, gold: DataFrame, run_date: str) -> pd.DataFrame:
-    """Median predicted and actual price per neighbourhood × room type on ``run_date``."""
-    day = predictions.filter(F.col("run_date") == F.lit(run_date)).join(
-        gold.select("listing_id", "snapshot_date", "neighbourhood", "room_type"),
-        ["listing_id", "snapshot_date"],
+    """Median predicted and actual price per neighbourhood × room type on ``run_date``.
+
+    Gold is read for the day's snapshot(s) only (Delta skips the other files by their statistics).
+    """
+    day = predictions.filter(F.col("run_date") == F.lit(run_date))
+    snapshots = [r[0] for r in day.select("snapshot_date").distinct().collect()]
+    features = gold.filter(F.col("snapshot_date").isin(snapshots)).select(
+        "listing_id", "snapshot_date", "neighbourhood", "room_type"
     )
     return _frame(
-        day.groupBy("neighbourhood", "room_type").agg(
+        day.join(features, ["listing_id", "snapshot_date"])
+        .groupBy("neighbourhood", "room_type")
+        .agg(
             F.percentile_approx("prediction", 0.5).alias("median_predicted"),
             F.percentile_approx("actual_price", 0.5).alias("median_actual"),
             F.count(F.lit(1)).alias("n"),

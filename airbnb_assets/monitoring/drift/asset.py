@@ -12,11 +12,18 @@ from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.ml.serving import training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
 from airbnb_assets.monitoring.drift.model import model_drift
+from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
-from airbnb_assets.platform.tables import DRIFT_METRICS, DRIFT_REPORT_KEY, GOLD, PREDICTIONS
+from airbnb_assets.platform.tables import (
+    DRIFT_METRICS,
+    DRIFT_REPORT_KEY,
+    GOLD,
+    PREDICTION_STATS_REPORT,
+    PREDICTIONS,
+)
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
 
@@ -83,8 +90,12 @@ def drift_report(
         monitoring.max_rows,
         monitoring.seed,
     )
-    reference = sample_to_pandas(
-        gold.filter(F.col("snapshot_date").isin(training_snapshots(champion))).select(*features),
+    reference = champion_reference(
+        lakehouse,
+        mlflow.model_name,
+        str(champion.version),
+        training_snapshots(champion),
+        features,
         monitoring.max_rows,
         monitoring.seed,
     )
@@ -93,14 +104,14 @@ def drift_report(
     # The version's out-of-sample reference: its configuration trained before, evaluated on, a snapshot.
     metrics = client.get_run(str(champion.run_id)).data.metrics
     reference_metrics = {k: metrics[f"val_{k}"] for k in ("mae", "rmse", "r2") if f"val_{k}" in metrics}
-    previous_day = predictions.filter(F.col("run_date") < F.lit(day)).agg(F.max("run_date")).collect()[0][0]
+    before = previous_day(lakehouse, day)
     previous = (
         sample_to_pandas(
-            predictions.filter(F.col("run_date") == F.lit(previous_day)).select("prediction"),
+            predictions.filter(F.col("run_date") == F.lit(before)).select("prediction"),
             monitoring.max_rows,
             monitoring.seed,
         )["prediction"]
-        if previous_day is not None
+        if before is not None
         else None
     )
     scored = sample_to_pandas(
@@ -120,7 +131,12 @@ def drift_report(
     report = {"data": data.as_json(), "model": model.as_json()}
     store.write_text(f"{folder}/drift.json", json.dumps(report, indent=2))
     rows = metric_rows(day, snapshot, data, model, str(champion.version), data_html)
-    lakehouse.replace_partition(lakehouse.create_frame(rows, DRIFT_METRICS), DRIFT_METRICS, day)
+    lakehouse.replace_partition_rows(  # the day's prediction statistics rows stay
+        lakehouse.create_frame(rows, DRIFT_METRICS),
+        DRIFT_METRICS,
+        day,
+        f"report <> '{PREDICTION_STATS_REPORT}'",
+    )
     drifted = ", ".join(data.drifted_columns) or "none"
     if data.dataset_drift or model.degraded:
         context.log.warning(f"drift on {day}: data={data.dataset_drift} ({drifted}), model={model.degraded}")
@@ -137,6 +153,7 @@ def drift_report(
             "champion_version": str(champion.version),
             "snapshot_compared": str(snapshot),
             "reference_snapshots": ", ".join(training_snapshots(champion)),
+            "reference_rows": len(reference),
             "data_drift_report": dg.MetadataValue.path(data_html),
             "model_drift_report": dg.MetadataValue.path(model_html),
             **({"report_url": dg.MetadataValue.url(url)} if (url := store.url(data_html)) else {}),

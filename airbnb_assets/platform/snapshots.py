@@ -1,0 +1,76 @@
+"""The newest snapshot of a table up to a day, found without scanning the table's history.
+
+The ledger ``ops/landing_files`` (one row per landed file and status change, so small) names every
+snapshot date a file was ingested for. Its dates up to the day are tried newest first; each is
+confirmed with a ``filter(snapshot_date == d).limit(1)`` query, which Delta answers from the files
+whose ``snapshot_date`` min/max statistics contain ``d`` (the column is among the first 32, so it
+has statistics). A date whose file was held or rejected by a fail rule, or whose rows are all
+filtered out by ``where`` (no price), is not in the table and is skipped; a re-delivery (``_v2``)
+keeps its snapshot date, so its date is tried once.
+
+Without a ledger (a table written by hand) the lookup falls back to ``max(snapshot_date)``, as it
+does when no ledger date is confirmed, so the answer is always that of the full scan.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from airbnb_assets.platform.tables import LANDING_FILES
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+
+    from airbnb_assets.platform.lakehouse import LakehouseResource
+
+#: Ledger statuses of a file whose rows went (or may have gone) to the tables.
+INGESTED = "ingested"
+
+
+def candidate_dates(lakehouse: LakehouseResource, day: dt.date) -> list[dt.date] | None:
+    """Snapshot dates up to ``day`` the ledger saw ingested, newest first (``None``: no ledger)."""
+    ledger = lakehouse.read_or_none(LANDING_FILES)
+    if ledger is None:
+        return None
+    rows = (
+        ledger.filter((F.col("status") == INGESTED) & (F.col("snapshot_date") <= F.lit(day)))
+        .select("snapshot_date")
+        .distinct()
+        .collect()
+    )
+    return sorted((r[0] for r in rows if r[0] is not None), reverse=True)
+
+
+def has_snapshot(table: DataFrame, date: dt.date, where: Column | None = None) -> bool:
+    """Whether ``table`` has a row of snapshot ``date`` (matching ``where``); reads one row at most."""
+    condition = F.col("snapshot_date") == F.lit(date)
+    if where is not None:
+        condition = condition & where
+    return bool(table.filter(condition).limit(1).collect())
+
+
+def max_snapshot(table: DataFrame, day: dt.date, where: Column | None = None) -> dt.date | None:
+    """``max(snapshot_date)`` of the rows up to ``day`` (matching ``where``): the full-scan answer."""
+    condition = F.col("snapshot_date") <= F.lit(day)
+    if where is not None:
+        condition = condition & where
+    value = table.filter(condition).agg(F.max("snapshot_date")).collect()[0][0]
+    return value if isinstance(value, dt.date) else None
+
+
+def latest_snapshot(
+    lakehouse: LakehouseResource, table: DataFrame, day: dt.date, where: Column | None = None
+) -> dt.date | None:
+    """The newest snapshot date up to ``day`` with rows in ``table`` (matching ``where``), or ``None``.
+
+    ``table`` is a read of a table with a ``snapshot_date`` column (gold). The ledger's dates are
+    confirmed newest first (:func:`has_snapshot`); see the module docstring.
+    """
+    candidates = candidate_dates(lakehouse, day)
+    for date in candidates or []:
+        if has_snapshot(table, date, where):
+            return date
+    return max_snapshot(table, day, where)

@@ -1,0 +1,49 @@
+"""Dashboard inputs from the per-day statistics rows and the day's snapshot of gold only."""
+
+import datetime as dt
+
+from pyspark.sql import functions as F
+
+from airbnb_assets.ml.prediction_stats import stats_rows
+from airbnb_assets.monitoring.dashboard.data import predictions_over_time, price_by_group
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.tables import DRIFT_METRICS
+
+MARCH, APRIL = dt.date(2017, 3, 2), dt.date(2017, 4, 2)
+
+
+def test_predictions_over_time_reads_the_statistics_rows(lakehouse: LakehouseResource) -> None:
+    stats = {"rows_scored": 7000, "mean_predicted": 190.0, "median_predicted": 150.0, "mean_actual": 200.0}
+    rows = stats_rows(APRIL, APRIL, "2", stats, 3) + stats_rows(
+        MARCH, MARCH, "1", {**stats, "rows_scored": 6000}, 0
+    )
+    rows += stats_rows(dt.date(2017, 5, 2), APRIL, "2", {"rows_scored": 0}, 0)  # nothing scored: not shown
+    drift = {"run_date": APRIL, "report": "data", "column": "room_type", "score": 0.2, "drifted": True}
+    lakehouse.append(lakehouse.create_frame([*rows, drift], DRIFT_METRICS), DRIFT_METRICS)
+    frame = predictions_over_time(lakehouse.read(DRIFT_METRICS))
+    assert frame[["run_date", "model_version", "n_rows"]].values.tolist() == [
+        ["2017-03-02", "1", 6000],
+        ["2017-04-02", "2", 7000],
+    ]
+    assert frame.loc[1, "mean_predicted"] == 190.0 and frame.loc[1, "median_predicted"] == 150.0
+    assert frame["median_actual"].isna().all()
+
+
+def test_price_by_group_joins_the_days_snapshot(snapshot_gold, snapshot_gold_rows) -> None:  # type: ignore[no-untyped-def]
+    predictions = (
+        snapshot_gold.filter(F.col("snapshot_date") == F.lit(APRIL))
+        .select(
+            "listing_id",
+            "snapshot_date",
+            F.col("price").alias("prediction"),
+            F.col("price").alias("actual_price"),
+        )
+        .withColumn("run_date", F.lit(APRIL))
+    )
+    groups = price_by_group(predictions, snapshot_gold, "2017-04-02")
+    april = snapshot_gold_rows[snapshot_gold_rows.snapshot_date == APRIL]
+    expected = april.groupby(["neighbourhood", "room_type"]).size()
+    got = groups.dropna(subset=["neighbourhood", "room_type"]).set_index(["neighbourhood", "room_type"])["n"]
+    assert got.sort_index().to_dict() == expected.sort_index().to_dict()
+    assert groups["n"].sum() == len(april)  # every row of the day joined its own snapshot once
+    assert price_by_group(predictions, snapshot_gold, "2017-05-02").empty

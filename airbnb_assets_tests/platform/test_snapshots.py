@@ -1,0 +1,66 @@
+"""The bounded latest-snapshot lookup on real gold rows and a ledger with a held file and a re-delivery."""
+
+import datetime as dt
+
+from pyspark.sql import functions as F
+
+from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.snapshots import candidate_dates, latest_snapshot, max_snapshot
+from airbnb_assets.platform.tables import GOLD, LANDING_FILES
+from airbnb_assets_tests.conftest import build_gold, snapshot_file
+
+MARCH, APRIL, HELD = dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)
+
+
+def _ledger_row(name: str, date: dt.date, status: str) -> dict:
+    return {
+        "file_path": f"/landing/{name}",
+        "file_name": name,
+        "snapshot_date": date,
+        "status": status,
+        "recorded_at": dt.datetime(2020, 1, 1),
+    }
+
+
+def _ledger(lakehouse: LakehouseResource) -> None:
+    rows = [
+        _ledger_row("listings_2017-03-02.csv.gz", MARCH, "ingested"),
+        _ledger_row("listings_2017-04-02.csv.gz", APRIL, "ingested"),
+        _ledger_row("listings_2017-04-02.csv.gz", APRIL, "superseded"),
+        _ledger_row("listings_2017-04-02_v2.csv.gz", APRIL, "ingested"),  # a re-delivery: same date
+        _ledger_row("listings_2017-05-02.csv.gz", HELD, "ingested"),  # held by a fail rule: not in gold
+        _ledger_row("listings_2017-05-02.csv.gz", HELD, "rejected"),
+        _ledger_row("notes.txt", None, "ignored"),  # type: ignore[arg-type]
+    ]
+    lakehouse.append(lakehouse.create_frame(rows, LANDING_FILES), LANDING_FILES)
+
+
+def test_latest_snapshot_skips_held_files_and_matches_the_full_scan(
+    lakehouse: LakehouseResource, spark
+) -> None:  # type: ignore[no-untyped-def]
+    gold = build_gold(spark, [snapshot_file("2017-03-02"), snapshot_file("2017-04-02")])
+    # April arrives without prices: the labelled lookup must fall back to March.
+    gold = gold.withColumn(
+        "price", F.when(F.col("snapshot_date") == F.lit(APRIL), None).otherwise(F.col("price"))
+    )
+    lakehouse.append(gold, GOLD)
+    table = lakehouse.read(GOLD)
+    priced = F.col("price").isNotNull()
+
+    # Without a ledger the lookup is the full scan.
+    assert candidate_dates(lakehouse, HELD) is None
+    assert latest_snapshot(lakehouse, table, HELD) == APRIL
+
+    _ledger(lakehouse)
+    assert candidate_dates(lakehouse, dt.date(2017, 5, 10)) == [HELD, APRIL, MARCH]  # once per date
+    expected = {
+        dt.date(2017, 5, 10): (APRIL, MARCH),  # the held file's date is skipped
+        HELD: (APRIL, MARCH),
+        dt.date(2017, 4, 20): (APRIL, MARCH),  # a day without a file: the latest before it
+        APRIL: (APRIL, MARCH),
+        dt.date(2017, 3, 20): (MARCH, MARCH),
+        dt.date(2017, 3, 1): (None, None),  # nothing up to the day
+    }
+    for day, (latest, labelled) in expected.items():
+        assert latest_snapshot(lakehouse, table, day) == latest == max_snapshot(table, day), day
+        assert latest_snapshot(lakehouse, table, day, priced) == labelled == max_snapshot(table, day, priced)
