@@ -46,6 +46,7 @@ REPLAY_MODULE = "airbnb_assets_tests/test_e2e.py"
 #: that the files left for the end of the run, when both workers take from the queue, are short.
 LONG_MODULES = (
     "airbnb_assets_tests/test_databricks.py",
+    "airbnb_assets_tests/benchmarks/test_bench_smoke.py",
     "airbnb_assets_tests/test_assets.py",
     "airbnb_assets_tests/reliability/test_runs.py",
     "airbnb_assets_tests/reliability/test_silver.py",
