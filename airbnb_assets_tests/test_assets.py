@@ -8,6 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from airbnb_assets.definitions import ASSETS
+from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.monitoring.dashboard.data import predictions_over_time
 from airbnb_assets.monitoring.drift.reference import reference_path
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -87,10 +88,15 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert model["champion_compared"].value == "1" and model["trained_through"].value == "2019-10-14"
     assert model["validation"].value.startswith("out of time")
     assert checks["training_contract_complete"].passed is True
-    # v1's drift reference was sampled from its training snapshot once and stored.
+    # v1's drift reference was stored beside it when it was registered (day 1), from the rows it
+    # was fit on; the drift report read it. v2's is stored by this retrain.
     reference = Path(lakehouse.artifacts.path(reference_path("airbnb_price", "1")))
     stored = (reference.stat().st_mtime_ns, reference.read_bytes())
     assert len(pd.read_parquet(reference)) == drift["reference_rows"].value == first_gold_rows
+    assert model["drift_reference"].value == reference_path("airbnb_price", "2")
+    second = pd.read_parquet(lakehouse.artifacts.path(model["drift_reference"].value))
+    assert len(second) == model["training_rows"].value == first_gold_rows + 8102  # under max_rows
+    assert set(second.columns) == {*NUMERIC, *CATEGORICAL}
     # The day's prediction statistics were recorded once, beside the drift rows of the day.
     stats = {
         r["column"]: r["score"]

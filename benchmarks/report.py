@@ -1,8 +1,8 @@
 """Results: one JSON file per run under ``benchmarks/results/``, and RESULTS.md regenerated from them.
 
 :func:`write_results_md` rewrites only the section between :data:`BEGIN` and :data:`END` of
-RESULTS.md (the latest run's table and the history of earlier runs); the hand-written sections
-around it (the drift million-rows benchmark, ...) are kept as they are.
+RESULTS.md (each figure from the latest run that measured it); the hand-written text around it
+(what the figures mean, why a target is not met and what would meet it) is kept as it is.
 """
 
 from __future__ import annotations
@@ -42,12 +42,23 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     s = result.get("scenarios", {})
     out: list[tuple[str, str, str, str]] = []
     if one := s.get("real_day"):
+        label = f"1. real day {one['day']} ({one['rows']:,} rows)"
+        if "same_work_ratio" in one:
+            out.append(
+                (
+                    f"{label}: daily_job without retrain, drift, dashboard vs bare PySpark",
+                    f"{one['same_work_seconds']:.1f} s vs {one['bare_seconds']:.1f} s "
+                    f"= {one['same_work_ratio']:.2f}×",
+                    "≤ 1.3×",
+                    _met(one["met"]),
+                )
+            )
         out.append(
             (
-                f"1. real day {one['day']} ({one['rows']:,} rows): daily_job vs bare PySpark",
+                f"{label}: whole daily_job vs bare PySpark",
                 f"{one['product_seconds']:.1f} s vs {one['bare_seconds']:.1f} s = {one['ratio']:.2f}×",
                 "≤ 1.3×",
-                _met(one["met"]),
+                _met(one["ratio"] <= 1.3),
             )
         )
     if two := s.get("million_rows"):

@@ -24,6 +24,8 @@ GB = 10**9
 SYNTH_FIRST = dt.date(2019, 11, 1)
 #: The measured synthetic day of scenarios 2 and 3 (after the longest history).
 SYNTH_DAY = dt.date(2020, 3, 1)
+#: Steps of the daily job the bare script has no counterpart for (retraining, drift, dashboard).
+BEYOND_THE_FLOOR = ("ml__price_model", "monitoring__drift_report", "monitoring__dashboard")
 #: Where ``make bench-test`` records the time of ``make test``.
 MAKE_TEST_JSON = REPO / "benchmarks" / "results" / "make_test.json"
 
@@ -62,14 +64,21 @@ def real_day(bench: Bench, iterations: int, day: str = REAL_DAY) -> dict[str, An
         bare.append(bare_day(bench, state, day, csv))
     p = statistics.median(r["seconds"] for r in product)
     b = statistics.median(r["seconds"] for r in bare)
+    # The same work as the script: the run's wall time (process start, imports, Spark start, Dagster
+    # events and checks included) minus the steps the script does not have.
+    same = statistics.median(
+        r["seconds"] - sum(r["steps"].get(k, 0.0) for k in BEYOND_THE_FLOOR) for r in product
+    )
     return {
         "day": day,
         "iterations": iterations,
         "product_seconds": p,
         "bare_seconds": b,
         "ratio": p / b,
+        "same_work_seconds": same,
+        "same_work_ratio": same / b,
         "target_ratio": 1.3,
-        "met": p / b <= 1.3,
+        "met": same / b <= 1.3,
         "product_steps": _median_steps(product),
         "bare_stages": _median_steps([{"steps": r["stages"]} for r in bare]),
         "rows": product[0]["rows"],

@@ -75,6 +75,18 @@ def _bronze_rows(lakehouse: LakehouseResource, path: str) -> int:
     return lakehouse.read(BRONZE).filter(F.col("_source_file") == path).count()
 
 
+def _appended_rows(lakehouse: LakehouseResource, path: str, before: int | None) -> int:
+    """Rows bronze's append of ``path`` wrote: its commit's ``numOutputRows``, counted only if unknown.
+
+    When no new commit follows ``before`` (an idempotent retry Delta skipped), the file's rows are
+    counted in bronze (data skipping on ``_source_file`` reads only that file's parquet files).
+    """
+    version, metrics = lakehouse.last_commit(BRONZE)
+    if version == (-1 if before is None else before) + 1 and "numOutputRows" in metrics:
+        return int(metrics["numOutputRows"])
+    return _bronze_rows(lakehouse, path)
+
+
 def _record(probe: FileProbe, run_date: str | None, batch_id: int | None) -> dict[str, Any]:
     """A ledger record for a probed file (``ignored`` for a foreign name, else ``failed`` until ingested)."""
     return {
@@ -114,8 +126,9 @@ def ingest_files(
         elif probe.error is None:
             log.info("%s: %s (%s)", probe.name, probe.encoding, probe.encoding_evidence)
             try:
+                before = lakehouse.version(BRONZE)
                 lakehouse.append(read_landed_file(lakehouse.session, probe), BRONZE, txn=ctx.txn("bronze", i))
-                record.update(status="ingested", rows=_bronze_rows(lakehouse, path))
+                record.update(status="ingested", rows=_appended_rows(lakehouse, path, before))
                 known[probe.sha256] = probe.name
             except Exception as exc:  # a file Spark cannot parse is recorded, not fatal
                 committed = _bronze_rows(lakehouse, path)  # ... unless its commit went through

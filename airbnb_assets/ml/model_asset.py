@@ -15,11 +15,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
-from airbnb_assets.ml.contract import CONTRACT, missing_required
+from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
 from airbnb_assets.ml.registry import register_retrain
 from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
+from airbnb_assets.monitoring.drift.reference import store_reference
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -27,6 +28,7 @@ from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.snapshots import latest_snapshot
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
 from airbnb_assets.resources.mlflow import MlflowResource
+from airbnb_assets.resources.monitoring import MonitoringResource
 
 TRAINING_CONTRACT_CHECK = "training_contract_complete"
 
@@ -98,6 +100,7 @@ def price_model(
     config: PriceModelConfig,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
+    monitoring: MonitoringResource,
     pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
@@ -147,6 +150,16 @@ def price_model(
         client, mlflow.model_name, rows, result, decision, evaluated_on=latest, run_date=context.partition_key
     )
     (context.log.info if reg.promoted else context.log.warning)(reg.decision)
+    fitted = rows if decision.promote else rows[rows.snapshot_date.astype(str).isin(result.train_snapshots)]
+    reference = store_reference(
+        lakehouse,
+        mlflow.model_name,
+        str(reg.version),
+        fitted,
+        [*NUMERIC, *CATEGORICAL],
+        monitoring.max_rows,
+        monitoring.seed,
+    )
     return dg.MaterializeResult(
         metadata={
             **base,
@@ -162,6 +175,7 @@ def price_model(
             "validation": result.scheme,
             "training_rows": len(rows) if decision.promote else result.n_train,  # rows in the fit
             "champion_compared": str(champion.version) if champion is not None else "none",
+            "drift_reference": reference,
             **({"champion_val_mae": round(champion_mae, 4)} if champion_mae is not None else {}),
             **{f"val_{k}": round(v, 4) for k, v in result.metrics.items()},
             **{f"baseline_{k}": round(v, 4) for k, v in result.baseline_metrics.items()},

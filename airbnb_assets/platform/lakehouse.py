@@ -28,6 +28,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from airbnb_assets.platform.artifacts import ArtifactStore, is_machine_local
+from airbnb_assets.platform.delta_log import LogFacts, last_commit, log_facts
 from airbnb_assets.platform.locks import WriterLock
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
@@ -156,16 +157,36 @@ class LakehouseResource(dg.ConfigurableResource):
             return DeltaTable.forName(self.session, self.identifier(table))
         return DeltaTable.forPath(self.session, self.path(table))
 
-    def row_count(self, table: Table) -> int:
-        """Rows of the table's current version (0 if it does not exist); no Spark when readable by path."""
-        if self.readable_by_path:
-            from deltalake import DeltaTable as PathTable
+    def _local_log(self, table: Table) -> str | None:
+        """The table's path when its Delta log can be read without Spark (on this machine's disk)."""
+        if not self.readable_by_path:
+            return None
+        path = self.path(table)
+        return path if is_machine_local(path) else None
 
-            path = self.path(table)
-            if not is_machine_local(path) or os.path.isdir(os.path.join(path, "_delta_log")):
-                return int(PathTable(path).to_pyarrow_dataset().count_rows())
-            return 0
-        return self.read(table).count() if self.exists(table) else 0
+    def facts(self, table: Table) -> LogFacts | None:
+        """The table's version and row count from its Delta log (``None`` if it does not exist).
+
+        On this machine's disk the log is read with delta-rs (no Spark job, no data file); elsewhere,
+        and when the log cannot give an exact count, Spark counts.
+        """
+        local = self._local_log(table)
+        if local is not None:
+            if not os.path.isdir(os.path.join(local, "_delta_log")):
+                return None
+            facts = log_facts(local)
+            if facts.rows is not None:
+                return facts
+            return LogFacts(facts.version, int(self.read(table).count()))
+        if not self.exists(table):
+            return None
+        version = int(self.delta(table).history(1).collect()[0]["version"])
+        return LogFacts(version, int(self.read(table).count()))
+
+    def row_count(self, table: Table) -> int:
+        """Rows of the table's current version (0 if it does not exist), from the log where it can."""
+        facts = self.facts(table)
+        return facts.rows or 0 if facts is not None else 0
 
     def to_pandas(self, table: Table, columns: list[str] | None = None) -> tuple[pd.DataFrame, int]:
         """The table's current rows as pandas and its version; without Spark when readable by path."""
@@ -180,9 +201,15 @@ class LakehouseResource(dg.ConfigurableResource):
 
     def version(self, table: Table) -> int | None:
         """Latest committed version of the table, or ``None`` if it does not exist."""
-        if not self.exists(table):
-            return None
-        return int(self.delta(table).history(1).collect()[0]["version"])
+        return self.last_commit(table)[0] if self.exists(table) else None
+
+    def last_commit(self, table: Table) -> tuple[int, dict[str, Any]]:
+        """The table's latest commit: its version and ``operationMetrics`` (the table must exist)."""
+        local = self._local_log(table)
+        if local is not None:
+            return last_commit(local)
+        commit = self.delta(table).history(1).collect()[0]
+        return int(commit["version"]), dict(commit["operationMetrics"] or {})
 
     def create_frame(self, rows: list[dict[str, Any]], table: Table) -> DataFrame:
         """A DataFrame of ``rows`` with the table's declared schema."""
@@ -247,8 +274,7 @@ class LakehouseResource(dg.ConfigurableResource):
         """Rows the table's latest commit wrote (its ``numOutputRows`` metric; ``None`` if not recorded)."""
         if not self.exists(table):
             return None
-        metrics = self.delta(table).history(1).collect()[0]["operationMetrics"] or {}
-        value = metrics.get("numOutputRows")
+        value = self.last_commit(table)[1].get("numOutputRows")
         return int(value) if value is not None else None
 
     def _save(self, writer: DataFrameWriter, table: Table) -> None:

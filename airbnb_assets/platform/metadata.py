@@ -15,9 +15,10 @@ def table_metadata(lakehouse: LakehouseResource, table: Table) -> dict[str, Any]
     meta: dict[str, Any] = {"table": dg.MetadataValue.text(lakehouse.identifier(table))}
     if not lakehouse.catalog:
         meta["path"] = dg.MetadataValue.path(lakehouse.path(table))
-    if lakehouse.exists(table):
-        meta["dagster/row_count"] = lakehouse.read(table).count()
-        meta["delta_version"] = lakehouse.version(table)
+    facts = lakehouse.facts(table)  # from the Delta log: no scan, no Spark job for a local table
+    if facts is not None:
+        meta["dagster/row_count"] = facts.rows
+        meta["delta_version"] = facts.version
     return meta
 
 

@@ -54,6 +54,14 @@ def test_existence_and_versions(lakehouse: LakehouseResource) -> None:
     assert lakehouse.row_count(PREDICTIONS) == 5 and lakehouse.row_count(GOLD) == 0
     frame, version = lakehouse.to_pandas(PREDICTIONS, ["listing_id", "run_date"])
     assert (list(frame.columns), len(frame), version) == (["listing_id", "run_date"], 5, 1)
+    # Facts from the log (no Spark job) agree with Spark, also after a replace removed files.
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(4), 90.0), PREDICTIONS, DAYS[1])
+    facts = lakehouse.facts(PREDICTIONS)
+    assert facts is not None and (facts.version, facts.rows) == (2, 7) == (
+        2,
+        lakehouse.read(PREDICTIONS).count(),
+    )
+    assert lakehouse.facts(GOLD) is None and lakehouse.last_commit(PREDICTIONS)[1]["numOutputRows"] == "4"
 
 
 def test_replace_partition_replaces_exactly_one_day(lakehouse: LakehouseResource) -> None:

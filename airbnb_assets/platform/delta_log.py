@@ -1,0 +1,52 @@
+"""Facts a Delta table's log already holds, read without Spark (``deltalake``, log only).
+
+A table's version, its row count (the sum of the ``numRecords`` statistics of its files) and its
+latest commit's metrics are in ``_delta_log``; reading them with delta-rs opens the log's JSON
+and checkpoint files, no data file, and starts no Spark job. The cost grows with the number of
+the table's files, not with its rows. :class:`~airbnb_assets.platform.lakehouse.LakehouseResource`
+uses these for tables on this machine's disk and falls back to Spark elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LogFacts:
+    """A table's latest version and row count.
+
+    ``rows`` is ``None`` when the log cannot say exactly: a file without a ``numRecords`` statistic,
+    or a table with deletion vectors.
+    """
+
+    version: int
+    rows: int | None
+
+
+def log_facts(path: str) -> LogFacts:
+    """The version and row count of the Delta table at ``path``, from its log."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    table = DeltaTable(path)
+    if "deletionVectors" in (table.protocol().reader_features or []):
+        # A file's numRecords counts the rows its deletion vector removed: only a scan is exact.
+        return LogFacts(version=int(table.version()), rows=None)
+    actions = pa.table(table.get_add_actions(flatten=True))
+    counts = actions.column("num_records") if "num_records" in actions.column_names else None
+    rows = None
+    if counts is not None and counts.null_count == 0:
+        rows = int(pa.compute.sum(counts).as_py() or 0)
+    elif actions.num_rows == 0:
+        rows = 0
+    return LogFacts(version=int(table.version()), rows=rows)
+
+
+def last_commit(path: str) -> tuple[int, dict[str, Any]]:
+    """The latest commit of the table at ``path``: its version and its ``operationMetrics``."""
+    from deltalake import DeltaTable
+
+    [commit] = DeltaTable(path).history(1)
+    return int(commit["version"]), dict(commit.get("operationMetrics") or {})
