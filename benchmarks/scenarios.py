@@ -92,16 +92,23 @@ def million_rows(bench: Bench, iterations: int, rows: int = 1_000_000) -> dict[s
     csv = bench.root / "synth" / f"day-{rows}" / f"listings_{SYNTH_DAY}.csv.gz"
     if not csv.exists():
         write_day(csv.parent, SYNTH_DAY, rows, seed=1)
-    runs = []
+    runs, bare = [], []
     for i in range(iterations):
-        bench.echo(f"  [2] iteration {i + 1}/{iterations}: {rows:,} rows through daily_job")
+        bench.echo(
+            f"  [2] iteration {i + 1}/{iterations}: {rows:,} rows through daily_job, then the bare script"
+        )
         runs.append(product_day(bench, state, SYNTH_DAY.isoformat(), [csv]))
+        bare.append(bare_day(bench, state, SYNTH_DAY.isoformat(), csv))
     seconds = statistics.median(r["seconds"] for r in runs)
     peak = max(r["peak_rss"] for r in runs)
     return {
         "rows": rows,
         "iterations": iterations,
         "seconds": seconds,
+        # The floor on the same day: what this stack needs for the data path alone.
+        "bare_seconds": statistics.median(r["seconds"] for r in bare),
+        "bare_peak_rss_gb": max(r["peak_rss"] for r in bare) / GB,
+        "bare_stages": _median_steps([{"steps": r["stages"]} for r in bare]),
         "target_seconds": 90,
         "peak_rss_gb": peak / GB,
         "target_peak_rss_gb": 4.0,

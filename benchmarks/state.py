@@ -1,7 +1,8 @@
 """Prepared starting states, cached under the git-ignored ``.bench/`` folder.
 
 A state is a lakehouse plus the Dagster instance that built it (and, for the real state, the
-champion exported as a pickle for the bare script). It is built once in the *live* folder
+champion exported as a pickle for the bare script). Each state is built by one daily run that
+ingests all its files at once. It is built once in the *live* folder
 ``.bench/live`` -- where every measured run also happens, because MLflow's registry and Spark's
 checkpoints hold absolute paths -- then copied to ``.bench/cache/<name>-<key>``. ``key`` hashes the
 package's source, ``synth.py`` and the parameters, so a changed pipeline or scale
@@ -112,7 +113,7 @@ class Bench:
     """Where states are cached and runs happen, and how runs are started.
 
     ``in_process`` runs everything in this process (the smoke test's shared Spark session);
-    otherwise every run is its own process. ``real_until`` is the last real snapshot replayed into
+    otherwise every run is its own process. ``real_until`` is the last real snapshot ingested into
     the real state (the smoke test uses fewer days).
     """
 
@@ -160,17 +161,23 @@ class Bench:
         return cached
 
     def real_state(self) -> Path:
-        """The real snapshots up to ``real_until`` replayed (``airbnb replay``), champion exported."""
-        cached = self._cache("real", {"until": self.real_until})
+        """The real snapshots up to ``real_until`` ingested by one daily run, champion exported.
+
+        All of them land at once and one ``daily_job`` run (for the last of them) ingests them and
+        trains the first champion -- the state a measured day needs, built in one run, not one
+        run per snapshot.
+        """
+        from airbnb_assets.environments import SNAPSHOTS_DIR
+
+        cached = self._cache("real", {"until": self.real_until, "build": "one-run"})
         if cached.exists():
             return cached
-        self.echo(f"  preparing: replay of the real snapshots up to {self.real_until} ({cached.name})")
+        self.echo(f"  preparing: the real snapshots up to {self.real_until}, one run ({cached.name})")
         live = self.reset_live()
-        until = self.real_until
-        replay = (
-            f"from airbnb_assets.cli import main; raise SystemExit(main(['replay', '--until', '{until}']))"
+        files = sorted(p for p in SNAPSHOTS_DIR.glob("listings_*.csv.gz") if p.name[9:19] <= self.real_until)
+        self.run(
+            ["-m", "benchmarks.product_day", "--date", self.real_until, "--land", *map(str, files)], live
         )
-        self.run(["-c", replay], live)
         self.run(["-c", _EXPORT, str(live.model)], live)
         return self._keep(cached)
 

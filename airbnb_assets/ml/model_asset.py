@@ -38,7 +38,7 @@ class PriceModelConfig(dg.Config):
 
     force_retrain: bool = False
     promotion_tolerance: float = PROMOTION_TOLERANCE
-    max_training_rows: int = 500_000
+    max_training_rows: int = 100_000
     max_missing_share: float = MAX_MISSING_SHARE
 
 

@@ -32,6 +32,10 @@ LOCAL_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",
     "spark.sql.adaptive.enabled": "true",
+    # Shuffles start with 32 partitions and AQE coalesces them to its advisory size (64 MB): a
+    # small day ends up in one or two partitions, a backlog of millions of rows gets all 32
+    # (4 partitions of a 5M-row batch each held over a million wide rows and ran out of heap).
+    "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "32",
     # Java's full charset list (Mac Roman, windows-1252 landed files): set when the session starts,
     # never at run time (``spark.conf.set`` is refused on Databricks shared and serverless compute).
     "spark.sql.legacy.javaCharsets": "true",
