@@ -54,6 +54,7 @@ def run(args: argparse.Namespace, bench: Bench, folder: Path = report.RESULTS_DI
         result["scenarios"][name] = call()
         result["scenarios"][name]["scenario_seconds"] = time.perf_counter() - start
         bench.echo(f"[{number}] {name} done in {time.perf_counter() - start:.0f} s")
+        report.save(result, folder)  # after each scenario: a later failure keeps what was measured
     path = report.save(result, folder)
     bench.echo(f"results: {path}")
     return result

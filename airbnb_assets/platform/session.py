@@ -33,8 +33,8 @@ LOCAL_CONF: dict[str, str] = {
     "spark.driver.memory": "4g",
     "spark.sql.adaptive.enabled": "true",
     # Shuffles start with 32 partitions and AQE coalesces them to its advisory size (64 MB): a
-    # small day ends up in one or two partitions, a backlog of millions of rows gets all 32
-    # (4 partitions of a 5M-row batch each held over a million wide rows and ran out of heap).
+    # small day ends up in one or two partitions, millions of rows get all 32 (with 4, each task
+    # of a 5M-row backlog held over a million wide rows; that backlog can still exhaust the heap).
     "spark.sql.adaptive.coalescePartitions.initialPartitionNum": "32",
     # Java's full charset list (Mac Roman, windows-1252 landed files): set when the session starts,
     # never at run time (``spark.conf.set`` is refused on Databricks shared and serverless compute).
