@@ -91,7 +91,15 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if "make_demo_seconds" in four:
         out.append(("4. `make demo`", f"{four['make_demo_seconds']:.0f} s", "—", "—"))
     if test := four.get("make_test"):
-        out.append(("4. `make test` (recorded by `make bench-test`)", f"{test['seconds']:.0f} s", "—", "—"))
+        outcome = "" if test.get("passed") else " (the run failed)"
+        out.append(
+            (
+                "4. `make test` (recorded by `make bench-test`)",
+                f"{test['seconds']:.0f} s{outcome}",
+                "≤ 12 min (team rule)",
+                _met(test["seconds"] <= 720),
+            )
+        )
     return out
 
 

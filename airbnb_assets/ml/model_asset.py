@@ -17,10 +17,10 @@ from pyspark.sql import functions as F
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
+from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.registry import register_retrain
 from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
-from airbnb_assets.monitoring.drift.reference import store_reference
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource

@@ -2,11 +2,11 @@
 
 The data drift reference of a model version is a fixed-seed sample (at most ``max_rows`` rows) of
 the drift features of the rows it was fit on. ``ml/price_model`` stores it beside the model when it
-registers the version (:func:`store_reference`, from the training rows it already holds in
-memory), as ``drift/reference/<model>/v<version>.parquet`` in the lakehouse's artefact store; the
-drift report reads that file and never scans the training history. A version registered without
-one (before this file existed) is sampled from its training snapshots in gold once, the first
-time it is judged (:func:`champion_reference`), and stored the same way.
+registers the version (:func:`airbnb_assets.ml.reference.store_reference`, from the training rows it
+already holds in memory), as ``drift/reference/<model>/v<version>.parquet`` in the lakehouse's
+artefact store; the drift report reads that file and never scans the training history. A version
+registered without one (before this file existed) is sampled from its training snapshots in gold
+once, the first time it is judged (:func:`champion_reference`), and stored the same way.
 
 The previous day of the prediction drift is the latest earlier day with scored rows in the
 prediction statistics (``report = "predictions"`` rows of ``monitoring/drift_metrics``).
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
+from airbnb_assets.ml.reference import reference_path
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import DRIFT_METRICS, GOLD, PREDICTION_STATS_REPORT
 
@@ -26,32 +27,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from airbnb_assets.platform.lakehouse import LakehouseResource
-
-
-def reference_path(model_name: str, version: str) -> str:
-    """Artefact path of a version's reference sample."""
-    return f"drift/reference/{model_name}/v{version}.parquet"
-
-
-def store_reference(
-    lakehouse: LakehouseResource,
-    model_name: str,
-    version: str,
-    fitted_rows: pd.DataFrame,
-    features: list[str],
-    max_rows: int,
-    seed: int,
-) -> str:
-    """Store a registered version's reference: a fixed-seed sample of the rows it was fit on.
-
-    Returns the artefact path (relative to the artefact store).
-    """
-    reference = fitted_rows[features]
-    if len(reference) > max_rows:
-        reference = reference.sample(n=max_rows, random_state=seed)
-    relative = reference_path(model_name, version)
-    lakehouse.artifacts.write_parquet(relative, reference.reset_index(drop=True))
-    return relative
 
 
 def champion_reference(
