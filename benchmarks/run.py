@@ -5,7 +5,8 @@
 ``benchmarks/results/<timestamp>.json`` and regenerates RESULTS.md (:func:`write_results_md`).
 ``--smoke`` runs one iteration of each on tiny data (what the smoke test does, in-process).
 Prepared states are cached under ``.bench/`` (see :mod:`benchmarks.state`); the first full run
-builds them. ``--results-md`` only regenerates RESULTS.md from the recorded JSON.
+builds them (``--prepare`` only builds them). ``--results-md`` only regenerates RESULTS.md from the
+recorded JSON.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def run(args: argparse.Namespace, bench: Bench, folder: Path = report.RESULTS_DI
     return result
 
 
+def prepare(args: argparse.Namespace, bench: Bench) -> list[Path]:
+    """Build (or find) the cached states the selected scenarios start from; measure nothing."""
+    states = [bench.real_state()]
+    if 3 in args.only:
+        for days in (args.short, args.long):
+            states.append(bench.history_state(days, args.rows_incremental, scenarios.SYNTH_FIRST))
+    for state in states:
+        bench.echo(f"  ready: {state}")
+    return states
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line of ``make bench``."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
@@ -76,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--results-dir", type=Path, default=report.RESULTS_DIR, help="where the JSON goes")
     p.add_argument("--note", help="a line recorded with the results (the load, what else ran)")
     p.add_argument("--results-md", action="store_true", help="only regenerate RESULTS.md")
+    p.add_argument("--prepare", action="store_true", help="only build (or find) the cached states")
     p.add_argument("--time-make-test", action="store_true", help="time `make test` (make bench-test)")
     return p
 
@@ -97,6 +110,9 @@ def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str
         bench.real_until = SMOKE["until"]
         args.real_day, args.rows_large, args.rows_incremental = SMOKE["day"], SMOKE["rows"], SMOKE["rows"]
         args.short, args.long, args.iterations, args.iterations_large = SMOKE["short"], SMOKE["long"], 1, 1
+    if args.prepare:
+        prepare(args, bench)
+        return None
     result = run(args, bench, args.results_dir)
     if not args.smoke:
         print(write_results_md())

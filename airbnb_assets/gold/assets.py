@@ -19,6 +19,7 @@ from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
+from airbnb_assets.platform.snapshots import has_snapshot, superseded_dates
 from airbnb_assets.platform.tables import GOLD, SILVER
 
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
@@ -45,12 +46,23 @@ def rebuild_dates(lakehouse: LakehouseResource, dates: list[dt.date], txn: tuple
 
 
 def drop_vanished_dates(lakehouse: LakehouseResource) -> list[dt.date]:
-    """Delete gold rows of snapshot dates silver no longer holds (every row superseded away)."""
+    """Delete gold rows of snapshot dates silver no longer holds (every row superseded away).
+
+    Only dates with a superseded file in the ledger can vanish (a supersession is silver's only
+    deletion), and each is confirmed with one-row reads of silver and gold
+    (:func:`~airbnb_assets.platform.snapshots.has_snapshot`), so no scan of the history; without a
+    ledger (tables written by hand) both tables' dates are compared in full.
+    """
     gold = lakehouse.read_or_none(GOLD)
     if gold is None:
         return []
-    silver = {r[0] for r in lakehouse.read(SILVER).select("snapshot_date").distinct().collect()}
-    vanished = [r[0] for r in gold.select("snapshot_date").distinct().collect() if r[0] not in silver]
+    silver = lakehouse.read(SILVER)
+    candidates = superseded_dates(lakehouse)
+    if candidates is None:
+        held = {r[0] for r in silver.select("snapshot_date").distinct().collect()}
+        vanished = sorted(r[0] for r in gold.select("snapshot_date").distinct().collect() if r[0] not in held)
+    else:
+        vanished = [d for d in candidates if not has_snapshot(silver, d) and has_snapshot(gold, d)]
     if vanished:
         lakehouse.delta(GOLD).delete(dates_condition(vanished))
     return vanished

@@ -25,7 +25,7 @@ from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
-from airbnb_assets.platform.snapshots import latest_snapshot
+from airbnb_assets.platform.snapshots import candidate_dates, latest_snapshot
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
@@ -39,12 +39,29 @@ class PriceModelConfig(dg.Config):
     force_retrain: bool = False
     promotion_tolerance: float = PROMOTION_TOLERANCE
     max_training_rows: int = 100_000
+    training_snapshots: int = 12
     max_missing_share: float = MAX_MISSING_SHARE
 
 
-def labelled_until(gold: DataFrame, day: dt.date) -> DataFrame:
-    """Gold rows with a price, from snapshots up to ``day``."""
-    return gold.filter((F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull())
+def labelled_until(gold: DataFrame, day: dt.date, since: dt.date | None = None) -> DataFrame:
+    """Gold rows with a price, from snapshots up to ``day`` (and from ``since`` on, if given)."""
+    condition = (F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull()
+    if since is not None:
+        condition = condition & (F.col("snapshot_date") >= F.lit(since))
+    return gold.filter(condition)
+
+
+def window_start(lakehouse: LakehouseResource, day: dt.date, snapshots: int) -> dt.date | None:
+    """The oldest of the newest ``snapshots`` snapshot dates up to ``day`` in the ledger.
+
+    ``None`` when the ledger holds no more dates than that (the whole history is the window).
+    Reading only the window's snapshots (Delta skips the older files by their statistics) keeps
+    the training read bounded however long the history grows.
+    """
+    if snapshots < 2:
+        raise ValueError(f"training_snapshots must be at least 2 (fit and evaluate), got {snapshots}")
+    dates = candidate_dates(lakehouse, day) or []
+    return dates[snapshots - 1] if len(dates) > snapshots else None
 
 
 def latest_labelled(lakehouse: LakehouseResource, gold: DataFrame, day: dt.date) -> dt.date | None:
@@ -93,7 +110,7 @@ def _contract_check(missing: list[str], evaluated_on: Any, share: float) -> dg.A
     ],
     description="Retrains after the day was scored and judged: a challenger trained on the snapshots "
     "before the latest labelled one is compared out of time with the serving champion; a winner is "
-    "refit on every labelled row and serves from the next day.",
+    "refit on every labelled row of the training window and serves from the next day.",
 )
 def price_model(
     context: dg.AssetExecutionContext,
@@ -111,9 +128,8 @@ def price_model(
         "tracking_uri": dg.MetadataValue.text(mlflow.tracking_uri),
     }
     gold = lakehouse.read_or_none(GOLD)
-    labelled = labelled_until(gold, day) if gold is not None else None
     latest = latest_labelled(lakehouse, gold, day) if gold is not None else None
-    if labelled is None or latest is None:
+    if gold is None or latest is None:
         return dg.MaterializeResult(
             metadata={**base, "retrained": False, "reason": "no labelled rows yet"},
             check_results=[_contract_check([], None, config.max_missing_share)],
@@ -128,7 +144,11 @@ def price_model(
             },
             check_results=[_contract_check([], latest, config.max_missing_share)],
         )
-    rows = training_rows(labelled, config.max_training_rows, total=lakehouse.row_count(GOLD))
+    since = window_start(lakehouse, day, config.training_snapshots)
+    # Gold's row count (from its log) bounds the window's rows only when the window is the whole
+    # history; a cut window is counted (its files only) so the sample's fraction is exact.
+    total = lakehouse.row_count(GOLD) if since is None else None
+    rows = training_rows(labelled_until(gold, day, since), config.max_training_rows, total=total)
     result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
     champion = serving_version(client, mlflow.model_name, before=latest)
     champion_mae = None

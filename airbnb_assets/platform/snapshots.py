@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 #: Ledger statuses of a file whose rows went (or may have gone) to the tables.
 INGESTED = "ingested"
+#: The ledger status of a file replaced by a re-delivery (its silver rows moved to quarantine).
+SUPERSEDED = "superseded"
 
 
 def candidate_dates(lakehouse: LakehouseResource, day: dt.date) -> list[dt.date] | None:
@@ -42,6 +44,19 @@ def candidate_dates(lakehouse: LakehouseResource, day: dt.date) -> list[dt.date]
         .collect()
     )
     return sorted((r[0] for r in rows if r[0] is not None), reverse=True)
+
+
+def superseded_dates(lakehouse: LakehouseResource) -> list[dt.date] | None:
+    """Snapshot dates of which a file was superseded, oldest first (``None``: no ledger).
+
+    A supersession is the only deletion from silver, so these are the only dates that can vanish
+    from it (when the re-delivery brought no valid row).
+    """
+    ledger = lakehouse.read_or_none(LANDING_FILES)
+    if ledger is None:
+        return None
+    rows = ledger.filter(F.col("status") == SUPERSEDED).select("snapshot_date").distinct().collect()
+    return sorted(r[0] for r in rows if r[0] is not None)
 
 
 def has_snapshot(table: DataFrame, date: dt.date, where: Column | None = None) -> bool:

@@ -5,10 +5,10 @@ import datetime as dt
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.gold.assets import UNIQUE_CHECK, gold_listing_features, run_gold
+from airbnb_assets.gold.assets import UNIQUE_CHECK, drop_vanished_dates, gold_listing_features, run_gold
 from airbnb_assets.gold.features import KEYS
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import GOLD, SILVER
+from airbnb_assets.platform.tables import GOLD, LANDING_FILES, SILVER
 from airbnb_assets_tests.conftest import build_silver, snapshot_file
 
 
@@ -63,3 +63,38 @@ def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lak
     assert (check.passed, check.metadata["duplicate_keys"].value) == (False, first + second)
     assert check.metadata["dates_checked"].value == "2015-05-04, 2017-04-02"
     assert lakehouse.read(GOLD).count() == 2 * (first + second)
+
+
+def test_a_date_superseded_away_leaves_gold_and_only_such_dates_are_checked(spark, lakehouse) -> None:  # type: ignore[no-untyped-def]
+    first = _add_silver(spark, lakehouse, "2015-05-04")
+    second = _add_silver(spark, lakehouse, "2017-04-02")
+    run_gold(lakehouse)
+    assert _per_snapshot(lakehouse.read(GOLD)) == {"2015-05-04": first, "2017-04-02": second}
+
+    # A re-delivery of 2017-04-02 whose rows all failed: silver's rows of the date were moved away
+    # (here: deleted) and no new row came. Without a ledger, the two tables' dates are compared.
+    lakehouse.delta(SILVER).delete("snapshot_date = DATE'2017-04-02'")
+    assert drop_vanished_dates(lakehouse) == [dt.date(2017, 4, 2)]
+    assert _per_snapshot(lakehouse.read(GOLD)) == {"2015-05-04": first}
+
+    # With a ledger, only dates with a superseded file can vanish: a deletion the ledger does not
+    # know of is not looked for, a superseded date still in silver stays.
+    ledger = [
+        {
+            "file_path": f"/l/{name}",
+            "file_name": name,
+            "snapshot_date": date,
+            "status": status,
+            "recorded_at": dt.datetime(2020, 1, 1),
+        }
+        for name, date, status in [
+            ("listings_2015-05-04.csv", dt.date(2015, 5, 4), "superseded"),
+            ("listings_2015-05-04_v2.csv", dt.date(2015, 5, 4), "ingested"),
+        ]
+    ]
+    lakehouse.append(lakehouse.create_frame(ledger, LANDING_FILES), LANDING_FILES)
+    assert drop_vanished_dates(lakehouse) == []
+    assert _per_snapshot(lakehouse.read(GOLD)) == {"2015-05-04": first}
+    lakehouse.delta(SILVER).delete("snapshot_date = DATE'2015-05-04'")
+    assert drop_vanished_dates(lakehouse) == [dt.date(2015, 5, 4)]
+    assert not lakehouse.read(GOLD).count()

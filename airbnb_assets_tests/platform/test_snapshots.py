@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -64,3 +65,30 @@ def test_latest_snapshot_skips_held_files_and_matches_the_full_scan(
     for day, (latest, labelled) in expected.items():
         assert latest_snapshot(lakehouse, table, day) == latest == max_snapshot(table, day), day
         assert latest_snapshot(lakehouse, table, day, priced) == labelled == max_snapshot(table, day, priced)
+
+
+def test_the_training_window_and_superseded_dates_come_from_the_ledger(
+    lakehouse: LakehouseResource, spark
+) -> None:  # type: ignore[no-untyped-def]
+    from airbnb_assets.ml.model_asset import labelled_until, window_start
+    from airbnb_assets.platform.snapshots import superseded_dates
+
+    assert superseded_dates(lakehouse) is None  # no ledger yet
+    _ledger(lakehouse)
+    assert superseded_dates(lakehouse) == [APRIL]  # the re-delivered file's date, once
+
+    # Ledger dates up to the day, newest first: HELD, APRIL, MARCH.
+    assert window_start(lakehouse, dt.date(2017, 6, 1), 2) == APRIL
+    assert window_start(lakehouse, dt.date(2017, 6, 1), 3) is None  # the whole history fits
+    assert window_start(lakehouse, APRIL, 2) is None  # HELD is after the day
+    with pytest.raises(ValueError, match="at least 2"):
+        window_start(lakehouse, APRIL, 1)
+
+    gold = build_gold(spark, [snapshot_file("2017-03-02"), snapshot_file("2017-04-02")])
+    march = gold.filter(F.col("snapshot_date") == F.lit(MARCH)).count()
+    april = gold.filter(F.col("snapshot_date") == F.lit(APRIL)).count()
+    priced = gold.filter("price IS NOT NULL")
+    assert labelled_until(gold, HELD).count() == priced.count() > march  # no window: both snapshots
+    windowed = labelled_until(gold, HELD, since=APRIL)
+    assert {r[0] for r in windowed.select("snapshot_date").distinct().collect()} == {APRIL}
+    assert windowed.count() == priced.filter(F.col("snapshot_date") == F.lit(APRIL)).count() <= april
