@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from airbnb_assets.ml.promotion import decide
 from airbnb_assets.ml.serving import CHALLENGER, CHAMPION, last_evaluated, serving_version
@@ -16,7 +17,9 @@ from airbnb_assets_tests.ml.conftest import register
 MARCH, APRIL = dt.date(2017, 3, 2), dt.date(2017, 4, 2)
 
 
-def test_gate_then_refit_and_refusals(labelled: pd.DataFrame, mlflow_store: MlflowResource) -> None:
+def test_gate_then_refit_and_refusals(
+    labelled: pd.DataFrame, mlflow_store: MlflowResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = mlflow_store.activate()
     name = mlflow_store.model_name
     march = labelled[labelled.snapshot_date == MARCH]
@@ -68,6 +71,19 @@ def test_gate_then_refit_and_refusals(labelled: pd.DataFrame, mlflow_store: Mlfl
     # A manual rollback of the alias is honoured for days the rolled-back version did not see.
     client.set_registered_model_alias(name, CHAMPION, "1")
     assert str(serving_version(client, name, before=dt.date(2017, 5, 1)).version) == "1"
+
+    # The dashboard's model table: every version, or only the newest past its cap.
+    from airbnb_assets.monitoring.dashboard import data as dashboard_data
+
+    table = dashboard_data.model_versions(client, name)
+    assert list(table.model_version) == ["1", "2", "3", "4"] and list(table.promoted) == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    monkeypatch.setattr(dashboard_data, "MAX_MODEL_VERSIONS", 2)
+    assert list(dashboard_data.model_versions(client, name).model_version) == ["3", "4"]
 
 
 def test_registered_model_loads_without_this_package(

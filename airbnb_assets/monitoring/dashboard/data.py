@@ -114,10 +114,20 @@ def read_inputs(lakehouse: LakehouseResource) -> tuple[DataFrame | None, DataFra
     )
 
 
+#: The dashboard's model table shows the newest versions only (one MLflow run read per row).
+MAX_MODEL_VERSIONS = 30
+
+
 def model_versions(client: Any, name: str) -> pd.DataFrame:
-    """Registered versions with the day they were trained, promotion outcome and MAEs (MLflow)."""
+    """The newest registered versions: the day each was trained, promotion outcome and MAEs (MLflow).
+
+    At most :data:`MAX_MODEL_VERSIONS`, so the step does not grow with a daily retrain's history.
+    """
     rows = []
-    for version in client.search_model_versions(f"name = '{name}'"):
+    newest = client.search_model_versions(
+        f"name = '{name}'", max_results=MAX_MODEL_VERSIONS, order_by=["version_number DESC"]
+    )
+    for version in newest:
         run = client.get_run(version.run_id)
         rows.append(
             {
