@@ -46,7 +46,7 @@ def run(args: argparse.Namespace, bench: Bench, folder: Path = report.RESULTS_DI
                 bench, args.iterations_large, args.rows_incremental, args.short, args.long
             ),
         ),
-        4: ("commands", lambda: scenarios.commands(bench, run_demo=not args.smoke)),
+        4: ("commands", scenarios.commands),
     }
     for number in args.only:
         name, call = steps[number]
@@ -89,18 +89,23 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--note", help="a line recorded with the results (the load, what else ran)")
     p.add_argument("--results-md", action="store_true", help="only regenerate RESULTS.md")
     p.add_argument("--prepare", action="store_true", help="only build (or find) the cached states")
-    p.add_argument("--time-make-test", action="store_true", help="time `make test` (make bench-test)")
+    p.add_argument(
+        "--time-commands",
+        nargs="*",
+        choices=["demo", "test"],
+        help="only time `make demo` and/or `make test` (make bench-commands) and record them",
+    )
     return p
 
 
 def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str, Any] | None:
-    """Run the suite (or ``--results-md`` / ``--time-make-test``); print progress; return the result."""
+    """Run the suite (or ``--prepare``, ``--results-md``, ``--time-commands``); return the result."""
     args = parser().parse_args(argv)
-    if args.time_make_test:
-        record = scenarios.time_make_test()
-        print(
-            f"make test: {record['seconds']:.0f} s (passed: {record['passed']}) -> {scenarios.MAKE_TEST_JSON}"
-        )
+    if args.time_commands is not None:
+        recorded = scenarios.time_commands(args.time_commands or ["demo", "test"])
+        for name, record in recorded.items():
+            print(f"{name}: {record['seconds']:.0f} s (passed: {record['passed']})")
+        print(scenarios.COMMANDS_JSON)
         return None
     if args.results_md:
         print(write_results_md())

@@ -94,3 +94,22 @@ def test_bare_script_writes_silver_gold_and_predictions(spark, smoke) -> None:  
     scored = rows("gold/price_predictions", f"run_date = DATE'{day}'")
     rejected = rows("gold/price_predictions_quarantine", f"run_date = DATE'{day}'")
     assert scored > 0 and scored + rejected == expected
+
+
+def test_figure_four_comes_from_the_recorded_commands(tmp_path: Path) -> None:
+    from benchmarks import report
+
+    record = {
+        "seconds": 754.2,
+        "passed": True,
+        "measured_at": "2026-11-27T18:00:00+00:00",
+        "commit": "abc1234",
+    }
+    (tmp_path / "commands.json").write_text(json.dumps({"make_test": record}), encoding="utf-8")
+    target = tmp_path / "RESULTS.md"
+    target.write_text("# hand-written\n", encoding="utf-8")
+    report.write_results_md(tmp_path, target)
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# hand-written\n")
+    [row] = [line for line in text.splitlines() if line.startswith("| 4. `make test`")]
+    assert "on abc1234, 2026-11-27T18:00Z" in row and "12 min 34 s" in row and "**not met**" in row
