@@ -104,6 +104,18 @@ def rows(result: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _floor_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The latest run that measured scenario 2's floor (the bare script on the same day)."""
+    return next((r for r in reversed(runs) if "bare_seconds" in r["scenarios"].get("million_rows", {})), None)
+
+
+def _floor_row(run: dict[str, Any]) -> str:
+    two = run["scenarios"]["million_rows"]
+    measured = f"{two['bare_seconds']:.1f} s, peak RSS {two['bare_peak_rss_gb']:.2f} GB"
+    label = f"2. the floor: bare script on the same {two['rows']:,}-row day (`--floor-large`)"
+    return f"| {label} | {measured} | — | — | {run['started']} |"
+
+
 def _machine(m: dict[str, Any]) -> str:
     return (
         f"{m['cores']} cores, {m['ram_gib']} GiB, Python {m['python']}, pyspark {m['pyspark']}, "
@@ -145,6 +157,10 @@ def section(runs: list[dict[str, Any]], commands: dict[str, Any] | None = None) 
             shown.append(run)
             single = {"scenarios": {name: run["scenarios"][name]}}
             lines += [f"| {a} | {b} | {c} | {d} | {run['started']} |" for a, b, c, d in rows(single)]
+            if name == "million_rows" and "bare_seconds" not in run["scenarios"][name]:
+                if (floor := _floor_run(runs)) is not None:
+                    lines.append(_floor_row(floor))
+                    shown.append(floor)
     lines += ["", "Runs shown (machine, load average before start, note):", ""]
     for run in {r["started"]: r for r in shown}.values():
         note = f" — {run['note']}" if run.get("note") else ""
