@@ -137,10 +137,12 @@ def section(runs: list[dict[str, Any]], commands: dict[str, Any] | None = None) 
         "champion registered (two daily runs; scenarios 1 and 2), plus, for scenario 3, 5 or 50 synthetic",
         "days landed and ingested 10 days per daily run. The states are cached under the git-ignored",
         "`.bench/`, keyed by a hash of the package's source, `synth.py` and the parameters; building them",
-        "is not part of any figure. Times are medians; memory is the peak of the summed RSS of the run's",
-        "process tree (Python, JVM, Python workers), sampled every 0.2 s. Scenario 1's first row leaves",
-        "out the three steps the bare script has no counterpart for (retrain, drift, dashboard) but keeps",
-        "everything else of the run: process start, imports, Spark start, Dagster's events and checks.",
+        "is not part of any figure (`make bench ARGS=--prepare` builds them). Times are medians: of 3",
+        "runs for scenario 1, of 1 for scenarios 2 and 3 by default (`--iterations-large 3` for three,",
+        "about 20 minutes more); memory is the peak of the summed RSS of the run's process tree (Python,",
+        "JVM, Python workers), sampled every 0.2 s. Scenario 1's first row leaves out the three steps",
+        "the bare script has no counterpart for (retrain, drift, dashboard) but keeps everything else of",
+        "the run: process start, imports, Spark start, Dagster's events and checks.",
         "",
     ]
     if not runs and not commands:

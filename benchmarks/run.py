@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str
         for name, record in recorded.items():
             print(f"{name}: {record['seconds']:.0f} s (passed: {record['passed']})")
         print(scenarios.COMMANDS_JSON)
+        print(write_results_md())
         return None
     if args.results_md:
         print(write_results_md())
