@@ -59,8 +59,10 @@ def drop_vanished_dates(lakehouse: LakehouseResource) -> list[dt.date]:
     silver = lakehouse.read(SILVER)
     candidates = superseded_dates(lakehouse)
     if candidates is None:
-        held = {r[0] for r in silver.select("snapshot_date").distinct().collect()}
-        vanished = sorted(r[0] for r in gold.select("snapshot_date").distinct().collect() if r[0] not in held)
+        in_silver = {r[0] for r in silver.select("snapshot_date").distinct().collect()}
+        vanished = sorted(
+            r[0] for r in gold.select("snapshot_date").distinct().collect() if r[0] not in in_silver
+        )
     else:
         vanished = [d for d in candidates if not has_snapshot(silver, d) and has_snapshot(gold, d)]
     if vanished:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
+from airbnb_assets.platform.snapshots import SUPERSEDED
 from airbnb_assets.platform.tables import LANDING_FILES, SILVER, SILVER_QUARANTINE, Table
 from airbnb_assets.silver.quality import HELD, REASON
 
@@ -188,7 +189,7 @@ def apply_redelivery(
     if not superseded:
         return
     notes = {f: (plan.dates.get(f), reason_for(w)) for f, w in superseded.items()}
-    note_in_ledger(lakehouse, notes, "superseded", run_date, txn=ctx.txn("ledger"))
+    note_in_ledger(lakehouse, notes, SUPERSEDED, run_date, txn=ctx.txn("ledger"))
     if plan.in_silver:
         where = files_condition(plan.in_silver, plan.dates)
         moved = (
