@@ -12,7 +12,7 @@ DAGSTER_HOME := $(CURDIR)/.dagster_home
 ACTIONLINT_VERSION := 1.7.12
 ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
 
-.PHONY: setup browser tools demo dev test lint typecheck docs pytest jars clean bench bench-commands
+.PHONY: setup browser tools demo dev test lint typecheck docs pytest jars clean bench bench-commands cluster-requirements
 
 ## The locked environment, and the browser the dashboard test renders in.
 setup: .venv/.synced browser
@@ -56,6 +56,11 @@ demo: setup
 dev: setup
 	@mkdir -p $(DAGSTER_HOME) && cp -n dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	DAGSTER_HOME=$(DAGSTER_HOME) $(RUN) dagster dev -w workspace.yaml
+
+## The Databricks cluster's pins (airbnb_assets/platform/cluster-requirements.txt): the wheel's
+## dependencies resolved for Databricks Runtime 17.3 LTS (Python 3.12) against its preinstalled libraries.
+cluster-requirements: setup
+	$(RUN) python -m airbnb_assets_tests.databricks_emulator.requirements
 
 ## Quality gates, docs and the test suite (what CI runs).
 test: lint typecheck docs pytest

@@ -70,6 +70,8 @@ class Settings:
     autoloader: bool = False
     #: The variables the step's resources are rebuilt from on a cluster (no secrets).
     forwarded: dict[str, str] | None = None
+    #: Pipes' staging folder on a Unity Catalog volume (entrypoint, context, messages).
+    pipes_volume: str | None = None
 
     @property
     def env_root(self) -> str:
@@ -141,6 +143,7 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         cluster=cluster_spec(env, environ),
         mlflow_tracking_uri=var("MLFLOW_TRACKING_URI"),
         forwarded=_forwarded(env, environ),
+        pipes_volume=var("PIPES_VOLUME", f"/Volumes/{catalog}/ops/lakehouse/_pipes"),
     )
 
 
@@ -166,6 +169,7 @@ def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
         viewers=tuple(g for g in (var("VIEWERS", "") or "").split(",") if g),
         poll_interval_sec=float(var("POLL_INTERVAL", "10") or 10),
         wheel=var("WHEEL"),
+        **({"requirements": Path(req)} if (req := var("CLUSTER_REQUIREMENTS")) else {}),
     )
 
 
@@ -224,6 +228,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             # the local catalog profile (the emulator's TEST) keeps tables readable by path
             external_tables=settings.catalog == "spark_catalog",
             lock_runs=settings.platform == "local",  # Databricks runs are serialised by the run queue
+            # delta-rs reads logs without Spark on a laptop; a cluster has only Spark's Delta
+            delta_rs=settings.platform == "local",
         ),
         "pyspark_step_launcher": step_launcher_resource(settings),
         **pipes_resources(settings),
@@ -264,7 +270,11 @@ def pipes_resources(settings: Settings) -> dict[str, Any]:
         raise ValueError("AIRBNB_<ENV>_COMPUTE=pipes needs DATABRICKS_HOST (the workspace URL)")
     return {
         "pipes_databricks": pipes_resource(
-            settings.cluster, settings.env.value, settings.databricks_host, settings.forwarded or {}
+            settings.cluster,
+            settings.env.value,
+            settings.databricks_host,
+            settings.forwarded or {},
+            settings.pipes_volume or f"/Volumes/{settings.catalog}/ops/lakehouse/_pipes",
         )
     }
 
@@ -328,6 +338,7 @@ def monitoring_resource(settings: Settings, environ: Mapping[str, str] | None = 
 
 def mlflow_resource(settings: Settings) -> MlflowResource:
     """MLflow store of an environment: local SQLite + folder in DEV, Databricks + UC otherwise."""
+    from airbnb_assets.platform.bootstrap import MODEL_SCHEMA
     from airbnb_assets.resources.mlflow import MlflowResource
 
     if settings.platform == "local":
@@ -340,11 +351,11 @@ def mlflow_resource(settings: Settings) -> MlflowResource:
             tracking_uri=settings.mlflow_tracking_uri,
             experiment_name=f"airbnb_price_{settings.env.value}",
             artifact_location=f"{settings.env_root}/_mlflow/artifacts",
-            model_name=f"{settings.catalog}.ml.airbnb_price",
+            model_name=f"{settings.catalog}.{MODEL_SCHEMA}.airbnb_price",
         )
     return MlflowResource(
         tracking_uri="databricks",
         registry_uri="databricks-uc",
         experiment_name=f"/Shared/airbnb_price_{settings.env.value}",
-        model_name=f"{settings.catalog}.ml.airbnb_price",
+        model_name=f"{settings.catalog}.{MODEL_SCHEMA}.airbnb_price",
     )

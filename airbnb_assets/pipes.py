@@ -1,12 +1,16 @@
 """The Dagster Pipes variant: each Spark asset submits one Databricks run that executes the same asset.
 
-Where the step launcher cannot serve (serverless compute, workspaces whose files live only in
-Unity Catalog volumes), ``AIRBNB_<ENV>_COMPUTE=pipes`` replaces every Spark asset by a twin with
-the same specs and checks (:func:`remote_asset`) whose body submits a ``spark_python_task``
-through ``dagster-databricks``' :class:`~dagster_databricks.PipesDatabricksClient`. On the
+Where the step launcher cannot serve (Unity Catalog workspaces whose DBFS root is disabled, or
+where DBFS root's workspace-wide readability is not acceptable), ``AIRBNB_<ENV>_COMPUTE=pipes``
+replaces every Spark asset by a twin with the same specs and checks (:func:`remote_asset`) whose
+body submits a ``spark_python_task`` through ``dagster-databricks``'
+:class:`~dagster_databricks.PipesDatabricksClient`. Everything it stages -- the entrypoint, the
+Pipes context and the messages -- lives on a Unity Catalog volume (Files API), never on DBFS.
+Like the step launcher, every asset of a run is submitted to the run's one cluster
+(:class:`~airbnb_assets.platform.run_cluster.RunCluster`), terminated when the run ends. On the
 cluster, :mod:`airbnb_assets.remote` materializes the original asset with the environment's
-resources and reports its materializations and check results back through Pipes (DBFS context
-and messages). Nothing is pickled or zipped: the cluster runs the project's installed wheel.
+resources and reports its materializations and check results back through Pipes. Nothing is
+pickled or zipped: the cluster runs the project's wheel (``AIRBNB_<ENV>_WHEEL``).
 """
 
 import io
@@ -14,44 +18,70 @@ import os
 from typing import Any
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from airbnb_assets.platform.bootstrap import BootstrapConfig
 from airbnb_assets.platform.databricks import ClusterSpec, cluster_task
+from airbnb_assets.platform.run_cluster import RunCluster
 
-#: The file the cluster runs (uploaded to the staging prefix before each submission).
+#: The file the cluster runs (uploaded to the staging volume before each submission).
 ENTRYPOINT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "remote.py")
 
 
 class PipesDatabricksResource(dg.ConfigurableResource):
-    """How Pipes reaches the workspace and which cluster it asks for (values, no secrets)."""
+    """How Pipes reaches the workspace, the cluster it creates per run, and its staging volume."""
 
     host: str
     env_name: str
+    #: The run cluster's Clusters API ``create`` body (values and secret-scope references only).
     cluster: dict[str, Any]
     libraries: list[dict[str, Any]]
-    staging_prefix: str
-    spark_env_vars: dict[str, str]
+    #: A Unity Catalog volume folder (``/Volumes/<catalog>/<schema>/<volume>/...``).
+    volume: str
     poll_interval_sec: float = 10.0
+    _run_cluster: RunCluster | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """One cluster for the run, created by the first asset that needs it."""
+        token = os.environ.get("DATABRICKS_TOKEN") or None
+        self._run_cluster = RunCluster(self.cluster, f"airbnb_assets {self.env_name}", self.host, token)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        """Terminate the run's cluster, whatever the run's outcome."""
+        if self._run_cluster is not None:
+            self._run_cluster.terminate(context.log)
 
     def run(
         self, context: dg.AssetExecutionContext | dg.OpExecutionContext, extras: dict[str, Any] | None = None
     ) -> dg.PipesClientCompletedInvocation:
         """Upload the entrypoint, submit the run for the step's assets, relay what it reports."""
         from dagster_databricks import PipesDatabricksClient
+        from dagster_databricks.pipes import (
+            PipesUnityCatalogVolumesContextInjector,
+            PipesUnityCatalogVolumesMessageReader,
+        )
         from databricks.sdk import WorkspaceClient
         from databricks.sdk.service import jobs
 
+        assert self._run_cluster is not None, "the resource is set up for a run"
         client = WorkspaceClient(host=self.host)  # token / OAuth / Azure identity from the environment
-        entry = f"{self.staging_prefix}/pipes/{context.run_id}/remote.py"
+        entry = f"{self.volume}/{context.run_id}/remote.py"
         with open(ENTRYPOINT, "rb") as source:
-            client.dbfs.upload(entry, io.BytesIO(source.read()), overwrite=True)
+            client.files.upload(entry, io.BytesIO(source.read()), overwrite=True)
         task = {
             "task_key": context.op_def.name,
-            "new_cluster": {**self.cluster, "spark_env_vars": dict(self.spark_env_vars)},
+            "existing_cluster_id": self._run_cluster.ensure(context.log, context.run_id),
             "libraries": self.libraries,
-            "spark_python_task": {"python_file": f"dbfs:{entry}"},
+            "spark_python_task": {"python_file": entry},
         }
-        pipes = PipesDatabricksClient(client=client, poll_interval_seconds=self.poll_interval_sec)
+        pipes = PipesDatabricksClient(
+            client=client,
+            poll_interval_seconds=self.poll_interval_sec,
+            context_injector=PipesUnityCatalogVolumesContextInjector(client=client, volume_path=self.volume),
+            message_reader=PipesUnityCatalogVolumesMessageReader(
+                client=client, volume_path=self.volume, interval=min(self.poll_interval_sec, 10)
+            ),
+        )
         return pipes.run(
             context=context,
             extras=extras,
@@ -61,7 +91,7 @@ class PipesDatabricksResource(dg.ConfigurableResource):
 
 
 def pipes_resource(
-    spec: ClusterSpec, env_name: str, host: str, variables: dict[str, str]
+    spec: ClusterSpec, env_name: str, host: str, variables: dict[str, str], volume: str
 ) -> PipesDatabricksResource:
     """The Pipes resource of an environment, from the same declared cluster as the step launcher."""
     task = cluster_task(spec, env_name, variables)
@@ -70,8 +100,7 @@ def pipes_resource(
         env_name=env_name,
         cluster=task["new_cluster"],
         libraries=task["libraries"],
-        staging_prefix=spec.staging_prefix,
-        spark_env_vars=task["new_cluster"]["spark_env_vars"],
+        volume=volume,
         poll_interval_sec=spec.poll_interval_sec,
     )
 

@@ -1,8 +1,9 @@
 """The Pipes entrypoint on a Databricks cluster: materialize one asset here, report it to Dagster.
 
-Submitted by :mod:`airbnb_assets.pipes` as a ``spark_python_task``. It opens the Pipes session
-(context and messages on DBFS), materializes the asset the orchestrator asked for -- the very
-asset definition DEV runs in process -- with the environment's resources (built from the
+Submitted by :mod:`airbnb_assets.pipes` as a ``spark_python_task`` on the run's cluster. It opens
+the Pipes session (its parameters arrive as command-line arguments, as on any existing cluster;
+context and messages are files on a Unity Catalog volume), materializes the asset the
+orchestrator asked for -- the very asset definition DEV runs in process -- with the environment's resources (built from the
 variables the cluster was started with; Spark is the cluster's session), and reports each
 materialization and check result with its metadata.
 """
@@ -60,14 +61,21 @@ def run_here(asset: dg.AssetsDefinition, resources: dict[str, Any], day: str | N
 
 def main() -> None:
     """Run the asset of the Pipes context and report its results."""
-    from dagster_pipes import PipesDbfsContextLoader, PipesDbfsMessageWriter, open_dagster_pipes
+    from dagster_pipes import (
+        PipesCliArgsParamsLoader,
+        PipesUnityCatalogVolumesContextLoader,
+        PipesUnityCatalogVolumesMessageWriter,
+        open_dagster_pipes,
+    )
 
     from airbnb_assets.definitions import ASSETS
     from airbnb_assets.environments import build_resources, current_settings
     from airbnb_assets.platform.bootstrap import run_bootstrap
 
     with open_dagster_pipes(
-        context_loader=PipesDbfsContextLoader(), message_writer=PipesDbfsMessageWriter()
+        params_loader=PipesCliArgsParamsLoader(),
+        context_loader=PipesUnityCatalogVolumesContextLoader(),
+        message_writer=PipesUnityCatalogVolumesMessageWriter(),
     ) as pipes:
         resources = {
             **build_resources(current_settings()),

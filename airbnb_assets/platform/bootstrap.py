@@ -26,6 +26,8 @@ from airbnb_assets.platform.lakehouse import LakehouseResource, sql_string
 from airbnb_assets.platform.tables import TABLES, Table
 
 #: Comment of each schema (layer) the bootstrap creates.
+#: The schema of the registered model (``<catalog>.ml.airbnb_price``); it holds no table.
+MODEL_SCHEMA = "ml"
 SCHEMA_COMMENTS = {
     "bronze": "Raw landed rows, all strings, with provenance (Auto Loader).",
     "silver": "Typed, validated listings and their quarantine.",
@@ -33,6 +35,7 @@ SCHEMA_COMMENTS = {
     "ops": "Operational ledgers: landed files, data quality; the lakehouse volume (checkpoints, artefacts).",
     "monitoring": "Drift history.",
     "landing": "The landing volume: snapshot files as delivered.",
+    MODEL_SCHEMA: "Registered models (MLflow in Unity Catalog: <catalog>.ml.airbnb_price).",
 }
 
 
@@ -114,7 +117,8 @@ def bootstrap_plan(
     tables are managed (no location).
     """
     tables = list(tables)
-    schemas = [(catalog, t.schema_name) for t in tables] + [(v.catalog, v.schema) for v in volumes]
+    schemas = [(catalog, t.schema_name) for t in tables] + [(catalog, MODEL_SCHEMA)]
+    schemas += [(v.catalog, v.schema) for v in volumes]
     steps = []
     for cat, schema in dict.fromkeys(schemas):
         comment = SCHEMA_COMMENTS.get(schema)

@@ -1,32 +1,37 @@
-"""Where Spark steps run on Databricks: the job cluster and the PySpark step launcher built from it.
+"""Where Spark steps run on Databricks: one cluster per Dagster run, and the step launcher that uses it.
 
 :class:`ClusterSpec` holds what :mod:`airbnb_assets.environments` declares for TEST and PROD
 (runtime, node type, size, Spark conf, libraries, staging prefix, secret scope, permissions).
-:func:`step_launcher` turns it into ``dagster-databricks``' ``databricks_pyspark_step_launcher``:
-each Spark step of a run is zipped with the package, uploaded to DBFS and submitted with the Jobs
-API (``runs/submit``) to a **new job cluster per step**, unless ``existing_cluster_id`` or an
-``instance_pool_id`` is set (one warm all-purpose cluster, or a pool of idle VMs, shared by the
-run's steps). The step's resources are rebuilt on the cluster from the same environment
-variables, which the launcher forwards (:func:`forwarded_variables`); secrets travel only as
-secret-scope references (``secrets_to_env_variables``), resolved on the cluster by
-``dbutils.secrets.get``.
+:func:`step_launcher` turns it into ``dagster-databricks``' PySpark step launcher bound to a
+**run-scoped cluster** (:class:`~airbnb_assets.platform.run_cluster.RunCluster`): the first Spark
+step of a run creates one cluster, every step of the run is submitted to it (``runs/submit``
+with ``existing_cluster_id``), and it is terminated when the run ends -- success, failure or
+cancellation -- so a daily run pays one cluster start, not one per step. ``existing_cluster_id``
+uses a cluster you manage instead. The step's resources are rebuilt on the cluster from the
+same environment variables (:func:`forwarded_variables`); secrets travel only as secret-scope
+references (``secrets_to_env_variables``), resolved on the cluster by ``dbutils.secrets.get``.
+
+The cluster gets the project as a wheel (``AIRBNB_<ENV>_WHEEL``, on a volume) and the pins of
+:data:`CLUSTER_REQUIREMENTS`: the wheel's dependencies resolved for the runtime's Python
+(Databricks Runtime 17.3 LTS, Python 3.12) against the libraries it preinstalls.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-#: Packages the Databricks runtime provides (or the cluster never needs): not installed as libraries.
-NOT_ON_CLUSTER = frozenset({"pyspark", "delta-spark", "py4j", "dagster-webserver"})
+#: Packages the Databricks runtime provides: never installed as libraries (that would replace them).
+RUNTIME_PROVIDED = frozenset({"pyspark", "delta-spark", "py4j"})
+#: The cluster's pins (``make cluster-requirements`` regenerates them; see the file's header).
+CLUSTER_REQUIREMENTS = Path(__file__).with_name("cluster-requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -48,22 +53,25 @@ class ClusterSpec:
     #: Groups allowed to see the job runs and the cluster (``CAN_VIEW``).
     viewers: tuple[str, ...] = ()
     poll_interval_sec: float = 10.0
-    #: Extra PyPI libraries (``name==version``) or a ``whl`` path of the project on a volume.
+    #: The project's wheel on a volume (``/Volumes/...``): how its code reaches the cluster.
     wheel: str | None = None
+    #: The cluster's pins (default :data:`CLUSTER_REQUIREMENTS`).
+    requirements: Path = CLUSTER_REQUIREMENTS
 
 
-def libraries(wheel: str | None = None) -> list[dict[str, Any]]:
-    """Cluster libraries: the project's dependencies, each pinned to the version installed here.
+def cluster_pins(path: Path = CLUSTER_REQUIREMENTS) -> list[str]:
+    """The ``name==version`` pins a cluster installs, less what the runtime provides."""
+    pins = []
+    for line in path.read_text().splitlines():
+        pin = line.split("#", 1)[0].strip()
+        if pin and pin.split("==", 1)[0].lower() not in RUNTIME_PROVIDED:
+            pins.append(pin)
+    return pins
 
-    The code location is installed from ``uv.lock``, so the pins are the locked versions. The
-    project's own code reaches the cluster in the launcher's zip, or as ``wheel`` (a volume path).
-    """
-    names = [re.split(r"[ ;<>=!~\[]", req, maxsplit=1)[0] for req in metadata.requires("airbnb_assets") or []]
-    pins = [
-        {"pypi": {"package": f"{name}=={metadata.version(name)}"}}
-        for name in sorted(set(names))
-        if name not in NOT_ON_CLUSTER and "extra ==" not in name
-    ]
+
+def libraries(wheel: str | None = None, requirements: Path = CLUSTER_REQUIREMENTS) -> list[dict[str, Any]]:
+    """Cluster libraries: the pins of ``requirements``, then the project's wheel (a volume path)."""
+    pins = [{"pypi": {"package": pin}} for pin in cluster_pins(requirements)]
     return pins + ([{"whl": wheel}] if wheel else [])
 
 
@@ -89,8 +97,11 @@ def cluster_config(spec: ClusterSpec, env_name: str) -> dict[str, Any]:
         "spark_conf": conf,
         "custom_tags": [{"key": k, "value": v} for k, v in tags.items()],
     }
+    # Unity Catalog needs an access mode: dedicated to the principal that submits the runs
+    # (checked against ``run_as`` before a run starts, see RunCluster).
+    new["data_security_mode"] = "SINGLE_USER"
     if spec.run_as:
-        new.update(data_security_mode="SINGLE_USER", single_user_name=spec.run_as)
+        new["single_user_name"] = spec.run_as
     return {"new": new}
 
 
@@ -132,41 +143,72 @@ def code_package_dir() -> str:
 _CODE_COPY: dict[str, str] = {}
 
 
+def run_cluster(
+    spec: ClusterSpec, env_name: str, variables: Mapping[str, str], host: str | None, token: str | None
+):  # noqa: ANN201
+    """The run-scoped cluster of an environment, or ``None`` when a managed cluster is declared."""
+    from airbnb_assets.platform.run_cluster import RunCluster
+
+    if spec.existing_cluster_id:
+        return None
+    body = cluster_task(spec, env_name, variables)["new_cluster"]
+    return RunCluster(body, name=f"airbnb_assets {env_name}", host=host, token=token)
+
+
 def step_launcher(
     spec: ClusterSpec, env_name: str, variables: Mapping[str, str], *, token_from_env: bool
 ) -> dg.ResourceDefinition:
-    """The PySpark step launcher that runs each Spark step of a run on Databricks."""
-    from dagster_databricks import databricks_pyspark_step_launcher
+    """The PySpark step launcher that runs each Spark step of a run on the run's one cluster."""
 
-    config: dict[str, Any] = {
-        "run_config": {
-            "run_name": f"airbnb_assets {env_name}",
-            "cluster": cluster_config(spec, env_name),
-            "libraries": libraries(wheel=spec.wheel),
-            "install_default_libraries": False,  # already pinned in ``libraries``
-            "timeout_seconds": 3600,
-        },
-        "databricks_host": {"env": "DATABRICKS_HOST"},
-        "env_variables": dict(variables),
-        "secrets_to_env_variables": [
-            {"name": var, "key": key, "scope": spec.secret_scope} for var, key in spec.secrets.items()
-        ]
-        if spec.secret_scope
-        else [],
-        "local_dagster_job_package_path": code_package_dir(),
-        "staging_prefix": spec.staging_prefix,
-        "poll_interval_sec": spec.poll_interval_sec,
-        "verbose_logs": False,
-    }
-    if token_from_env:  # else the SDK's default chain: OAuth M2M, Azure identity, ~/.databrickscfg
-        config["databricks_token"] = {"env": "DATABRICKS_TOKEN"}
-    if spec.viewers and not spec.existing_cluster_id:
-        viewers = [{"group_name": group} for group in spec.viewers]
-        config["permissions"] = {
-            "job_permissions": {"CAN_VIEW": viewers},
-            "cluster_permissions": {"CAN_ATTACH_TO": viewers},
-        }
-    return databricks_pyspark_step_launcher.configured(config)
+    @dg.resource(description="Runs each Spark step on the Dagster run's Databricks cluster (step launcher).")
+    def pyspark_step_launcher(context: dg.InitResourceContext) -> Iterator[Any]:
+        from dagster_databricks.databricks_pyspark_step_launcher import DatabricksPySparkStepLauncher
+
+        class RunClusterStepLauncher(DatabricksPySparkStepLauncher):
+            """Submits every step to the run's cluster, created by the first step."""
+
+            def launch_step(self, step_context: Any) -> Iterator[Any]:
+                if cluster is not None:
+                    cluster_id = cluster.ensure(step_context.log, step_context.dagster_run.run_id)
+                    self.run_config = {**self.run_config, "cluster": {"existing": cluster_id}}
+                yield from super().launch_step(step_context)
+
+        host = os.environ.get("DATABRICKS_HOST")
+        token = os.environ.get("DATABRICKS_TOKEN") if token_from_env else None
+        cluster = run_cluster(spec, env_name, variables, host, token)
+        launcher = RunClusterStepLauncher(
+            run_config={
+                "run_name": f"airbnb_assets {env_name}",
+                "cluster": {"existing": spec.existing_cluster_id or "<created by the run's first step>"},
+                "libraries": libraries(spec.wheel, spec.requirements),
+                "install_default_libraries": False,  # pinned in ``libraries``
+                "timeout_seconds": 3600,
+            },
+            permissions={"job_permissions": {"CAN_VIEW": [{"group_name": g} for g in spec.viewers]}}
+            if spec.viewers
+            else {},
+            databricks_host=host,
+            databricks_token=token or None,
+            secrets_to_env_variables=[
+                {"name": var, "key": key, "scope": spec.secret_scope} for var, key in spec.secrets.items()
+            ]
+            if spec.secret_scope
+            else [],
+            env_variables=dict(variables),
+            staging_prefix=spec.staging_prefix,
+            wait_for_logs=False,
+            max_completion_wait_time_seconds=24 * 3600,
+            poll_interval_sec=spec.poll_interval_sec,  # type: ignore[arg-type]
+            local_dagster_job_package_path=code_package_dir(),
+            verbose_logs=False,
+        )
+        try:
+            yield launcher
+        finally:
+            if cluster is not None:
+                cluster.terminate(context.log)
+
+    return pyspark_step_launcher
 
 
 #: The parameter type of a Spark asset's ``pyspark_step_launcher`` resource: on Databricks

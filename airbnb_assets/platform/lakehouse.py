@@ -64,6 +64,8 @@ class LakehouseResource(dg.ConfigurableResource):
     external_tables: bool = False
     #: Hold an exclusive writer lock for each run (local lakehouses; Databricks jobs use the run queue).
     lock_runs: bool = True
+    #: Read Delta logs of tables on this machine with delta-rs, without Spark (not on a cluster).
+    delta_rs: bool = True
     _lock: WriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -159,7 +161,7 @@ class LakehouseResource(dg.ConfigurableResource):
 
     def _local_log(self, table: Table) -> str | None:
         """The table's path when its Delta log can be read without Spark (on this machine's disk)."""
-        if not self.readable_by_path:
+        if not self.readable_by_path or not self.delta_rs:
             return None
         path = self.path(table)
         return path if is_machine_local(path) else None
@@ -190,7 +192,7 @@ class LakehouseResource(dg.ConfigurableResource):
 
     def to_pandas(self, table: Table, columns: list[str] | None = None) -> tuple[pd.DataFrame, int]:
         """The table's current rows as pandas and its version; without Spark when readable by path."""
-        if self.readable_by_path:
+        if self.readable_by_path and self.delta_rs:
             from deltalake import DeltaTable as PathTable
 
             delta = PathTable(self.path(table))

@@ -48,7 +48,10 @@ def parse_value(raw: Column, parser: str) -> Column:
             .otherwise(F.lit(None).cast("boolean"))
         )
     if parser == "date":
-        return F.coalesce(F.try_to_date(raw, "yyyy-MM-dd"), F.try_to_date(raw, "M/d/yy"))
+        # try_to_timestamp, not try_to_date: PySpark 4.0 (Databricks Runtime 17.3) has no try_to_date
+        return F.coalesce(
+            *(F.try_to_timestamp(raw, F.lit(pattern)).cast("date") for pattern in ("yyyy-MM-dd", "M/d/yy"))
+        )
     if parser in ("long", "int"):
         # Parsed from the text, never through a double: ids reach 19 digits (above 2^53).
         # "12", "+12" and "12.0" are integers; "12.5", "1e3", "abc" and out-of-range values are not.

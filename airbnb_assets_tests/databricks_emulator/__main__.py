@@ -21,7 +21,7 @@ SHOWN = ("AIRBNB_ENV", "DAGSTER_HOME", "DATABRICKS_HOST", "DATABRICKS_TOKEN")
 def main(argv: list[str]) -> None:
     """Start the workspace, print the exports, serve until interrupted."""
     base = Path(argv[0] if argv else tempfile.mkdtemp(prefix="databricks-emulator-")).resolve()
-    with Workspace(volumes_dir=str(base / "volumes"), secrets=SCOPES) as ws:
+    with Workspace(secrets=SCOPES) as ws:
         env = emulated_test_env(ws, base)
         for key, value in env.items():
             if key in SHOWN or key.startswith("AIRBNB_TEST_"):

@@ -1,13 +1,15 @@
-"""A submitted run, executed for real on a local "cluster" (a subprocess on local Spark + Delta).
+"""Emulated clusters and the runs executed on them, for real, in an environment of their own.
 
-The run's task must be a ``spark_python_task``. Its cluster (``new_cluster``; an
-``existing_cluster_id`` runs with an empty spec) gives the Spark conf and the environment
-variables; ``{{secrets/<scope>/<key>}}`` references in them are resolved from the workspace's
-secret store, as Databricks does. PyPI libraries are "installed" only if this interpreter has
-exactly the pinned version (the emulator cannot install; a mismatch fails the run like a
-library installation error). The process runs
-:mod:`~airbnb_assets_tests.databricks_emulator.runtime`, which provides what a Databricks runtime
-does, then the task's file.
+A :class:`Cluster` is created by ``clusters/create`` (an all-purpose cluster, e.g. one per
+Dagster run) or by ``runs/submit`` with a ``new_cluster`` (a job cluster, terminated with its
+run). Starting it builds its Python (:mod:`~airbnb_assets_tests.databricks_emulator.environment`:
+Databricks Runtime 17.3 LTS on CPython 3.12, never the orchestrator's venv) and starts the
+driver: one JVM with Delta and the cluster's ``spark_conf``, kept warm until the cluster is
+terminated. A task's libraries are installed on the cluster before it runs (a failure fails the
+run with pip's message, as Databricks' library installation does). Each task is a new Python
+process attached to the driver's JVM, with the cluster's environment variables
+(``{{secrets/<scope>/<key>}}`` resolved from the workspace's secret store) and the runtime's
+globals (:mod:`~airbnb_assets_tests.databricks_emulator.runtime`).
 """
 
 from __future__ import annotations
@@ -15,38 +17,230 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
+import time
 import uuid
-from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airbnb_assets_tests.databricks_emulator import environment
 
 if TYPE_CHECKING:
     from airbnb_assets_tests.databricks_emulator.server import Workspace
 
-#: The runtime's bootstrap, run by path: the cluster's Python has the libraries, not the tests.
-RUNTIME = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime.py")
+#: The runtime's own code, copied into each cluster (never run from the repository).
+RUNTIME = Path(__file__).with_name("runtime.py")
 SECRET_REF = re.compile(r"\{\{secrets/([^/}]+)/([^}]+)\}\}")
-#: Variables of the host process a runtime also has (Java, paths); nothing else leaks in.
-INHERITED = ("PATH", "HOME", "JAVA_HOME", "LANG", "TMPDIR", "SPARK_LOCAL_IP", "PYTHONHASHSEED")
+#: What the runtime provides: installing these from PyPI would replace the cluster's Spark.
+RUNTIME_PACKAGES = frozenset({"pyspark", "py4j", "delta-spark"})
+DRIVER_START_SECONDS = 240
+
+
+class Cluster:
+    """One cluster: its spec, state, environment, warm driver and installed libraries."""
+
+    def __init__(self, cluster_id: str, spec: dict[str, Any], workspace: Workspace, *, job: bool) -> None:
+        self.cluster_id, self.spec, self.workspace, self.job = cluster_id, spec, workspace, job
+        self.token = f"cluster-{uuid.uuid4().hex}"
+        self.state, self.message = "PENDING", "Starting cluster"
+        self.folder = Path(tempfile.mkdtemp(prefix=f"{cluster_id}-"))
+        self.log = self.folder / "driver.log"
+        self.python: Path | None = None
+        self.installed: tuple[list[str], list[str]] | None = None
+        self._driver: subprocess.Popen[bytes] | None = None
+        self._gateway: dict[str, Any] = {}
+        self._started = threading.Event()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start the cluster in the background (PENDING → RUNNING, or TERMINATED with the error)."""
+        threading.Thread(target=self._start, daemon=True).start()
+
+    def wait_running(self, timeout: float = DRIVER_START_SECONDS) -> None:
+        """Block until the driver is up; raise with the cluster's message if it did not start."""
+        self._started.wait(timeout)
+        if self.state != "RUNNING":
+            raise RuntimeError(f"Cluster {self.cluster_id} is {self.state}: {self.message}")
+
+    def install(self, libraries: list[dict[str, Any]]) -> None:
+        """Install a task's libraries on the cluster (once per set); raise with pip's message."""
+        pins, wheels = [], []
+        for library in libraries:
+            if "pypi" in library:
+                package = library["pypi"]["package"]
+                name = environment.normalize(re.split(r"[=<>!~\[ ]", package, maxsplit=1)[0])
+                if name in RUNTIME_PACKAGES:
+                    raise environment.LibraryInstallError(
+                        f"{package}: the runtime provides {name}; installing it from PyPI would replace it"
+                    )
+                pins.append(package)
+            elif "whl" in library:
+                wheels.append(self.workspace.readable(library["whl"]))
+            else:
+                raise environment.LibraryInstallError(
+                    f"library type not supported by the emulator: {library}"
+                )
+        with self._lock:
+            wanted = (sorted(pins), sorted(wheels))
+            if self.installed == wanted:
+                return
+            if self.installed is not None:  # a second set: build the union afresh
+                pins = sorted(set(pins) | set(self.installed[0]))
+                wheels = sorted(set(wheels) | set(self.installed[1]))
+            layer = environment.libraries(pins)
+            assert self.python is not None
+            env = self.python.parent.parent
+            pth = environment.site_packages(env) / "_databricks_runtime.pth"
+            pth.write_text(
+                f"{environment.site_packages(layer)}\n{environment.site_packages(environment.runtime())}\n"
+            )
+            if wheels:
+                environment.pip_install(env, *wheels)  # its dependencies are satisfied by the pins
+            self.installed = (sorted(pins), sorted(wheels))
+
+    def run_task(self, run: Run) -> subprocess.Popen[bytes]:
+        """Start one task's process on this cluster (attached to the driver's JVM)."""
+        assert self.python is not None
+        task = run.task["spark_python_task"]
+        python_file = self.workspace.readable(task["python_file"])
+        scopes = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, dir=self.folder)
+        with scopes:
+            json.dump(self.workspace.secrets, scopes)  # what the runtime's dbutils.secrets reads
+        env = {
+            **self._base_environment(),
+            "EMULATOR_SECRETS_FILE": scopes.name,
+            "PYSPARK_GATEWAY_PORT": str(self._gateway["port"]),
+            "PYSPARK_GATEWAY_SECRET": self._gateway["secret"],
+        }
+        with open(run.output, "ab") as out:
+            return subprocess.Popen(
+                [
+                    str(self.python),
+                    str(self.folder / "runtime.py"),
+                    "task",
+                    python_file,
+                    *task.get("parameters", []),
+                ],
+                env=env,
+                cwd=self.folder,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def terminate(self, message: str = "Terminated") -> None:
+        """Stop the driver (and every process it started); state TERMINATED."""
+        if self._driver is not None and self._driver.poll() is None:
+            try:
+                os.killpg(self._driver.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self._driver.wait()
+        if self.state != "TERMINATED":
+            self.state, self.message = "TERMINATED", message
+            self.workspace.terminated.append(self.cluster_id)
+        self._started.set()
+        shutil.rmtree(self.folder / "python", ignore_errors=True)
+
+    def as_json(self) -> dict[str, Any]:
+        """The cluster as ``GET /api/2.1/clusters/get`` returns it."""
+        return {
+            **self.spec,
+            "cluster_id": self.cluster_id,
+            "state": self.state,
+            "state_message": self.message,
+        }
+
+    # -- internals ---------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        try:
+            self.python = environment.cluster_python(self.folder, [], [])
+            shutil.copy(RUNTIME, self.folder / "runtime.py")
+            state = self.folder / "gateway.json"
+            with open(self.log, "ab") as out:
+                self._driver = subprocess.Popen(
+                    [str(self.python), str(self.folder / "runtime.py"), "driver", str(state)],
+                    env=self._base_environment(),
+                    cwd=self.folder,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + DRIVER_START_SECONDS
+            while not state.exists():
+                if (
+                    self._driver.poll() is not None
+                    or time.monotonic() > deadline
+                    or self.state == "TERMINATED"
+                ):
+                    raise RuntimeError("Spark driver did not start:\n" + _tail(self.log))
+                time.sleep(0.2)
+            self._gateway = json.loads(state.read_text())
+            if self.state != "TERMINATED":
+                self.state, self.message = "RUNNING", ""
+        except Exception as exc:  # the cluster fails to start, as on Databricks
+            self.terminate(f"Cluster start failed: {exc}")
+        finally:
+            self._started.set()
+
+    def _base_environment(self) -> dict[str, str]:
+        """The cluster's process environment: its own Python first, nothing of the orchestrator's."""
+        assert self.python is not None
+        env = {
+            "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "PYSPARK_PYTHON": str(self.python),
+            "DATABRICKS_RUNTIME_VERSION": str(self.spec.get("spark_version", "17.3.x-scala2.13")).split(".x")[
+                0
+            ],
+            "EMULATOR_HOST": self.workspace.host,
+            "EMULATOR_CLUSTER_TOKEN": self.token,
+            "EMULATOR_CLUSTER_ID": self.cluster_id,
+            "EMULATOR_SPARK_DIR": str(self.folder / "spark"),
+            "EMULATOR_SPARK_CONF": json.dumps(
+                {k: self._resolve(str(v)) for k, v in (self.spec.get("spark_conf") or {}).items()}
+            ),
+        }
+        if os.environ.get("JAVA_HOME"):
+            env["JAVA_HOME"] = os.environ["JAVA_HOME"]
+        for key, value in (self.spec.get("spark_env_vars") or {}).items():
+            env[key] = self._resolve(str(value))
+        return env
+
+    def _resolve(self, value: str) -> str:
+        return SECRET_REF.sub(self._secret, value)
+
+    def _secret(self, match: re.Match[str]) -> str:
+        scope, key = match.group(1), match.group(2)
+        try:
+            return self.workspace.secrets[scope][key]
+        except KeyError:
+            raise RuntimeError(f"Secret does not exist with scope: {scope} and key: {key}") from None
 
 
 class Run:
-    """One run: its request, life-cycle state, cluster and process."""
+    """One submitted run: its request, life-cycle state, cluster and task process."""
 
     def __init__(self, run_id: int, request: dict[str, Any], workspace: Workspace) -> None:
         self.run_id, self.request, self.workspace = run_id, request, workspace
         self.task = request["tasks"][0]
-        self.cluster_spec: dict[str, Any] = self.task.get("new_cluster") or {}
-        self.cluster_id = self.task.get("existing_cluster_id") or f"emulated-{run_id}"
-        self.cluster_token = f"cluster-{uuid.uuid4().hex}"
+        self.cluster: Cluster | None = None
         self.life_cycle, self.result, self.message = "PENDING", None, "Waiting for cluster"
         self.output = tempfile.NamedTemporaryFile(prefix=f"run-{run_id}-", suffix=".log", delete=False).name
         self._process: subprocess.Popen[bytes] | None = None
         self._cancelled = False
+
+    @property
+    def cluster_id(self) -> str | None:
+        """The cluster the run executes on (``None`` until one is assigned)."""
+        return self.cluster.cluster_id if self.cluster else self.task.get("existing_cluster_id")
 
     def start(self) -> None:
         """Execute the run in a background thread."""
@@ -59,11 +253,12 @@ class Run:
             os.killpg(self._process.pid, signal.SIGKILL)
         if self.life_cycle != "TERMINATED":
             self._finish("CANCELED", "Run cancelled.")
+        if self.cluster is not None and self.cluster.job:
+            self.cluster.terminate("Job run ended")
 
     def log_tail(self, lines: int = 25) -> str:
         """The last lines the run's process printed."""
-        with open(self.output, encoding="utf-8", errors="replace") as fh:
-            return "".join(fh.readlines()[-lines:])
+        return _tail(Path(self.output), lines)
 
     def as_json(self, host: str) -> dict[str, Any]:
         """The run as ``GET /api/2.2/jobs/runs/get`` returns it."""
@@ -88,75 +283,47 @@ class Run:
 
     def _execute(self) -> None:
         try:
-            self._check_libraries()
-            task = self.task["spark_python_task"]
-            python_file = self.workspace.local(task["python_file"])
-            env = self._environment()
-        except Exception as exc:  # a bad submission fails the run, as on Databricks
+            if "spark_python_task" not in self.task:
+                raise RuntimeError("the emulator runs spark_python_task tasks only")
+            self.cluster = self.workspace.cluster_for(self.task)
+            self.cluster.wait_running()
+            if self._cancelled:
+                return
+            self.message = "Installing libraries"
+            self.cluster.install(self.task.get("libraries", []))
+        except environment.LibraryInstallError as exc:
+            self._finish(
+                "FAILED", f"Library installation failed for library due to user error. Error messages:\n{exc}"
+            )
+            self._end_job_cluster()
+            return
+        except Exception as exc:  # a bad submission or a cluster that did not start fails the run
             self._finish("FAILED", str(exc), "INTERNAL_ERROR")
+            self._end_job_cluster()
             return
         if self._cancelled:
             return
         self.life_cycle, self.message = "RUNNING", "In run"
-        command = [sys.executable, RUNTIME, python_file]
-        with open(self.output, "ab") as out:
-            self._process = subprocess.Popen(
-                command + list(task.get("parameters", [])),
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self._process = self.cluster.run_task(self)
         code = self._process.wait()
-        if self._cancelled:
-            return
-        if code == 0:
-            self._finish("SUCCESS", "")
-        else:
-            self._finish("FAILED", f"Workload failed (exit code {code}):\n{self.log_tail(8)}")
+        if not self._cancelled:
+            if code == 0:
+                self._finish("SUCCESS", "")
+            else:
+                self._finish("FAILED", f"Workload failed (exit code {code}):\n{self.log_tail(8)}")
+        self._end_job_cluster()
+
+    def _end_job_cluster(self) -> None:
+        if self.cluster is not None and self.cluster.job:
+            self.cluster.terminate("Job run ended")
 
     def _finish(self, result: str, message: str, life_cycle: str = "TERMINATED") -> None:
         self.life_cycle, self.result, self.message = life_cycle, result, message
 
-    def _check_libraries(self) -> None:
-        for library in self.task.get("libraries", []):
-            package = library.get("pypi", {}).get("package")
-            if not package or "==" not in package:
-                continue
-            name, version = package.split("==", 1)
-            try:
-                installed = metadata.version(name)
-            except metadata.PackageNotFoundError:
-                installed = None
-            if installed != version:
-                raise RuntimeError(f"Library installation failed: {package} (this runtime has {installed})")
 
-    def _environment(self) -> dict[str, str]:
-        env = {k: os.environ[k] for k in INHERITED if k in os.environ}
-        for key, value in (self.cluster_spec.get("spark_env_vars") or {}).items():
-            env[key] = SECRET_REF.sub(self._secret, str(value))
-        conf = {
-            k: SECRET_REF.sub(self._secret, str(v))
-            for k, v in (self.cluster_spec.get("spark_conf") or {}).items()
-        }
-        scopes = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-        with scopes:
-            json.dump(self.workspace.secrets, scopes)  # what the runtime's dbutils.secrets reads
-        env.update(
-            DATABRICKS_RUNTIME_VERSION=str(self.cluster_spec.get("spark_version", "emulated")),
-            EMULATOR_HOST=self.workspace.host,
-            EMULATOR_CLUSTER_TOKEN=self.cluster_token,
-            EMULATOR_CLUSTER_ID=self.cluster_id,
-            EMULATOR_SECRETS_FILE=scopes.name,
-            EMULATOR_SPARK_CONF=json.dumps(conf),
-            EMULATOR_SPARK_DIR=tempfile.mkdtemp(prefix=f"cluster-{self.run_id}-"),
-            PYSPARK_PYTHON=sys.executable,
-        )
-        return env
-
-    def _secret(self, match: re.Match[str]) -> str:
-        scope, key = match.group(1), match.group(2)
-        try:
-            return self.workspace.secrets[scope][key]
-        except KeyError:
-            raise RuntimeError(f"Secret does not exist with scope: {scope} and key: {key}") from None
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "".join(fh.readlines()[-lines:])
+    except OSError:
+        return ""

@@ -1,14 +1,24 @@
-"""What a Databricks runtime gives a ``spark_python_task``, then the task itself.
+"""The emulated Databricks runtime: a cluster's driver, and each task run on it.
 
-Run by the emulator as ``python runtime.py <python_file> <parameters...>`` with the cluster's
-environment. It provides:
+This file is the runtime's own code, not the project's: it is copied into every emulated cluster
+and run by the cluster's Python (:mod:`~airbnb_assets_tests.databricks_emulator.environment`),
+so it imports only the standard library and what that runtime has (pyspark, delta-spark).
 
-* ``spark`` / ``sc``: a Delta-enabled local session with the cluster spec's ``spark_conf``;
-* ``dbutils.secrets.get`` over the workspace's secret store (a Key Vault-backed scope), and
-  ``dbutils.fs`` basics;
-* native SDK authentication: the ``dbruntime`` module ``databricks-sdk`` looks for when
-  ``DATABRICKS_RUNTIME_VERSION`` is set, answering the workspace URL and the cluster's token
-  (a real runtime authenticates itself the same way; no token is handed to the task).
+``python runtime.py driver <state.json>``
+    The cluster's driver: starts the JVM with Delta and the cluster's ``spark_conf`` (a real
+    runtime has Delta built in), writes the Py4J gateway's port and secret to ``state.json`` and
+    keeps the JVM warm until the cluster is terminated.
+
+``python runtime.py task <python_file> <parameters...>``
+    One task, in a new Python process attached to the driver's JVM (as a Databricks task gets a
+    new Python REPL on the cluster's running Spark driver), with the globals a runtime provides:
+
+    * ``spark`` / ``sc``: the cluster's session;
+    * ``dbutils.secrets.get`` over the workspace's secret store (a Key Vault-backed scope), and
+      ``dbutils.fs`` basics;
+    * native SDK authentication: the ``dbruntime`` module ``databricks-sdk`` looks for when
+      ``DATABRICKS_RUNTIME_VERSION`` is set, answering the workspace URL and the cluster's token
+      (a real runtime authenticates itself the same way; no token is handed to the task).
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import sys
 import types
 from typing import Any
@@ -80,26 +91,77 @@ def _dbruntime(namespace: dict[str, Any]) -> None:
     sys.modules["dbruntime.sdk_credential_provider"] = provider
 
 
-def main(argv: list[str]) -> None:
-    """Start the runtime, then run the task's file as ``__main__`` with its parameters."""
-    from airbnb_assets.platform.spark import get_or_create_session
+#: What every Databricks cluster's Spark conf carries (Pipes' DBFS writer reads the tags), and the
+#: small-machine settings of a single-node driver.
+RUNTIME_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+    "spark.databricks.clusterUsageTags.clusterLogDeliveryEnabled": "false",
+    "spark.databricks.clusterUsageTags.clusterLogDestination": "",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.driver.memory": "2g",
+    "spark.sql.legacy.javaCharsets": "true",
+}
 
+
+def driver(state_file: str) -> None:
+    """Start the cluster's Spark driver, publish its gateway, and wait to be terminated."""
+    from delta import configure_spark_with_delta_pip
+    from pyspark.sql import SparkSession
+
+    conf = {
+        **RUNTIME_CONF,
+        "spark.databricks.clusterUsageTags.clusterId": os.environ["EMULATOR_CLUSTER_ID"],
+        "spark.local.dir": os.environ["EMULATOR_SPARK_DIR"],
+        **json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}")),
+    }
+    builder = SparkSession.builder.master(conf.pop("spark.master", "local[2]")).appName("Databricks Shell")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = configure_spark_with_delta_pip(builder).getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    params = spark.sparkContext._gateway.gateway_parameters  # type: ignore[union-attr]
+    with open(state_file + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump({"port": params.port, "secret": params.auth_token, "pid": os.getpid()}, fh)
+    os.replace(state_file + ".tmp", state_file)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    while True:
+        signal.pause()
+
+
+def attach() -> Any:
+    """The cluster's running session, from a new Python process (``PYSPARK_GATEWAY_*`` set)."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql import SparkSession
+
+    gateway = launch_gateway()  # connects to the driver's gateway: the port and secret are set
+    jvm = gateway.jvm
+    jsc = jvm.org.apache.spark.api.java.JavaSparkContext.fromSparkContext(
+        jvm.org.apache.spark.SparkContext.getOrCreate()
+    )
+    sc = SparkContext(gateway=gateway, jsc=jsc, conf=SparkConf(_jconf=jsc.getConf()))
+    return SparkSession(sc)
+
+
+def task(argv: list[str]) -> None:
+    """Run the task's file as ``__main__`` with its parameters, on the cluster's session."""
     with open(os.environ["EMULATOR_SECRETS_FILE"], encoding="utf-8") as fh:
         scopes = json.load(fh)
     os.remove(os.environ["EMULATOR_SECRETS_FILE"])
-    # Tags every Databricks cluster's Spark conf carries (Pipes' DBFS writer reads one).
-    conf = {
-        "spark.databricks.clusterUsageTags.clusterId": os.environ.get("EMULATOR_CLUSTER_ID", "emulated"),
-        "spark.databricks.clusterUsageTags.clusterLogDeliveryEnabled": "false",
-        "spark.databricks.clusterUsageTags.clusterLogDestination": "",
-        **json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}")),
-    }
-    spark = get_or_create_session("local[2]", os.environ["EMULATOR_SPARK_DIR"], extra_conf=conf)
+    spark = attach()
     namespace = {"spark": spark, "sc": spark.sparkContext, "dbutils": DBUtils(scopes)}
     _dbruntime(namespace)
     python_file, sys.argv = argv[0], list(argv)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(python_file)))
     runpy.run_path(python_file, init_globals=namespace, run_name="__main__")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1] == "driver":
+        driver(sys.argv[2])
+    else:
+        task(sys.argv[2:])

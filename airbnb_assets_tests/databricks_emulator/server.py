@@ -7,6 +7,11 @@ source): DBFS ``create`` / ``add-block`` / ``close`` / ``read`` / ``put`` / ``mk
 :attr:`Workspace.requests`; any other endpoint gets a 404 and is listed in
 :attr:`Workspace.unimplemented`. Requests must carry ``Authorization: Bearer`` with the user's
 token or a cluster's token (what a runtime authenticates itself with).
+
+``dbfs_root=False`` is a Unity Catalog workspace whose DBFS root is disabled: every DBFS call and
+every ``/dbfs`` path a task names is refused with ``PERMISSION_DENIED``; files live on volumes
+(``/Volumes/...``, the Files API). :attr:`Workspace.clusters` and :attr:`Workspace.terminated`
+count what was started and stopped.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from airbnb_assets_tests.databricks_emulator import cluster
 DBFS_DIR = "/tmp/databricks-emulator/dbfs"
 #: The path a Databricks runtime mounts DBFS on; the step entrypoint opens ``/dbfs/...`` files.
 DBFS_MOUNT = "/dbfs"
+#: Where ``/Volumes`` points (a runtime mounts Unity Catalog volumes there; Pipes opens its files).
+VOLUMES_DIR = "/tmp/databricks-emulator/volumes"
+VOLUMES_MOUNT = "/Volumes"
 
 
 class ApiError(Exception):
@@ -52,21 +60,29 @@ class Workspace:
     """A Databricks workspace on ``http://127.0.0.1:<port>`` (use as a context manager).
 
     ``secrets`` is the secret store, ``{scope: {key: value}}`` (what a Key Vault-backed scope
-    resolves to). ``volumes_dir`` backs ``/Volumes/...`` for the Files API.
+    resolves to). ``/Volumes/...`` is :data:`VOLUMES_DIR`, for the Files API and the clusters.
     """
 
-    volumes_dir: str
+    volumes_dir: str = VOLUMES_DIR
     token: str = "dapi-emulator-user-token"
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
     unimplemented: list[str] = field(default_factory=list)
     runs: dict[int, cluster.Run] = field(default_factory=dict)
+    #: Whether DBFS root is usable (legacy workspaces); ``False``: volumes only.
+    dbfs_root: bool = True
+    #: The principal the user's token belongs to (SCIM ``Me``).
+    user: str = "ci-service-principal@example.invalid"
+    clusters: dict[str, cluster.Cluster] = field(default_factory=dict)
+    terminated: list[str] = field(default_factory=list)
     _handles: dict[int, str] = field(default_factory=dict)
     _opened: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __enter__(self) -> Workspace:
-        mount_dbfs()
+        if self.dbfs_root:
+            mount(DBFS_DIR, DBFS_MOUNT)
+        mount(self.volumes_dir, VOLUMES_MOUNT)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -75,6 +91,8 @@ class Workspace:
     def __exit__(self, *exc: object) -> None:
         for run in list(self.runs.values()):
             run.cancel()
+        for one in list(self.clusters.values()):
+            one.terminate()
         self._server.shutdown()
         self._server.server_close()
 
@@ -86,6 +104,42 @@ class Workspace:
     def calls(self, method: str, path: str) -> list[Request]:
         """The recorded requests to one endpoint."""
         return [r for r in self.requests if r.method == method and r.path == path]
+
+    def readable(self, path: str) -> str:
+        """The local file behind a path a task names (a volume, or DBFS when DBFS root is enabled)."""
+        if not path.startswith("/Volumes/") and not self.dbfs_root:
+            raise ApiError(403, "PERMISSION_DENIED", f"DBFS root is disabled in this workspace: {path}")
+        local = self.local(path)
+        if not os.path.exists(local):
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No file or directory exists on path {path}.")
+        return local
+
+    def cluster_for(self, task: dict[str, Any]) -> cluster.Cluster:
+        """The cluster a task runs on: an existing RUNNING one, or a new job cluster."""
+        if task.get("existing_cluster_id"):
+            found = self.clusters.get(task["existing_cluster_id"])
+            if found is None or found.state == "TERMINATED":
+                raise RuntimeError(f"Cluster {task['existing_cluster_id']} does not exist or is terminated")
+            return found
+        return self._new_cluster(task.get("new_cluster") or {}, job=True)
+
+    def _new_cluster(self, spec: dict[str, Any], *, job: bool) -> cluster.Cluster:
+        if not spec.get("data_security_mode"):
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", "data_security_mode is required (Unity Catalog)")
+        owner = spec.get("single_user_name")
+        if (
+            spec["data_security_mode"] in ("SINGLE_USER", "DATA_SECURITY_MODE_DEDICATED")
+            and owner != self.user
+        ):
+            raise ApiError(
+                403, "PERMISSION_DENIED", f"Single-user cluster of {owner!r} cannot be used by {self.user!r}"
+            )
+        with self._lock:
+            cluster_id = f"{1000 + len(self.clusters):04d}-emulated-{'job' if job else 'cluster'}"
+            new = cluster.Cluster(cluster_id, spec, self, job=job)
+            self.clusters[cluster_id] = new
+        new.start()
+        return new
 
     def local(self, path: str) -> str:
         """The local file behind a DBFS (``dbfs:/x``, ``/x``) or ``/Volumes/...`` path."""
@@ -99,6 +153,10 @@ class Workspace:
     def handle(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> Any:
         """Dispatch one authenticated request to its endpoint."""
         route = ROUTES.get((method, path))
+        if path.startswith("/api/2.0/dbfs/") and not self.dbfs_root:
+            target = body.get("path") or query.get("path") or ""
+            if not str(target).removeprefix("dbfs:").startswith("/Volumes/"):
+                raise ApiError(403, "PERMISSION_DENIED", f"DBFS root is disabled in this workspace: {target}")
         if route is None and path.startswith("/api/2.0/fs/"):
             return self._files(method, path, body)
         if route is None:
@@ -170,17 +228,49 @@ class Workspace:
         self._run(args).cancel()
         return {}
 
+    def clusters_create(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"cluster_id": self._new_cluster(args, job=False).cluster_id}
+
     def clusters_get(self, args: dict[str, Any]) -> dict[str, Any]:
-        for run in self.runs.values():
-            if run.cluster_id == args["cluster_id"]:
-                return {"cluster_id": run.cluster_id, "state": "TERMINATED", **run.cluster_spec}
-        raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {args['cluster_id']} does not exist")
+        return self._cluster(args).as_json()
+
+    def clusters_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        self._cluster(args).terminate("Terminated by the user")
+        return {}
+
+    def scim_me(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"id": "1", "userName": self.user, "active": True}
+
+    def _cluster(self, args: dict[str, Any]) -> cluster.Cluster:
+        found = self.clusters.get(args["cluster_id"])
+        if found is None:
+            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {args['cluster_id']} does not exist")
+        return found
 
     def _files(self, method: str, path: str, body: dict[str, Any]) -> Any:
         kind, _, target = path.removeprefix("/api/2.0/fs/").partition("/")
         local = self.local("/" + target)
         if kind == "directories" and method == "PUT":
             os.makedirs(local, exist_ok=True)
+            return {}
+        if kind == "directories" and method == "GET":
+            if not os.path.isdir(local):
+                raise ApiError(404, "NOT_FOUND", f"The directory /{target} does not exist")
+            contents = []
+            for name in sorted(os.listdir(local)):
+                entry = os.path.join(local, name)
+                contents.append(
+                    {
+                        "path": f"/{target.rstrip('/')}/{name}",
+                        "name": name,
+                        "is_directory": os.path.isdir(entry),
+                    }
+                    | ({} if os.path.isdir(entry) else {"file_size": os.path.getsize(entry)})
+                )
+            return {"contents": contents}
+        if kind == "directories" and method == "DELETE":
+            if os.path.isdir(local):
+                os.rmdir(local)
             return {}
         if kind == "files" and method == "PUT":
             os.makedirs(os.path.dirname(local), exist_ok=True)
@@ -232,22 +322,26 @@ ROUTES = {
     ("GET", "/api/2.2/jobs/runs/get"): Workspace.runs_get,
     ("POST", "/api/2.2/jobs/runs/cancel"): Workspace.runs_cancel,
     ("GET", "/api/2.0/clusters/get"): Workspace.clusters_get,
+    ("GET", "/api/2.1/clusters/get"): Workspace.clusters_get,
+    ("POST", "/api/2.1/clusters/create"): Workspace.clusters_create,
+    ("POST", "/api/2.1/clusters/delete"): Workspace.clusters_delete,
+    ("GET", "/api/2.0/preview/scim/v2/Me"): Workspace.scim_me,
 }
 
 
-def mount_dbfs() -> None:
-    """Point ``/dbfs`` at :data:`DBFS_DIR`, as a runtime mounts DBFS (needs root, like CI)."""
-    os.makedirs(DBFS_DIR, exist_ok=True)
-    if os.path.islink(DBFS_MOUNT) and os.readlink(DBFS_MOUNT) == DBFS_DIR:
+def mount(folder: str, mount_point: str) -> None:
+    """Point ``mount_point`` (``/dbfs``, ``/Volumes``) at ``folder``, as a runtime mounts them (needs root)."""
+    os.makedirs(folder, exist_ok=True)
+    if os.path.islink(mount_point) and os.readlink(mount_point) == folder:
         return
-    if os.path.lexists(DBFS_MOUNT):
-        raise RuntimeError(f"{DBFS_MOUNT} exists and is not the emulator's link to {DBFS_DIR}")
+    if os.path.lexists(mount_point):
+        raise RuntimeError(f"{mount_point} exists and is not the emulator's link to {folder}")
     try:
-        os.symlink(DBFS_DIR, DBFS_MOUNT)
+        os.symlink(folder, mount_point)
     except FileExistsError:  # another emulator linked it meanwhile
         pass
     except PermissionError as exc:
-        raise RuntimeError(f"the emulator links {DBFS_MOUNT} -> {DBFS_DIR}; that needs root") from exc
+        raise RuntimeError(f"the emulator links {mount_point} -> {folder}; that needs root") from exc
 
 
 def _handler(workspace: Workspace) -> type[BaseHTTPRequestHandler]:
@@ -285,5 +379,7 @@ def _handler(workspace: Workspace) -> type[BaseHTTPRequestHandler]:
 
 
 def _tokens(workspace: Workspace) -> set[str]:
-    tokens = {workspace.token} | {run.cluster_token for run in workspace.runs.values()}
+    tokens = {workspace.token} | {
+        one.token for one in workspace.clusters.values() if one.state != "TERMINATED"
+    }
     return {f"Bearer {t}" for t in tokens}

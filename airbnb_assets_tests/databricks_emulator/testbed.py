@@ -9,11 +9,13 @@ temporary folders (on Databricks: UC volumes), and MLflow tracks to SQLite (on D
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from airbnb_assets.platform.spark import metastore_conf
@@ -28,6 +30,30 @@ SCOPES = {"airbnb-test": {"airbnb-alert-webhook-url": SECRET_WEBHOOK}}
 def catalog_conf(root: Path) -> dict[str, str]:
     """Spark conf of the emulated cluster: a persistent Hive metastore (Derby) under the lakehouse."""
     return metastore_conf(str(root / "test" / "_metastore"))
+
+
+#: Where CI would upload the release's wheel (a Unity Catalog volume).
+WHEEL_VOLUME = "/Volumes/spark_catalog/ops/releases"
+
+
+@functools.cache
+def built_wheel() -> Path:
+    """The project's wheel, built from this checkout once per process (``uv build``)."""
+    out = Path(tempfile.mkdtemp(prefix="airbnb-wheel-"))
+    uv = shutil.which("uv") or "uv"
+    subprocess.run([uv, "build", "-q", "--wheel", "--out-dir", str(out), str(REPO)], check=True, cwd=REPO)
+    (wheel,) = out.glob("airbnb_assets-*.whl")
+    return wheel
+
+
+def upload_wheel(ws: Workspace) -> str:
+    """Put the project's wheel on the workspace's volume, as a release does; its volume path."""
+    wheel = built_wheel()
+    target = f"{WHEEL_VOLUME}/{wheel.name}"
+    local = Path(ws.local(target))
+    local.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(wheel, local)
+    return target
 
 
 def emulated_test_env(ws: Workspace, base: Path) -> dict[str, str]:
@@ -51,6 +77,8 @@ def emulated_test_env(ws: Workspace, base: Path) -> dict[str, str]:
         "AIRBNB_TEST_STAGING_PREFIX": f"/dagster_staging/{base.name}",
         "AIRBNB_TEST_POLL_INTERVAL": "0.5",
         "AIRBNB_TEST_AUTOLOADER": "0",  # OSS Spark has no cloudFiles source: the local emulation reads
+        "AIRBNB_TEST_WHEEL": upload_wheel(ws),
+        "AIRBNB_TEST_PIPES_VOLUME": f"/Volumes/spark_catalog/ops/pipes/{base.name}",
         "AIRBNB_ALERT_BACKEND": "webhook",
         "AIRBNB_ALERT_WEBHOOK_URL": SECRET_WEBHOOK,
     }

@@ -1,0 +1,196 @@
+"""The emulated cluster's Python: Databricks Runtime 17.3 LTS, then exactly the libraries a run asks for.
+
+Nothing here is the orchestrator's environment. Three layers, each a folder under
+:data:`CACHE` (git-ignored), built once and keyed by what it holds:
+
+1. **The runtime** (``runtime-<key>``): CPython 3.12 (pyenv's, or ``EMULATOR_PYTHON``) with the
+   runtime's preinstalled libraries at their versions (:data:`DBR_LIBRARIES`, with its source),
+   pyspark 4.0.0 and delta-spark 4.0.0. Key: the interpreter's version and the list.
+2. **The run's PyPI libraries** (``libraries-<key>``): a virtual environment that sees the
+   runtime's packages through a ``.pth`` line and gets ``pip install`` of the requested pins, as a
+   cluster's library installation does (a pin the index lacks, or one that conflicts with
+   another, fails with pip's message). Key: the runtime's key and the sorted pins. Caching it is
+   the emulator's one shortcut: a real cluster installs them at every start.
+3. **The cluster** (``<cluster dir>/python``): a fresh environment seeing layers 2 and 1, into
+   which the run's wheels are installed (their dependencies must already be satisfied).
+
+The project's code reaches a cluster only as the wheel a run names or the step launcher's zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+from filelock import FileLock
+
+REPO = Path(__file__).resolve().parents[2]
+#: Where the built environments live (git-ignored); ``EMULATOR_CACHE`` moves it.
+CACHE = Path(os.environ.get("EMULATOR_CACHE", REPO / ".emulator"))
+#: The runtime's preinstalled Python libraries (Databricks Runtime 17.3 LTS release notes).
+DBR_LIBRARIES = Path(__file__).with_name("dbr_17_3.txt")
+#: What the runtime ships outside the table: Spark's Python API, and Delta's (its jars on Spark).
+RUNTIME_EXTRAS = ("pyspark==4.0.0", "delta-spark==4.0.0")
+PYTHON_VERSION = "3.12"
+
+
+class LibraryInstallError(RuntimeError):
+    """A library the run asked for could not be installed (the installer's output is the message)."""
+
+
+def dbr_pins() -> dict[str, str]:
+    """The runtime's libraries as ``{normalized name: version}``."""
+    pins = {}
+    for line in DBR_LIBRARIES.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[normalize(name)] = version.strip()
+    return pins
+
+
+def normalize(name: str) -> str:
+    """A distribution name as pip compares them (PEP 503)."""
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def python312() -> str:
+    """The CPython 3.12 interpreter the runtime is built on."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [os.environ.get("EMULATOR_PYTHON")]
+    candidates += [str(p / "bin" / "python3.12") for p in sorted(pyenv.glob("3.12*"), reverse=True)]
+    candidates += [shutil.which("python3.12")]
+    for candidate in candidates:
+        if candidate and os.path.exists(candidate) and "shims" not in candidate and ".venv" not in candidate:
+            return candidate
+    raise RuntimeError(
+        "the emulated Databricks runtime needs CPython 3.12 (pyenv install 3.12, or EMULATOR_PYTHON)"
+    )
+
+
+def _key(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def _uv() -> list[str]:
+    uv = shutil.which("uv")
+    return [uv] if uv else [sys.executable, "-m", "uv"]
+
+
+def site_packages(env: Path) -> Path:
+    """The ``site-packages`` folder of a virtual environment built here."""
+    return env / "lib" / f"python{PYTHON_VERSION}" / "site-packages"
+
+
+def runtime() -> Path:
+    """Layer 1, built on first use: the runtime's Python with its preinstalled libraries."""
+    python = python312()
+    version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout
+    target = CACHE / f"runtime-{_key(version, DBR_LIBRARIES.read_text(), *RUNTIME_EXTRAS)}"
+    if (target / ".ready").exists():
+        return target
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / ".ready").exists():
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run([*_uv(), "venv", "-q", "--python", python, str(target)], check=True)
+        subprocess.run(
+            [
+                *_uv(),
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(target / "bin" / "python"),
+                "--only-binary",
+                ":all:",
+                "--no-binary",
+                "pyspark",  # pyspark is published as source
+                "-r",
+                str(DBR_LIBRARIES),
+                *RUNTIME_EXTRAS,
+            ],
+            check=True,
+        )
+        (target / ".ready").touch()
+    return target
+
+
+def _layered_env(target: Path, layers: list[Path]) -> Path:
+    """A new virtual environment whose interpreter also sees ``layers``' packages (in that order)."""
+    subprocess.run([*_uv(), "venv", "-q", "--python", python312(), str(target)], check=True)
+    lines = "".join(f"{site_packages(layer)}\n" for layer in layers)
+    (site_packages(target) / "_databricks_runtime.pth").write_text(lines)
+    return target
+
+
+def pip_install(env: Path, *args: str) -> None:
+    """``pip install`` into ``env`` (the runtime's pip, as a cluster's library installation runs it)."""
+    done = subprocess.run(
+        [
+            str(env / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "--progress-bar",
+            "off",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), "PIP_NO_COLOR": "1"},
+    )
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip().splitlines()
+        raise LibraryInstallError("pip install failed:\n" + "\n".join(output[-20:]))
+
+
+def libraries(pins: list[str]) -> Path:
+    """Layer 2: the runtime plus the run's PyPI pins (cached by the pins)."""
+    base = runtime()
+    pins = sorted(set(pins))
+    target = CACHE / f"libraries-{_key(base.name, *pins)}"
+    if (target / ".ready").exists():
+        return target
+    with FileLock(str(target) + ".lock"):
+        if (target / ".ready").exists():
+            return target
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            env = _layered_env(target, [base])
+            if pins:
+                pip_install(env, *pins)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        (target / ".ready").touch()
+    return target
+
+
+def cluster_python(folder: Path, pins: list[str], wheels: list[str]) -> Path:
+    """Layer 3: the cluster's own environment under ``folder`` with the run's wheels installed.
+
+    Returns its interpreter. Raises :class:`LibraryInstallError` with pip's message when a pin or
+    a wheel cannot be installed.
+    """
+    layer = libraries(pins)
+    env = _layered_env(folder / "python", [layer, runtime()])
+    if wheels:
+        pip_install(env, *wheels)
+    return env / "bin" / "python"
+
+
+def orchestrator_paths() -> list[str]:
+    """Where the orchestrator's Python finds packages: none of these may be on a cluster's path."""
+    paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], str(REPO)}
+    return sorted(p for p in paths if p)
