@@ -3,9 +3,9 @@
 Submitted by :mod:`airbnb_assets.pipes` as a ``spark_python_task`` on the run's cluster. It opens
 the Pipes session (its parameters arrive as command-line arguments, as on any existing cluster;
 context and messages are files on a Unity Catalog volume), materializes the asset the
-orchestrator asked for -- the very asset definition DEV runs in process -- with the environment's resources (built from the
-variables the cluster was started with; Spark is the cluster's session), and reports each
-materialization and check result with its metadata.
+orchestrator asked for -- the very asset definition DEV runs in process -- with the
+environment's resources (built from the variables the cluster was started with; Spark is the
+cluster's session), and reports each materialization and check result with its metadata.
 """
 
 from __future__ import annotations

@@ -330,7 +330,7 @@ ROUTES = {
 
 
 def mount(folder: str, mount_point: str) -> None:
-    """Point ``mount_point`` (``/dbfs``, ``/Volumes``) at ``folder``, as a runtime mounts them (needs root)."""
+    """Point ``mount_point`` (``/dbfs``, ``/Volumes``) at ``folder``, as a runtime mounts them (root)."""
     os.makedirs(folder, exist_ok=True)
     if os.path.islink(mount_point) and os.readlink(mount_point) == folder:
         return
