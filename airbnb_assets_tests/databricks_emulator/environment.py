@@ -191,6 +191,12 @@ def cluster_python(folder: Path, pins: list[str], wheels: list[str]) -> Path:
 
 
 def orchestrator_paths() -> list[str]:
-    """Where the orchestrator's Python finds packages: none of these may be on a cluster's path."""
-    paths = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], str(REPO)}
+    """Where the orchestrator's Python finds packages: its environment's folders, and the checkout."""
+    paths = {sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     return sorted(p for p in paths if p)
+
+
+def leaks(path: list[str]) -> list[str]:
+    """The entries of a ``sys.path`` through which the orchestrator's packages or checkout import."""
+    roots = orchestrator_paths()
+    return [p for p in path if p.rstrip("/") == str(REPO) or any(p.startswith(r) for r in roots)]

@@ -1,0 +1,219 @@
+"""The emulated cluster is a Databricks Runtime 17.3 LTS of its own, and the project fits it.
+
+Its Python shares nothing with the orchestrator's; a library the run asks for is installed by pip
+and a bad pin fails the Dagster step with pip's message; a ``RUN_AS`` that is not the submitter
+stops a run before any cluster exists; the cluster's pins agree with the runtime's libraries and
+the code calls only what PySpark 4.0 has.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from airbnb_assets.platform.databricks import CLUSTER_REQUIREMENTS, RUNTIME_PROVIDED, cluster_pins
+from airbnb_assets_tests.conftest import snapshot_file
+from airbnb_assets_tests.databricks_emulator import environment
+from airbnb_assets_tests.databricks_emulator.server import Workspace
+from airbnb_assets_tests.databricks_emulator.testbed import (
+    SCOPES,
+    airbnb,
+    emulated_test_env,
+    land_sample,
+    upload_wheel,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import importlib.util, json, sys
+import pyspark
+found = importlib.util.find_spec("airbnb_assets")
+report = {
+    "python": list(sys.version_info[:2]), "executable": sys.executable, "path": sys.path,
+    "pyspark": pyspark.__version__, "spark": spark.version,
+    "airbnb_assets": found.origin if found else None,
+    "delta": spark.range(3).write.format("delta").mode("overwrite").save(sys.argv[1]) or
+             spark.read.format("delta").load(sys.argv[1]).count(),
+}
+if found:
+    from importlib import metadata
+    report["requires"] = len(metadata.requires("airbnb_assets") or [])
+print("PROBE " + json.dumps(report))
+"""
+
+
+@pytest.fixture(scope="module")
+def workspace() -> Iterator[Workspace]:
+    with Workspace(secrets=SCOPES) as ws:
+        yield ws
+
+
+def probe(ws: Workspace, tmp_path: Path, libraries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Run the probe on a new job cluster and return what it reported."""
+    from databricks.sdk import WorkspaceClient
+
+    script = "/Volumes/spark_catalog/ops/probe/probe.py"
+    local = Path(ws.local(script))
+    local.parent.mkdir(parents=True, exist_ok=True)
+    local.write_text(PROBE)
+    client = WorkspaceClient(host=ws.host, token=ws.token)
+    body = {
+        "run_name": "probe",
+        "tasks": [
+            {
+                "task_key": "probe",
+                "new_cluster": {
+                    "spark_version": "17.3.x-scala2.13",
+                    "num_workers": 0,
+                    "data_security_mode": "SINGLE_USER",
+                    "single_user_name": ws.user,
+                },
+                "libraries": libraries,
+                "spark_python_task": {"python_file": script, "parameters": [str(tmp_path / "delta")]},
+            }
+        ],
+    }
+    run_id = client.api_client.do("POST", "/api/2.2/jobs/runs/submit", body=body)["run_id"]
+    run = ws.runs[run_id]
+    deadline = time.monotonic() + 600
+    while run.life_cycle != "TERMINATED":
+        assert time.monotonic() < deadline, "the probe did not finish"
+        time.sleep(0.5)
+    assert run.result == "SUCCESS", run.message + run.log_tail()
+    assert run.cluster is not None and run.cluster.state == "TERMINATED"  # a job cluster ends with its run
+    (line,) = [x for x in Path(run.output).read_text().splitlines() if x.startswith("PROBE ")]
+    return json.loads(line.removeprefix("PROBE "))
+
+
+@pytest.mark.e2e
+def test_the_cluster_runs_the_runtime_and_imports_the_project_only_from_its_wheel(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    bare = probe(workspace, tmp_path / "bare", [])
+    assert bare["python"] == [3, 12] and bare["pyspark"] == "4.0.0" and bare["spark"] == "4.0.0"
+    assert bare["delta"] == 3
+    assert bare["airbnb_assets"] is None  # neither the checkout nor the orchestrator's venv is there
+    assert environment.leaks(bare["path"]) == []
+    assert not bare["executable"].startswith(str(REPO / ".venv"))
+
+    wheel = upload_wheel(workspace)
+    pins = [{"pypi": {"package": pin}} for pin in cluster_pins()]
+    installed = probe(workspace, tmp_path / "wheel", [*pins, {"whl": wheel}])
+    origin = installed["airbnb_assets"]
+    assert (
+        origin and environment.leaks([origin]) == [] and not origin.startswith(str(REPO / "airbnb_assets"))
+    ), origin
+    assert "site-packages" in origin and installed["requires"] > 0  # an installed distribution
+    assert environment.leaks(installed["path"]) == []
+
+
+@pytest.mark.e2e
+def test_a_wrong_library_pin_fails_the_dagster_step_with_the_installers_message(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    bad = tmp_path / "cluster-requirements.txt"
+    text = CLUSTER_REQUIREMENTS.read_text()
+    assert "\nthreadpoolctl==3.5.0\n" in text
+    bad.write_text(text.replace("\nthreadpoolctl==3.5.0\n", "\nthreadpoolctl==0.0.1\n"))
+    env = {**emulated_test_env(workspace, tmp_path), "AIRBNB_TEST_CLUSTER_REQUIREMENTS": str(bad)}
+    land_sample(snapshot_file("2015-05-04"), Path(env["AIRBNB_TEST_LANDING_PATH"]), rows=50)
+    clusters = set(workspace.clusters)
+    done = airbnb(env, "run", "--date", "2015-05-04")
+    assert done.returncode == 1
+    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
+    (failure,) = inst.get_records_for_run(
+        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    event = failure.event_log_entry.dagster_event
+    assert event is not None and event.step_key == "bronze_ingest"
+    error = event.step_failure_data.error.to_string()
+    assert "Library installation failed" in error
+    assert "No matching distribution found for threadpoolctl==0.0.1" in error, error
+    (cluster_id,) = set(workspace.clusters) - clusters
+    assert workspace.clusters[cluster_id].state == "TERMINATED"
+
+
+def test_run_as_someone_else_stops_the_run_before_any_cluster_exists(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    env = {**emulated_test_env(workspace, tmp_path), "AIRBNB_TEST_RUN_AS": "another-principal"}
+    clusters = set(workspace.clusters)
+    done = airbnb(env, "run", "--date", "2015-05-04")
+    assert done.returncode == 1
+    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
+    (failure,) = inst.get_records_for_run(
+        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    event = failure.event_log_entry.dagster_event
+    assert event is not None
+    error = event.step_failure_data.error.to_string()
+    assert "RUN_AS is 'another-principal' but runs are submitted as" in error and workspace.user in error
+    assert set(workspace.clusters) == clusters
+
+
+def test_cluster_pins_keep_the_runtimes_libraries_and_satisfy_the_wheel() -> None:
+    runtime = environment.dbr_pins()
+    pins = {}
+    for line in CLUSTER_REQUIREMENTS.read_text().splitlines():
+        pin, _, comment = line.partition("#")
+        if "==" in pin:
+            name, version = pin.strip().split("==")
+            pins[environment.normalize(name)] = version
+            if name in runtime and runtime[name] != version:
+                assert "replaces the runtime's" in comment, line
+    assert not set(pins) & RUNTIME_PROVIDED
+    assert not set(pins) & {
+        "deltalake",
+        "dagster-slack",
+        "dagster-msteams",
+        "dagster-webserver",
+        "azure-keyvault-secrets",
+    }
+    replaced = sorted(n for n in pins if n in runtime and runtime[n] != pins[n])
+    assert replaced == ["charset-normalizer", "fsspec", "mlflow-skinny"]
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    from packaging.requirements import Requirement
+
+    for dependency in project["dependencies"]:
+        wanted = Requirement(dependency)
+        assert wanted.specifier.contains(pins[environment.normalize(wanted.name)]), dependency
+
+
+def test_the_code_calls_only_pyspark_functions_the_runtime_has() -> None:
+    used = set()
+    for source in (REPO / "airbnb_assets").rglob("*.py"):
+        used |= set(re.findall(r"\bF\.([a-z_]+)\(", source.read_text()))
+    python = environment.runtime() / "bin" / "python"
+    check = (
+        "import json, sys, pyspark.sql.functions as F\n"
+        "print(json.dumps([n for n in sys.argv[1:] if not hasattr(F, n)]))"
+    )
+    done = subprocess.run(
+        [str(python), "-c", check, *sorted(used)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == [], "not in PySpark 4.0 (Databricks Runtime 17.3 LTS)"
+    assert len(used) > 20
+
+
+def test_the_emulator_refuses_what_it_does_not_implement(workspace: Workspace) -> None:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.errors import NotFound
+
+    client = WorkspaceClient(host=workspace.host, token=workspace.token)
+    with pytest.raises(NotFound):
+        client.clusters.list_node_types()
+    assert workspace.unimplemented[-1].endswith("/clusters/list-node-types")
+    workspace.unimplemented.clear()
