@@ -47,7 +47,7 @@ def test_bootstrap_statements_schemas_volumes_then_commented_tables() -> None:
     schemas = [s for s in sql if s.startswith("CREATE SCHEMA")]
     assert [s.split(" COMMENT")[0] for s in schemas] == [
         f"CREATE SCHEMA IF NOT EXISTS airbnb_test.{s}"
-        for s in ("bronze", "ops", "silver", "gold", "monitoring", "landing")
+        for s in ("bronze", "ops", "silver", "gold", "monitoring", "ml", "landing")  # ml: the model
     ]
     assert sql[len(schemas)] == (
         "CREATE EXTERNAL VOLUME IF NOT EXISTS airbnb_test.landing.listings "
