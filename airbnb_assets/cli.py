@@ -2,7 +2,8 @@
 
 ``airbnb land --next`` · ``airbnb run --date 2017-04-02`` · ``airbnb replay`` ·
 ``airbnb show silver/listings`` · ``airbnb backtest`` · ``airbnb release FILE`` ·
-``airbnb reject FILE`` · ``airbnb bootstrap`` · ``airbnb latest-day``. See ``airbnb --help``.
+``airbnb reject FILE`` · ``airbnb bootstrap`` · ``airbnb publish-wheel WHEEL`` ·
+``airbnb latest-day``. See ``airbnb --help``.
 """
 
 from __future__ import annotations
@@ -250,6 +251,27 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish_wheel(args: argparse.Namespace) -> int:
+    """``airbnb publish-wheel WHEEL``: upload this release's wheel to where the clusters install it from."""
+    from airbnb_assets import __version__
+
+    settings = current_settings()
+    if settings.cluster is None or not settings.cluster.wheel:
+        raise UsageError("publish-wheel is for TEST and PROD (AIRBNB_ENV=test|prod)")
+    wheel = Path(args.wheel)
+    if not wheel.is_file() or not wheel.name.startswith("airbnb_assets-") or wheel.suffix != ".whl":
+        raise UsageError(f"{wheel} is not a wheel of airbnb_assets (uv build --wheel makes one)")
+    from databricks.sdk import WorkspaceClient
+
+    target = f"{settings.cluster.wheel.rsplit('/', 1)[0]}/{wheel.name}"
+    with wheel.open("rb") as fh:
+        WorkspaceClient(host=settings.databricks_host).files.upload(target, fh, overwrite=True)
+    print(target)
+    if target != settings.cluster.wheel:  # the code location's clusters install their own version
+        print(f"note: this installation (airbnb_assets {__version__}) installs {settings.cluster.wheel}")
+    return 0
+
+
 def cmd_latest_day(args: argparse.Namespace) -> int:
     """``airbnb latest-day``: print the newest daily partition (what deploy-test.yml smoke-runs)."""
     from airbnb_assets.partitions import DAILY
@@ -310,6 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     boot.add_argument("--dry-run", action="store_true", help="print the SQL, run nothing")
     boot.add_argument("--landing-location", help="abfss:// location of an external landing volume")
     boot.set_defaults(func=cmd_bootstrap)
+
+    pub = sub.add_parser(
+        "publish-wheel",
+        help="upload this release's wheel to the volume the Databricks clusters install it from",
+    )
+    pub.add_argument("wheel", help="the wheel `uv build --wheel` made (dist/airbnb_assets-<version>-*.whl)")
+    pub.set_defaults(func=cmd_publish_wheel)
 
     latest = sub.add_parser(
         "latest-day",

@@ -168,9 +168,16 @@ def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
         run_as=var("RUN_AS"),
         viewers=tuple(g for g in (var("VIEWERS", "") or "").split(",") if g),
         poll_interval_sec=float(var("POLL_INTERVAL", "10") or 10),
-        wheel=var("WHEEL"),
+        wheel=var("WHEEL") or release_wheel(var("CATALOG", f"airbnb_{env.value}") or ""),
         **({"requirements": Path(req)} if (req := var("CLUSTER_REQUIREMENTS")) else {}),
     )
+
+
+def release_wheel(catalog: str) -> str:
+    """Where this release's wheel lives on the catalog's lakehouse volume (``airbnb publish-wheel``)."""
+    from airbnb_assets import __version__
+
+    return f"/Volumes/{catalog}/ops/lakehouse/_releases/airbnb_assets-{__version__}-py3-none-any.whl"
 
 
 #: The secret field each alert backend needs.

@@ -164,6 +164,25 @@ def test_run_as_someone_else_stops_the_run_before_any_cluster_exists(
     assert set(workspace.clusters) == clusters
 
 
+def test_publish_wheel_uploads_the_release_to_where_the_clusters_install_it_from(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    from airbnb_assets.environments import release_wheel
+    from airbnb_assets_tests.databricks_emulator.testbed import built_wheel
+
+    env = emulated_test_env(workspace, tmp_path)
+    del env["AIRBNB_TEST_WHEEL"]  # the default: this release's path on the lakehouse volume
+    wheel = built_wheel()
+    done = airbnb(env, "publish-wheel", str(wheel))
+    assert done.returncode == 0, done.stdout + done.stderr
+    target = done.stdout.splitlines()[0]
+    assert target == f"{release_wheel('spark_catalog').rsplit('/', 1)[0]}/{wheel.name}"
+    assert Path(workspace.local(target)).read_bytes() == wheel.read_bytes()
+    assert any(r.method == "PUT" and r.path == f"/api/2.0/fs/files{target}" for r in workspace.requests)
+    refused = airbnb(env, "publish-wheel", str(tmp_path / "nothing.whl"))
+    assert refused.returncode == 2 and "is not a wheel of airbnb_assets" in refused.stderr
+
+
 def test_cluster_pins_keep_the_runtimes_libraries_and_satisfy_the_wheel() -> None:
     runtime = environment.dbr_pins()
     pins = {}

@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from airbnb_assets_tests.databricks_emulator import cluster
 
@@ -353,15 +353,16 @@ def _handler(workspace: Workspace) -> type[BaseHTTPRequestHandler]:
             url = urlparse(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
-            workspace.requests.append(Request(self.command, url.path, query, raw.decode("utf-8", "replace")))
+            path = unquote(url.path)  # the SDK escapes volume paths (``+`` of a wheel's version)
+            workspace.requests.append(Request(self.command, path, query, raw.decode("utf-8", "replace")))
             try:
                 if self.headers.get("Authorization") not in _tokens(workspace):
                     raise ApiError(401, "UNAUTHENTICATED", "Invalid access token.")
-                if url.path.startswith("/api/2.0/fs/files"):
+                if path.startswith("/api/2.0/fs/files"):
                     body: dict[str, Any] = {"__raw__": raw}
                 else:
                     body = json.loads(raw) if raw else {}
-                result = workspace.handle(self.command, url.path, query, body)
+                result = workspace.handle(self.command, path, query, body)
                 status, payload = 200, result if isinstance(result, bytes) else json.dumps(result).encode()
             except ApiError as err:
                 status = err.status
