@@ -140,14 +140,14 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         databricks_host=environ.get("DATABRICKS_HOST"),
         compute=compute or "step_launcher",
         autoloader=var("AUTOLOADER", "1") != "0",
-        cluster=cluster_spec(env, environ),
+        cluster=cluster_spec(env, environ, catalog or ""),
         mlflow_tracking_uri=var("MLFLOW_TRACKING_URI"),
         forwarded=_forwarded(env, environ),
         pipes_volume=var("PIPES_VOLUME", f"/Volumes/{catalog}/ops/lakehouse/_pipes"),
     )
 
 
-def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
+def cluster_spec(env: Env, environ: Mapping[str, str], catalog: str) -> ClusterSpec:
     """The declared job cluster of TEST or PROD; every value can be overridden by a variable."""
     upper = env.value.upper()
 
@@ -168,7 +168,7 @@ def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
         run_as=var("RUN_AS"),
         viewers=tuple(g for g in (var("VIEWERS", "") or "").split(",") if g),
         poll_interval_sec=float(var("POLL_INTERVAL", "10") or 10),
-        wheel=var("WHEEL") or release_wheel(var("CATALOG", f"airbnb_{env.value}") or ""),
+        wheel=var("WHEEL") or release_wheel(catalog),
         **({"requirements": Path(req)} if (req := var("CLUSTER_REQUIREMENTS")) else {}),
     )
 
@@ -281,7 +281,7 @@ def pipes_resources(settings: Settings) -> dict[str, Any]:
             settings.env.value,
             settings.databricks_host,
             settings.forwarded or {},
-            settings.pipes_volume or f"/Volumes/{settings.catalog}/ops/lakehouse/_pipes",
+            settings.pipes_volume or "",  # always set for TEST and PROD (settings_for)
         )
     }
 

@@ -19,9 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pytest
-from dagster._core.instance.ref import InstanceRef
 
 from airbnb_assets.environments import Env, settings_for
 from airbnb_assets.platform.databricks import cluster_config, libraries
@@ -37,6 +35,7 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
     emulated_test_env,
     land_sample,
     run_days,
+    step_failure,
 )
 
 DAYS = ("2015-05-04", "2016-07-02")
@@ -137,15 +136,9 @@ def test_a_failed_and_a_cancelled_run_each_terminate_their_cluster(
     before = set(workspace.clusters)
     failed = airbnb(env, "run", "--date", DAYS[0])
     assert failed.returncode == 1
-    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
-    (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
-    failures = inst.get_records_for_run(
-        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
-    ).records
-    (failure,) = [f.event_log_entry.dagster_event for f in failures if f.event_log_entry.dagster_event]
-    error = failure.step_failure_data.error
-    assert failure.step_key == "bronze_ingest"
-    assert "FileExistsError" in error.to_string() and str(landing) in error.to_string()
+    step, error = step_failure(env)
+    assert step == "bronze_ingest"
+    assert "FileExistsError" in error and str(landing) in error
     (cluster_id,) = set(workspace.clusters) - before
     assert cluster_id in workspace.terminated
 

@@ -17,9 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import pytest
-from dagster._core.instance.ref import InstanceRef
 
 from airbnb_assets.platform.databricks import CLUSTER_REQUIREMENTS, RUNTIME_PROVIDED, cluster_pins
 from airbnb_assets_tests.conftest import snapshot_file
@@ -30,6 +28,7 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
     airbnb,
     emulated_test_env,
     land_sample,
+    step_failure,
     upload_wheel,
 )
 
@@ -131,14 +130,8 @@ def test_a_wrong_library_pin_fails_the_dagster_step_with_the_installers_message(
     clusters = set(workspace.clusters)
     done = airbnb(env, "run", "--date", "2015-05-04")
     assert done.returncode == 1
-    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
-    (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
-    (failure,) = inst.get_records_for_run(
-        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
-    ).records
-    event = failure.event_log_entry.dagster_event
-    assert event is not None and event.step_key == "bronze_ingest"
-    error = event.step_failure_data.error.to_string()
+    step, error = step_failure(env)
+    assert step == "bronze_ingest"
     assert "Library installation failed" in error
     assert "No matching distribution found for threadpoolctl==0.0.1" in error, error
     (cluster_id,) = set(workspace.clusters) - clusters
@@ -152,14 +145,7 @@ def test_run_as_someone_else_stops_the_run_before_any_cluster_exists(
     clusters = set(workspace.clusters)
     done = airbnb(env, "run", "--date", "2015-05-04")
     assert done.returncode == 1
-    inst = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
-    (record,) = inst.get_run_records(dg.RunsFilter(job_name="daily_job"))
-    (failure,) = inst.get_records_for_run(
-        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
-    ).records
-    event = failure.event_log_entry.dagster_event
-    assert event is not None
-    error = event.step_failure_data.error.to_string()
+    _, error = step_failure(env)
     assert "RUN_AS is 'another-principal' but runs are submitted as" in error and workspace.user in error
     assert set(workspace.clusters) == clusters
 

@@ -25,9 +25,9 @@ from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource, sql_string
 from airbnb_assets.platform.tables import TABLES, Table
 
-#: Comment of each schema (layer) the bootstrap creates.
 #: The schema of the registered model (``<catalog>.ml.airbnb_price``); it holds no table.
 MODEL_SCHEMA = "ml"
+#: Comment of each schema (layer) the bootstrap creates.
 SCHEMA_COMMENTS = {
     "bronze": "Raw landed rows, all strings, with provenance (Auto Loader).",
     "silver": "Typed, validated listings and their quarantine.",

@@ -24,9 +24,12 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
+
+if TYPE_CHECKING:
+    from airbnb_assets.platform.run_cluster import RunCluster
 
 #: Packages the Databricks runtime provides: never installed as libraries (that would replace them).
 RUNTIME_PROVIDED = frozenset({"pyspark", "delta-spark", "py4j"})
@@ -50,7 +53,7 @@ class ClusterSpec:
     secrets: Mapping[str, str] = field(default_factory=dict)
     #: Service principal (application id) the cluster runs as: Unity Catalog ``SINGLE_USER``.
     run_as: str | None = None
-    #: Groups allowed to see the job runs and the cluster (``CAN_VIEW``).
+    #: Groups allowed to see the step runs (``CAN_VIEW``).
     viewers: tuple[str, ...] = ()
     poll_interval_sec: float = 10.0
     #: The project's wheel on a volume (``/Volumes/...``): how its code reaches the cluster.
@@ -145,7 +148,7 @@ _CODE_COPY: dict[str, str] = {}
 
 def run_cluster(
     spec: ClusterSpec, env_name: str, variables: Mapping[str, str], host: str | None, token: str | None
-):  # noqa: ANN201
+) -> RunCluster | None:
     """The run-scoped cluster of an environment, or ``None`` when a managed cluster is declared."""
     from airbnb_assets.platform.run_cluster import RunCluster
 
@@ -165,7 +168,7 @@ def step_launcher(
         from dagster_databricks.databricks_pyspark_step_launcher import DatabricksPySparkStepLauncher
 
         class RunClusterStepLauncher(DatabricksPySparkStepLauncher):
-            """Submits every step to the run's cluster, created by the first step."""
+            """Submits every step to the run's cluster (``cluster``), created by the first step."""
 
             def launch_step(self, step_context: Any) -> Iterator[Any]:
                 if cluster is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,8 +57,6 @@ def dbr_pins() -> dict[str, str]:
 
 def normalize(name: str) -> str:
     """A distribution name as pip compares them (PEP 503)."""
-    import re
-
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
@@ -79,7 +78,8 @@ def _key(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-def _uv() -> list[str]:
+def uv_command() -> list[str]:
+    """``uv`` (on the path, or as this interpreter's module)."""
     uv = shutil.which("uv")
     return [uv] if uv else [sys.executable, "-m", "uv"]
 
@@ -101,10 +101,10 @@ def runtime() -> Path:
         if (target / ".ready").exists():
             return target
         shutil.rmtree(target, ignore_errors=True)
-        subprocess.run([*_uv(), "venv", "-q", "--python", python, str(target)], check=True)
+        subprocess.run([*uv_command(), "venv", "-q", "--python", python, str(target)], check=True)
         subprocess.run(
             [
-                *_uv(),
+                *uv_command(),
                 "pip",
                 "install",
                 "-q",
@@ -126,7 +126,7 @@ def runtime() -> Path:
 
 def _layered_env(target: Path, layers: list[Path]) -> Path:
     """A new virtual environment whose interpreter also sees ``layers``' packages (in that order)."""
-    subprocess.run([*_uv(), "venv", "-q", "--python", python312(), str(target)], check=True)
+    subprocess.run([*uv_command(), "venv", "-q", "--python", python312(), str(target)], check=True)
     lines = "".join(f"{site_packages(layer)}\n" for layer in layers)
     (site_packages(target) / "_databricks_runtime.pth").write_text(lines)
     return target

@@ -47,7 +47,7 @@ def compile_requirements() -> str:
         (Path(tmp) / "constraints.txt").write_text("\n".join(constraints) + "\n")
         done = subprocess.run(
             [
-                *environment._uv(),
+                *environment.uv_command(),
                 "pip",
                 "compile",
                 "-q",

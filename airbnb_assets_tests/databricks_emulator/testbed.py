@@ -160,11 +160,10 @@ def run_days(ws: Workspace, base: Path, files: list[Path], compute: str) -> Emul
     """Bootstrap, then land each snapshot's sample and run its day, recording what each caused."""
     env = {**emulated_test_env(ws, base), "AIRBNB_TEST_COMPUTE": compute}
     days = EmulatedDays(ws, env, {})
-    steps: list[tuple[str, tuple[str, ...]]] = [("bootstrap", ("bootstrap",))]
-    steps += [(f.name[9:19], ("run", "--date", f.name[9:19])) for f in files]
-    for label, args in steps:
-        if label != "bootstrap":
-            source = next(f for f in files if label in f.name)
+    steps: list[tuple[str, Path | None, tuple[str, ...]]] = [("bootstrap", None, ("bootstrap",))]
+    steps += [(f.name[9:19], f, ("run", "--date", f.name[9:19])) for f in files]
+    for label, source, args in steps:
+        if source is not None:
             days.landed[label] = land_sample(source, Path(env["AIRBNB_TEST_LANDING_PATH"]))
         clusters, runs = set(ws.clusters), set(ws.runs)
         done = airbnb(env, *args)
@@ -212,3 +211,18 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
         Path(days.env["AIRBNB_TEST_LAKEHOUSE_ROOT"]) / "test" / "_artifacts" / "dashboard" / "index.html"
     )
     assert second in dashboard.read_text(encoding="utf-8")
+
+
+def step_failure(env: dict[str, str]) -> tuple[str, str]:
+    """The failed step of the environment's one ``daily_job`` run: its key and its error's text."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
+    (record,) = instance.get_run_records(dg.RunsFilter(job_name="daily_job"))
+    records = instance.get_records_for_run(
+        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+    ).records
+    (event,) = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    error = event.step_failure_data.error
+    return str(event.step_key), error.to_string() if error else ""
