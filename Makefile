@@ -14,8 +14,8 @@ ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
 
 .PHONY: setup browser tools demo dev test lint typecheck docs pytest jars clean bench bench-commands cluster-requirements
 
-## The locked environment, and the browser the dashboard test renders in.
-setup: .venv/.synced browser
+## The locked environment (the browser the dashboard test renders in is `make test`'s, not the demo's).
+setup: .venv/.synced
 
 .venv/.synced: pyproject.toml uv.lock
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
@@ -75,7 +75,7 @@ typecheck: setup
 docs: setup
 	$(RUN) sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
-pytest: setup tools
+pytest: setup browser tools
 	$(RUN) pytest
 
 ## The benchmark suite (benchmarks/run.py): one real day through daily_job vs a bare PySpark script,

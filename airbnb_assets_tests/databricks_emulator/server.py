@@ -23,6 +23,7 @@ import shutil
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -95,6 +96,12 @@ class Workspace:
             one.terminate()
         self._server.shutdown()
         self._server.server_close()
+        # The clusters' folders (Spark scratch, driver logs) and the runs' logs: kept while the
+        # workspace lives (a failing test reads them), gone with it.
+        for one in self.clusters.values():
+            shutil.rmtree(one.folder, ignore_errors=True)
+        for run in self.runs.values():
+            Path(run.output).unlink(missing_ok=True)
 
     @property
     def host(self) -> str:
