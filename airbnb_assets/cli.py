@@ -124,7 +124,7 @@ def _claim(inst: dg.DagsterInstance) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``airbnb run --date D``: run the daily job for one day."""
+    """``airbnb run --date D``: run the daily job for one day, then the retrain the sensor requests."""
     from airbnb_assets import replay
 
     key = check_run_date(args.date)
@@ -133,6 +133,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     inst = replay.instance()
     _claim(inst)
     day = replay.run_day(key, inst, verbose=args.verbose)
+    if day.success:
+        day = replay.run_requested_retrain(day, inst, verbose=args.verbose)
     print(day.line())
     return 0 if day.success else 1
 
@@ -296,7 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     land.set_defaults(func=cmd_land)
 
-    run = sub.add_parser("run", help="run the daily job for one day")
+    run = sub.add_parser("run", help="run the daily job for one day, then the retrain the sensor requests")
     run.add_argument("--date", type=_date, required=True)
     run.add_argument("-v", "--verbose", action="store_true", help="show Dagster's logs")
     run.set_defaults(func=cmd_run)

@@ -8,13 +8,14 @@ from airbnb_assets.ingest.assets import bronze_ingest
 from airbnb_assets.jobs import daily_job, daily_schedule, retrain_job
 from airbnb_assets.ml.model_asset import price_model
 from airbnb_assets.ml.predictions import price_predictions
+from airbnb_assets.ml.retrain_sensor import retrain_sensor
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
 from airbnb_assets.monitoring.dashboard.asset import dashboard
 from airbnb_assets.monitoring.drift.asset import drift_report
 from airbnb_assets.platform.bootstrap import bootstrap_job
 from airbnb_assets.silver.assets import silver_listings
 
-#: Every asset of the daily flow (bronze → silver → gold → model → predictions → monitoring).
+#: Every asset: the daily flow (bronze → silver → gold → predictions → monitoring) and the model.
 ASSETS = [
     bronze_ingest,
     silver_listings,
@@ -37,7 +38,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=assets,
         jobs=[daily_job, retrain_job, bootstrap],
         schedules=[daily_schedule],
-        sensors=[drift_alert_sensor],
+        sensors=[drift_alert_sensor, retrain_sensor],
         resources=build_resources(settings),
     )
 

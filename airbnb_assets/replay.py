@@ -1,10 +1,13 @@
-"""The replay behind ``make demo``: run the daily job day by day, then let the drift sensor tick.
+"""The replay behind ``make demo``: run each day as the deployment would, sensors included.
 
 For each pending snapshot, :func:`replay` lands the file, runs the daily job for its date on the
-Dagster instance of ``DAGSTER_HOME`` (:func:`run_day`) and evaluates ``drift_alert_sensor``
-through the sensor daemon's own tick code (:func:`tick_sensor`), so the demo's alerts are sent
-the way ``make dev`` would send them and the sensor's cursor is the one ``make dev`` continues
-from. It prints one line per day (``verbose`` also shows Dagster's logs) and returns the days.
+Dagster instance of ``DAGSTER_HOME`` (:func:`run_day`), then the retrain ``retrain_sensor``
+requests, if any (:func:`run_requested_retrain`: the sensor is evaluated, and its request run
+with the run key and tags the daemon would give it, so ``make dev`` never repeats it), and
+finally evaluates the sensors through the daemon's own tick code (:func:`tick_sensor`), so the
+demo's alerts are sent the way ``make dev`` would send them and the drift sensor's cursor is the
+one ``make dev`` continues from. It prints one line per day (``verbose`` also shows Dagster's
+logs) and returns the days.
 """
 
 from __future__ import annotations
@@ -36,12 +39,15 @@ class Day:
     run_id: str
     seconds: float
     facts: dict[str, Any] = field(default_factory=dict)
+    #: The ``retrain_job`` run the retrain sensor requested after the day (``None``: none).
+    retrain_run_id: str | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
     def line(self) -> str:
         """The day in one line: status, time, what was scored and judged, alerts sent."""
         if not self.success:
-            return f"{self.date}  FAILED after {self.seconds:.0f}s (run {self.run_id}; `-v` shows the logs)"
+            run = self.retrain_run_id or self.run_id
+            return f"{self.date}  FAILED after {self.seconds:.0f}s (run {run}; `-v` shows the logs)"
         f = self.facts
         parts = [f"{f.get('listings', 0):>6,} listings"]
         parts.append(f"scored by v{f['served_by']}" if f.get("served_by") else "no model yet (first day)")
@@ -63,19 +69,20 @@ def claim(inst: dg.DagsterInstance, root: str) -> list[str]:
     """Before a run from the command line: refuse if another run writes ``root``, close dead runs.
 
     Raises :class:`~airbnb_assets.platform.locks.LakehouseBusy` while another process holds the
-    writer lock. Otherwise no run can be alive, so a ``daily_job`` run still marked started (its
-    process was killed) is marked failed; returns their ids.
+    writer lock. Otherwise no run can be alive, so a ``daily_job`` or ``retrain_job`` run still
+    marked started (its process was killed) is marked failed; returns their ids.
     """
     from airbnb_assets.platform.locks import WriterLock
 
     lock = WriterLock(root)
     lock.acquire({"run_id": "airbnb (checking)"})  # raises LakehouseBusy, naming the holder
     lock.release()
-    stale = inst.get_run_records(
-        dg.RunsFilter(
-            job_name="daily_job", statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
-        )
-    )
+    alive = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING]
+    stale = [
+        record
+        for job in ("daily_job", "retrain_job")
+        for record in inst.get_run_records(dg.RunsFilter(job_name=job, statuses=alive))
+    ]
     for record in stale:
         inst.report_run_failed(record.dagster_run, message="its process is gone (found by the next run)")
     return [r.dagster_run.run_id for r in stale]
@@ -126,6 +133,42 @@ def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Da
     return day
 
 
+def run_requested_retrain(day: Day, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
+    """Evaluate ``retrain_sensor`` after ``day`` and run the retrain it requests, as the daemon would.
+
+    The run carries the sensor's run key and name: a request whose key already has a run is not
+    run again (the daemon's rule), and ``make dev``'s daemon will not repeat this one. Adds the
+    retrain's outcome and time to ``day``.
+    """
+    from airbnb_assets.environments import build_resources, current_settings
+    from airbnb_assets.jobs import WRITER_TAG
+    from airbnb_assets.ml.retrain_sensor import SENSOR_NAME, retrain_sensor
+
+    start = time.monotonic()
+    mlflow = build_resources(current_settings())["mlflow"]
+    with dg.build_sensor_context(instance=inst, resources={"mlflow": mlflow}) as context:
+        evaluation = retrain_sensor(context)
+    assert isinstance(evaluation, dg.SensorResult)
+    requests = evaluation.run_requests or []
+    level = "INFO" if verbose else "CRITICAL"
+    for request in requests:
+        keys = {"dagster/sensor_name": SENSOR_NAME, "dagster/run_key": str(request.run_key)}
+        if inst.get_runs(dg.RunsFilter(tags=keys), limit=1):
+            continue
+        result = dg.execute_job(
+            _job("retrain_job"),
+            instance=inst,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+            tags={**WRITER_TAG, **request.tags, **keys, "dagster/partition": str(request.partition_key)},
+            raise_on_error=False,
+        )
+        day.retrain_run_id, day.success = result.run_id, day.success and bool(result.success)
+        if result.success:
+            day.facts.update({k: v for k, v in _facts(result).items() if k == "model"})  # its verdict
+    day.seconds += time.monotonic() - start
+    return day
+
+
 def _facts(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> dict[str, Any]:
     meta: dict[str, Any] = {}
     for event in result.get_asset_materialization_events():
@@ -148,7 +191,7 @@ def _facts(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> dict[st
         )
         if model:
             facts["drift"] += ", model degraded"
-    if value("ml/price_model", "retrained"):
+    if value("ml/price_model", "retrained"):  # a retrain_job run
         promoted = value("ml/price_model", "promoted")
         facts["model"] = f"v{value('ml/price_model', 'model_version')} " + (
             "promoted" if promoted else "refused"
@@ -254,6 +297,8 @@ def replay(
             bar.set_description(f"{date} {path.name}")
             land(path)
             day = run_day(str(date), inst, verbose=verbose)
+            if day.success:
+                day = run_requested_retrain(day, inst, verbose=verbose)
             if day.success:
                 day.alerts = tick_sensor(inst, alert_log, verbose=verbose)
             days.append(day)

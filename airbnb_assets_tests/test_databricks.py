@@ -39,7 +39,7 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
 )
 
 DAYS = ("2015-05-04", "2016-07-02")
-SPARK_STEPS = 7  # bronze, silver, gold, predictions, drift, model, dashboard
+SPARK_STEPS = 7  # daily_job: bronze, silver, gold, predictions, drift, dashboard; retrain_job: model
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,8 @@ def test_the_cluster_is_the_declared_one_dedicated_to_the_submitter_with_the_whe
     assert settings.cluster is not None
     declared = cluster_config(settings.cluster, "test")["new"]
     creates = [json.loads(r.body) for r in ws.calls("POST", "/api/2.1/clusters/create")]
-    assert len(creates) == len(days.outcomes)  # bootstrap and each day: one cluster each
+    # One cluster per Dagster run: bootstrap, and each day's daily_job and the retrain it requested.
+    assert len(creates) == 1 + 2 * len(DAYS)
     for body in creates:
         assert body["spark_version"] == declared["spark_version"] == "17.3.x-scala2.13"
         assert body["node_type_id"] == declared["nodes"]["node_types"]["node_type_id"]

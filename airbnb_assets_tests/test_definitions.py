@@ -25,8 +25,14 @@ def test_definitions_load_and_resolve() -> None:
     schedule = defs.resolve_schedule_def("daily_schedule")
     assert schedule.cron_schedule == "0 6 * * *"
     assert schedule.execution_timezone == "America/Los_Angeles"
-    assert {s.name for s in repo.sensor_defs} == {"drift_alert_sensor"}
-    assert defs.resolve_job_def("retrain_job").partitions_def is not None
+    assert {s.name for s in repo.sensor_defs} == {"drift_alert_sensor", "retrain_sensor"}
+    retrain = defs.resolve_job_def("retrain_job")
+    assert retrain.partitions_def is not None
+    # Training is its own job: the daily job scores and judges, the retrain job trains.
+    model = dg.AssetKey(["ml", "price_model"])
+    assert model not in job.asset_layer.executable_asset_keys
+    assert retrain.asset_layer.executable_asset_keys == {model}
+    assert repo.get_sensor_def("retrain_sensor").job_name == "retrain_job"
     assert {"no_dataset_drift", "model_performance_within_tolerance", "every_row_scored"} <= checks
 
 

@@ -165,6 +165,23 @@ def test_out_of_time_gate_on_the_real_snapshots(replay: Replay) -> None:
     assert champion.tags["training_snapshots"].split(",") == list(REPLAY_DAYS)
 
 
+def _retrain_runs(replay: Replay) -> list[dg.DagsterRun]:
+    return list(replay.instance.get_runs(dg.RunsFilter(job_name="retrain_job")))
+
+
+def test_retrains_run_as_their_own_job_one_per_labelled_snapshot(replay: Replay) -> None:
+    """daily_job never trains; retrain_sensor requested one retrain_job run per replayed snapshot."""
+    models = replay.instance.fetch_materializations(dg.AssetKey(["ml", "price_model"]), limit=100).records
+    runs = {r.tags["dagster/run_key"]: r for r in _retrain_runs(replay)}
+    assert models and {m.run_id for m in models} <= {r.run_id for r in runs.values()}
+    replayed = {f"snapshot-{d}": runs[f"snapshot-{d}"] for d in REPLAY_DAYS}  # one per snapshot
+    for key, run in replayed.items():
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags["dagster/sensor_name"] == "retrain_sensor"
+        assert run.tags["dagster/partition"] == key.removeprefix("snapshot-")  # for the day that wrote it
+        assert run.tags["airbnb/retrain_reason"].startswith("new labelled snapshot")
+
+
 def test_predictions_for_each_replayed_day(replayed) -> None:  # type: ignore[no-untyped-def]
     predictions = _replayed_only(replayed.read(PREDICTIONS), "run_date")
     by_day = {str(r[0]): r[1] for r in predictions.groupBy("run_date").count().collect()}
@@ -213,8 +230,10 @@ def test_backfill_of_a_past_day(replay: Replay, replayed) -> None:  # type: igno
     """
     versions = {t: replayed.version(t) for t in (BRONZE, SILVER, GOLD)}
     before = {str(r[0]): r[1] for r in replayed.read(PREDICTIONS).groupBy("run_date").count().collect()}
+    retrains = len(_retrain_runs(replay))
     with replay.cli_environment():
         assert main(["run", "--date", "2017-04-02"]) == 0
+    assert len(_retrain_runs(replay)) == retrains  # nothing new labelled: no retrain requested
     assert {t: replayed.version(t) for t in versions} == versions
     after = replayed.read(PREDICTIONS)
     assert {str(r[0]): r[1] for r in after.groupBy("run_date").count().collect()} == before  # replaced
@@ -289,7 +308,7 @@ def test_sensor_sends_one_alert_per_drift_episode(replay: Replay, recorder: Reco
     first_2019 = next(a for a in data_alerts if a["run_date"] == "2019-06-02")
     assert first_2019["env"] == "dev" and "Data drift" in first_2019["title"]
     assert first_2019["report_url"].endswith("2019-06-02/data_drift.html")
-    assert not result.run_requests  # the daily job retrains after each report; the sensor only alerts
+    assert not result.run_requests  # retrain_sensor requests retrains; this sensor only alerts
 
     # Evaluated again (next tick): no new drift results, so nothing is sent again.
     sent = len(recorder.requests)

@@ -1,9 +1,11 @@
 """One daily-job run in its own process, as the runner measures it (``python -m benchmarks.product_day``).
 
 With ``AIRBNB_LAKEHOUSE_ROOT`` and ``DAGSTER_HOME`` set (the runner's prepared copy), it lands the
-given files, runs ``daily_job`` for ``--date`` exactly as ``airbnb run`` does
-(:func:`airbnb_assets.replay.run_day`), and prints one JSON line: the run's success and the
-seconds of each step from Dagster's step stats (``instance.get_run_step_stats``), not from logs.
+given files, runs ``daily_job`` for ``--date`` and then the retrain ``retrain_sensor`` requests,
+exactly as ``airbnb run`` does (:func:`airbnb_assets.replay.run_day`,
+:func:`~airbnb_assets.replay.run_requested_retrain`), and prints one JSON line: the runs' success,
+the retrain's own seconds, and the seconds of each step from Dagster's step stats
+(``instance.get_run_step_stats``), not from logs.
 """
 
 from __future__ import annotations
@@ -40,14 +42,18 @@ def main(argv: list[str] | None = None) -> None:
         land_file(path, current_settings().landing_path)
     inst = replay.instance()
     day = replay.run_day(args.date, inst)
-    steps = step_seconds(inst, day.run_id)
+    daily_seconds = day.seconds
+    if day.success:
+        day = replay.run_requested_retrain(day, inst)
     report = {
         "success": day.success,
         "run_id": day.run_id,
-        "run_seconds": day.seconds,
+        "run_seconds": daily_seconds,
+        "retrain_seconds": day.seconds - daily_seconds,  # the sensor's evaluation and retrain_job
+        "retrain_steps": step_seconds(inst, day.retrain_run_id) if day.retrain_run_id else {},
         "process_seconds": time.perf_counter() - started,
         "rows": day.facts.get("listings"),
-        "steps": steps,
+        "steps": step_seconds(inst, day.run_id),
     }
     print(json.dumps(report))
     raise SystemExit(0 if day.success else 1)

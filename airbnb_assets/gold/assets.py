@@ -9,6 +9,7 @@ dates no longer in silver at all are removed from gold.
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import dagster as dg
 from pyspark.sql import DataFrame
@@ -23,6 +24,8 @@ from airbnb_assets.platform.snapshots import has_snapshot, superseded_dates
 from airbnb_assets.platform.tables import GOLD, SILVER
 
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
+#: Gold metadata: the snapshot dates a run wrote with at least one price (the retrain signal).
+LABELLED_SNAPSHOTS = "labelled_snapshots"
 
 
 def dates_condition(dates: list[dt.date]) -> str:
@@ -70,20 +73,29 @@ def drop_vanished_dates(lakehouse: LakehouseResource) -> list[dt.date]:
     return vanished
 
 
-def run_gold(lakehouse: LakehouseResource) -> tuple[int, list[dt.date]]:
-    """Rebuild gold for every snapshot date with silver rows added since the last run.
+class GoldRun(NamedTuple):
+    """What one gold run did: rows written, snapshot dates rebuilt, and which of them hold prices."""
 
-    Returns the rows written and the snapshot dates rebuilt.
-    """
+    rows: int
+    dates: list[dt.date]
+    labelled: list[dt.date]
+
+
+def run_gold(lakehouse: LakehouseResource) -> GoldRun:
+    """Rebuild gold for every snapshot date with silver rows added since the last run."""
     if not lakehouse.exists(SILVER):
-        return 0, []
+        return GoldRun(0, [], [])
     written: list[int] = []
     rebuilt: set[dt.date] = set()
+    labelled: set[dt.date] = set()
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
-        dates = [r[0] for r in batch.select("snapshot_date").distinct().collect()]
+        # One job tells the dates and which of them are labelled (the retrain sensor reads it).
+        per_date = batch.groupBy("snapshot_date").agg(F.count(TARGET).alias("priced")).collect()
+        dates = [r[0] for r in per_date]
         written.append(rebuild_dates(lakehouse, dates, ctx.txn("gold")))
         rebuilt.update(dates)
+        labelled.update(r[0] for r in per_date if r[1])
 
     run_available_now(
         lakehouse.read_stream(SILVER, {"skipChangeCommits": "true"}),
@@ -92,7 +104,7 @@ def run_gold(lakehouse: LakehouseResource) -> tuple[int, list[dt.date]]:
         name="gold_listing_features",
     )
     drop_vanished_dates(lakehouse)
-    return sum(written), sorted(rebuilt)
+    return GoldRun(sum(written), sorted(rebuilt), sorted(labelled & rebuilt))
 
 
 def duplicate_keys(gold: DataFrame, dates: list[dt.date]) -> int:
@@ -123,12 +135,14 @@ def gold_listing_features(
     pyspark_step_launcher: SparkStep,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Build features for the silver rows added since the last run (not partitioned)."""
-    rows, dates = run_gold(lakehouse)
+    rows, dates, labelled = run_gold(lakehouse)
     meta = table_metadata(lakehouse, GOLD)
     yield dg.MaterializeResult(
         metadata={
             **meta,
             "rows_written": rows,
+            # The retrain sensor's signal: snapshots this run wrote with at least one price.
+            LABELLED_SNAPSHOTS: ", ".join(map(str, labelled)) or "none",
             "features": dg.MetadataValue.md(", ".join(f"`{f.name}`" for f in FEATURES)),
             "target": TARGET,
         }

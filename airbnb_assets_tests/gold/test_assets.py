@@ -5,7 +5,13 @@ import datetime as dt
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.gold.assets import UNIQUE_CHECK, drop_vanished_dates, gold_listing_features, run_gold
+from airbnb_assets.gold.assets import (
+    LABELLED_SNAPSHOTS,
+    UNIQUE_CHECK,
+    drop_vanished_dates,
+    gold_listing_features,
+    run_gold,
+)
 from airbnb_assets.gold.features import KEYS
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import GOLD, LANDING_FILES, SILVER
@@ -34,10 +40,10 @@ def _materialize(lakehouse: LakehouseResource) -> tuple[dict, dg.AssetCheckEvalu
 
 
 def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lakehouse) -> None:  # type: ignore[no-untyped-def]
-    assert run_gold(lakehouse) == (0, []) and not lakehouse.exists(GOLD)  # no silver yet: nothing to do
+    assert run_gold(lakehouse) == (0, [], []) and not lakehouse.exists(GOLD)  # no silver yet: nothing to do
 
     first = _add_silver(spark, lakehouse, "2015-05-04")
-    assert run_gold(lakehouse) == (first, [dt.date(2015, 5, 4)])
+    assert run_gold(lakehouse) == (first, [dt.date(2015, 5, 4)], [dt.date(2015, 5, 4)])
     version = lakehouse.version(GOLD)
 
     # Nothing new since: the asset writes nothing, reports the table and passes its check.
@@ -45,11 +51,12 @@ def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lak
     assert (metadata["rows_written"].value, metadata["dagster/row_count"].value) == (0, first)
     assert (check.passed, check.metadata["duplicate_keys"].value) == (True, 0)
     assert check.metadata["dates_checked"].value == "none"  # nothing rebuilt, nothing to re-check
+    assert metadata[LABELLED_SNAPSHOTS].value == "none"  # nothing for the retrain sensor either
     assert lakehouse.version(GOLD) == version
 
     second = _add_silver(spark, lakehouse, "2017-04-02")
     # Only the new snapshot's rows, not the first one's again.
-    assert run_gold(lakehouse) == (second, [dt.date(2017, 4, 2)])
+    assert run_gold(lakehouse) == (second, [dt.date(2017, 4, 2)], [dt.date(2017, 4, 2)])
     gold, silver = lakehouse.read(GOLD), lakehouse.read(SILVER)
     assert _per_snapshot(gold) == _per_snapshot(silver) == {"2015-05-04": first, "2017-04-02": second}
     assert gold.groupBy(*KEYS).count().filter("count > 1").count() == 0
@@ -59,7 +66,8 @@ def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lak
     # The same listings appended to silver again (a broken upstream): gold gets them, and the
     # blocking check fails, naming how many keys are duplicated.
     lakehouse.append(silver, SILVER)
-    _, check = _materialize(lakehouse)
+    metadata, check = _materialize(lakehouse)
+    assert metadata[LABELLED_SNAPSHOTS].value == "2015-05-04, 2017-04-02"
     assert (check.passed, check.metadata["duplicate_keys"].value) == (False, first + second)
     assert check.metadata["dates_checked"].value == "2015-05-04, 2017-04-02"
     assert lakehouse.read(GOLD).count() == 2 * (first + second)

@@ -2,9 +2,9 @@
 
 It reads every ``monitoring/drift_report`` materialization since its cursor (in order), feeds the
 headline numbers to :func:`airbnb_assets.monitoring.alerts.episodes.observe` and sends the resulting
-alerts through the notifier resource. It launches no run: the daily job already retrains after the
-drift report of the same day (``ml/price_model`` depends on it), so a retrain requested here would
-repeat that one (``retrain_job`` stays available for a forced retrain by hand). Its cursor holds the event
+alerts through the notifier resource. It launches no run: :mod:`airbnb_assets.ml.retrain_sensor`
+requests the retrain of every new labelled snapshot (the rows model drift is measured on), naming
+model drift as its reason. Its cursor holds the event
 position, the episode state and any alert whose delivery failed (retried on the next tick, and
 recorded as failed in the notifier's JSONL log), so alerts are neither repeated nor lost.
 """

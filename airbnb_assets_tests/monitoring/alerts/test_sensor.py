@@ -71,13 +71,13 @@ def test_one_alert_per_episode_backfills_ignored_and_no_run_requested(
     _report(instance, "2020-01-04", False)  # clears
     _report(instance, "2020-01-05", True)  # comes back: a new episode
     _report(instance, "2019-12-01", True)  # a backfill of an older day: no alert
-    _report(instance, "2020-01-06", True, model=True)  # model drift: alert (the daily job retrains)
+    _report(instance, "2020-01-06", True, model=True)  # model drift: alert (retrain_sensor retrains)
     second = _tick(instance, recorder, first.cursor, tmp_path)
     assert [(a["kind"], a["run_date"]) for a in recorder.delivered()[1:]] == [
         ("data_drift", "2020-01-05"),
         ("model_drift", "2020-01-06"),
     ]
-    assert not second.run_requests  # ml/price_model already ran after this report in the daily job
+    assert not second.run_requests  # alerts only: retrain_sensor requests retrains
     assert json.loads(second.cursor or "{}")["state"]["last_run_date"] == "2020-01-06"
 
     third = _tick(instance, recorder, second.cursor, tmp_path)  # nothing new: nothing sent
