@@ -3,7 +3,13 @@
 Data: Inside Airbnb, insideairbnb.com.
 """
 
+import os as _os
 from importlib import metadata as _metadata
+
+# MLflow 3 sends usage telemetry to its host from every process that imports it; a client site
+# may forbid the call (and this machine has no route to it). Off unless the user opts in
+# (MLFLOW_DISABLE_TELEMETRY=false). Set before anything of ours imports MLflow.
+_os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 try:
     #: The installed version: the git tag it was built from (``v1.2.0`` -> ``1.2.0``), see CHANGELOG.md.

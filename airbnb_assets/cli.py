@@ -99,7 +99,13 @@ def cmd_land(args: argparse.Namespace) -> int:
         print(f"removed {landing.reset(target)} file(s) from {target}")
         if not (args.next or args.until or args.all):
             return 0
-    landed = landing.land(check_source(args.source), target, until=args.until, all_files=args.all)
+    source = check_source(args.source)
+    for name, reason in landing.skipped(source):
+        print(f"skipped {name!r}: {reason}")
+    try:
+        landed = landing.land(source, target, until=args.until, all_files=args.all)
+    except landing.LandingError as exc:
+        raise UsageError(str(exc)) from None
     for path in landed:
         print(f"landed {path}")
     if not landed:
@@ -179,7 +185,14 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.table is None:
         print_tables(lakehouse)
         return 0
-    frame, version = lakehouse.to_pandas(by_name(args.table))
+    try:
+        table = by_name(args.table)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    if not lakehouse.exists(table):
+        where = lakehouse.identifier(table) if lakehouse.catalog else lakehouse.path(table)
+        raise UsageError(f"{args.table} has no data yet ({where}): run a day first (`airbnb run --date D`)")
+    frame, version = lakehouse.to_pandas(table)
     print(f"{args.table}: {len(frame)} rows, Delta version {version}")
     print(frame.head(args.limit).to_string())
     return 0

@@ -33,6 +33,7 @@ from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import DRIFT_METRICS
+from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import evaluate, rank_duplicates, split
 
@@ -107,6 +108,28 @@ def lakehouse(settings: Settings, spark_resource: SparkResource) -> LakehouseRes
 def resources(settings: Settings, spark_resource: SparkResource, lakehouse: LakehouseResource) -> dict:
     """Dagster resources for asset tests: the environment's, with the shared Spark and temp lakehouse."""
     return {**build_resources(settings), "lakehouse": lakehouse}
+
+
+# ---------------------------------------------------------------------------------- ML
+
+#: The two consecutive monthly snapshots the ML tests train and score on.
+MONTHS = ("2017-03-02", "2017-04-02")
+
+
+@pytest.fixture(scope="session")
+def labelled(snapshot_gold_rows: pd.DataFrame) -> pd.DataFrame:
+    """The same rows with a price, as pandas, for training."""
+    months = snapshot_gold_rows[snapshot_gold_rows.snapshot_date.astype(str).isin(MONTHS)]
+    return months[months.price.notna()].reset_index(drop=True)
+
+
+@pytest.fixture
+def mlflow_store(tmp_path) -> MlflowResource:  # type: ignore[no-untyped-def]
+    """An empty local MLflow tracking store and registry."""
+    store = tmp_path / "mlflow"
+    return MlflowResource(
+        tracking_uri=f"sqlite:///{store}/mlflow.db", artifact_location=str(store / "artifacts")
+    )
 
 
 # ---------------------------------------------------------------------------------- gold builder

@@ -27,7 +27,9 @@ from urllib.parse import unquote, urlparse
 from airbnb_assets.ingest.encoding import PYTHON_CODECS, UTF8, EncodingSniffer
 
 #: ``listings_YYYY-MM-DD.csv`` or ``.csv.gz``; an optional ``_suffix`` allows a re-delivery.
-FILE_NAME = re.compile(r"^listings_(\d{4}-\d{2}-\d{2})(?:_[A-Za-z0-9-]+)?\.csv(?:\.gz)?$")
+#: A snapshot's file name, matched whole (``fullmatch``) and in ASCII: a name ending in a newline
+#: or written with fullwidth digits is not one.
+FILE_NAME = re.compile(r"listings_(\d{4}-\d{2}-\d{2})(?:_[A-Za-z0-9-]+)?\.csv(?:\.gz)?", re.ASCII)
 #: Spark's glob for candidate files in the landing zone.
 FILE_GLOB = "listings_*.csv*"
 #: Why a file whose name is not a snapshot name is ignored.
@@ -60,7 +62,7 @@ class FileProbe:
 
 def snapshot_date_of(name: str) -> dt.date | None:
     """The snapshot date encoded in a file name, or ``None`` if the name does not follow it."""
-    match = FILE_NAME.match(name)
+    match = FILE_NAME.fullmatch(name)
     if not match:
         return None
     try:
@@ -69,13 +71,28 @@ def snapshot_date_of(name: str) -> dt.date | None:
         return None
 
 
+def uri_path(uri: str) -> str:
+    """The decoded path of a file URI, every character kept.
+
+    ``urlparse`` silently drops tabs and newlines (a URL-sanitizing rule), which would turn
+    a snapshot name followed by a newline into the snapshot's name and point at a file that does not exist.
+    """
+    scheme, sep, rest = uri.partition(":")
+    if not sep or "/" in scheme:
+        return uri
+    if rest.startswith("//"):  # file:///x (empty authority) → /x
+        rest = rest[2:]
+        rest = rest[rest.index("/") :] if "/" in rest else ""
+    return unquote(rest)
+
+
 def local_path(uri: str) -> str:
     """A filesystem path for a Spark file URI (``file:/x`` → ``/x``; FUSE paths unchanged)."""
-    parsed = urlparse(uri)
-    if parsed.scheme in ("", "file"):
-        return unquote(parsed.path) if parsed.scheme else uri
-    if parsed.scheme == "dbfs":
-        return "/dbfs" + unquote(parsed.path)
+    scheme = urlparse(uri).scheme
+    if scheme in ("", "file"):
+        return uri_path(uri) if scheme else uri
+    if scheme == "dbfs":
+        return "/dbfs" + uri_path(uri)
     raise ValueError(f"cannot open {uri!r} from Python; land files in a local or /Volumes path")
 
 
@@ -148,7 +165,7 @@ def probe_listed(uri: str, size: int) -> FileProbe:
     The same verdicts as :func:`probe_file` for those two cases (``error`` set); any other file
     needs :func:`probe_file`.
     """
-    name = unquote(urlparse(uri).path).rsplit("/", 1)[-1]
+    name = uri_path(uri).rsplit("/", 1)[-1]
     probe = FileProbe(path=uri, name=name, snapshot_date=snapshot_date_of(name), size_bytes=size)
     if probe.snapshot_date is None:
         probe.error = IGNORED_REASON
@@ -170,6 +187,9 @@ def probe_file(uri: str) -> FileProbe:
     if probe.snapshot_date is None:
         probe.size_bytes = os.path.getsize(path) if os.path.isfile(path) else 0
         probe.error = IGNORED_REASON
+        return probe
+    if not os.path.isfile(path):  # listed, then moved or deleted before it was read
+        probe.error = "listed, but no longer in the landing zone when it was read (land it again)"
         return probe
     probe.sha256, probe.size_bytes, magic = _sha256(path)
     compressed = name.endswith(".gz")

@@ -1,6 +1,9 @@
 """The landing zone simulator: land snapshot files as daily arrivals, in date order.
 
-Files are copied under a temporary name and renamed, so ingestion never sees half a file.
+Files are copied under a temporary name and renamed, so ingestion never sees half a file. Only
+regular files with a snapshot's name are landed: a symbolic link (it could point anywhere, such
+as ``/etc/passwd``), a folder or a device named like a snapshot, and a name with control
+characters are skipped, and :func:`skipped` says which and why.
 """
 
 from __future__ import annotations
@@ -8,19 +11,53 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import stat
+import unicodedata
 from pathlib import Path
 
-from airbnb_assets.ingest.files import FILE_NAME, snapshot_date_of
+from airbnb_assets.ingest.files import IGNORED_REASON, snapshot_date_of
+
+
+class LandingError(OSError):
+    """A file could not be copied into the landing zone (nothing of it is left there)."""
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why ``path`` is not landed (``None``: it is a snapshot file to land)."""
+    if any(unicodedata.category(c) == "Cc" for c in path.name):
+        return "control characters in the file name"
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link: only regular files are landed"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if snapshot_date_of(path.name) is None:
+        return IGNORED_REASON
+    return None
 
 
 def snapshots(source: str | Path) -> list[tuple[dt.date, Path]]:
-    """Files named ``listings_YYYY-MM-DD.csv[.gz]`` in ``source``, oldest first."""
+    """Regular files named ``listings_YYYY-MM-DD[_suffix].csv[.gz]`` in ``source``, oldest first."""
     found = []
     for path in Path(source).iterdir():
-        date = snapshot_date_of(path.name) if FILE_NAME.match(path.name) else None
-        if date is not None and path.is_file():
+        date = snapshot_date_of(path.name)
+        if date is not None and skip_reason(path) is None:
             found.append((date, path))
     return sorted(found)
+
+
+def skipped(source: str | Path) -> list[tuple[str, str]]:
+    """``(name, reason)`` of every entry of ``source`` named like a snapshot that is not landed.
+
+    "Named like a snapshot": starting with ``listings`` once Unicode-normalized, so a fullwidth
+    ``ｌｉｓｔｉｎｇｓ`` or a name with spaces or accents is reported, a README is not.
+    """
+    out = []
+    for path in sorted(Path(source).iterdir()):
+        looks_like = unicodedata.normalize("NFKC", path.name).lower().startswith("listings")
+        if looks_like and (reason := skip_reason(path)) is not None:
+            out.append((path.name, reason))
+    return out
 
 
 def landed(landing: str | Path) -> set[str]:
@@ -36,13 +73,24 @@ def pending(source: str | Path, landing: str | Path) -> list[tuple[dt.date, Path
 
 
 def land_file(path: Path, landing: str | Path) -> Path:
-    """Copy one file into the landing zone atomically; return its landed path."""
+    """Copy one regular file into the landing zone atomically; return its landed path.
+
+    Raises :class:`LandingError` for a file that is not landed (see :func:`skip_reason`) or that
+    cannot be copied (a full disk): the partial copy is removed.
+    """
+    reason = skip_reason(path)
+    if reason is not None and reason != IGNORED_REASON:
+        raise LandingError(f"not landing {path.name!r}: {reason}")
     folder = Path(landing)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name
     tmp = folder / f".{path.name}.tmp"
-    shutil.copyfile(path, tmp)
-    os.replace(tmp, target)
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise LandingError(f"could not land {path.name} into {folder}: {exc.strerror or exc}") from exc
     return target
 
 

@@ -19,14 +19,14 @@ from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_re
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
 from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.registry import register_retrain
-from airbnb_assets.ml.serving import last_evaluated, load_model, serving_version
+from airbnb_assets.ml.serving import check_registry, last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.snapshots import candidate_dates, latest_snapshot
-from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
+from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY, PREDICTIONS
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
 
@@ -135,6 +135,9 @@ def price_model(
             check_results=[_contract_check([], None, config.max_missing_share)],
         )
     evaluated = last_evaluated(client, mlflow.model_name)
+    if evaluated is None:  # never retrained, or a lost registry: only the former may start a v1
+        facts = lakehouse.facts(PREDICTIONS)
+        check_registry(client, mlflow.model_name, int(facts.rows or 0) if facts else 0, mlflow.tracking_uri)
     if not (config.force_retrain or evaluated is None or latest > evaluated):
         return dg.MaterializeResult(
             metadata={

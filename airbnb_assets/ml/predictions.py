@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.ml.prediction_stats import day_stats, stats_rows
 from airbnb_assets.ml.scoring import score
-from airbnb_assets.ml.serving import CHAMPION, serving_version
+from airbnb_assets.ml.serving import CHAMPION, check_registry, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -70,6 +70,7 @@ def price_predictions(
         )
     champion = serving_version(client, mlflow.model_name, before=snapshot)
     if champion is None:
+        check_registry(client, mlflow.model_name, _scored_rows(lakehouse), mlflow.tracking_uri)
         # The first model is trained at the end of the first labelled day and serves from the next.
         context.log.info(f"no model trained before {snapshot} yet: nothing scored for {day}")
         return dg.MaterializeResult(
@@ -123,6 +124,12 @@ def price_predictions(
         },
         check_results=_checks(scored.missing, inputs, n_scored, rejected),
     )
+
+
+def _scored_rows(lakehouse: LakehouseResource) -> int:
+    """Rows ``gold/price_predictions`` holds (from its Delta log; 0 before the first scored day)."""
+    facts = lakehouse.facts(PREDICTIONS)
+    return int(facts.rows or 0) if facts is not None else 0
 
 
 def _checks(missing: list[str], inputs: int, scored: int, rejected: int) -> list[dg.AssetCheckResult]:

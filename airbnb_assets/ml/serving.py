@@ -76,3 +76,25 @@ def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
 def load_model(name: str, version: str) -> Any:
     """Load a registered version as its scikit-learn estimator."""
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
+
+
+class RegistryMissing(RuntimeError):
+    """The lakehouse holds days scored by registered versions, but the registry has none of them."""
+
+
+def check_registry(client: MlflowClient, name: str, scored_rows: int, tracking_uri: str) -> None:
+    """Refuse to go on with an empty registry where versions must exist.
+
+    ``scored_rows`` is what ``gold/price_predictions`` holds: rows scored by registered versions.
+    A registry without any version of ``name`` then was lost (a deleted ``mlflow.db``, another
+    tracking URI), and going on would silently start a new v1 and forget the serving champion.
+    Raises :class:`RegistryMissing` with the fix.
+    """
+    if scored_rows > 0 and not _versions(client, name):
+        raise RegistryMissing(
+            f"gold/price_predictions holds {scored_rows} rows scored by registered versions of "
+            f"{name!r}, but the registry at {tracking_uri} has none: it was lost or moved. Restore "
+            "it (the tracking database and its artifact store, from the same backup as the "
+            "lakehouse) or point the environment's MLflow tracking URI at it; nothing was scored "
+            "or trained meanwhile."
+        )

@@ -82,9 +82,11 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         "foreign_file",
-        "``foo.csv`` in the landing folder.",
+        "``foo.csv`` in the landing folder; a snapshot name ending in a newline, or written with "
+        "fullwidth digits.",
         "Recorded in the ledger as ``ignored`` with the reason (name does not match "
-        "``listings_YYYY-MM-DD[_suffix].csv[.gz]``), once.",
+        "``listings_YYYY-MM-DD[_suffix].csv[.gz]``, matched whole and in ASCII), once; later runs "
+        "go on.",
         "test_foreign_file_is_recorded_as_ignored",
     ),
     Case(
@@ -108,5 +110,43 @@ CASES: tuple[Case, ...] = (
         "readable with ``deltalake``. The killed run is marked failed by run monitoring (``dagster.yaml`` "
         "of ``make dev`` / ``make demo``).",
         "test_killed_run_then_rerun_loses_and_duplicates_nothing",
+    ),
+    Case(
+        "land_links_and_odd_names",
+        "In the folder ``airbnb land`` reads: a symbolic link named like a snapshot (to "
+        "``/etc/passwd``), a folder named like one, a name ending in a newline, a name with a space, "
+        "a name in fullwidth digits.",
+        "None is landed (only regular files with a snapshot's name are, matched whole and in ASCII); "
+        "each is listed as ``skipped '<name>': <reason>``. Other files (a README) are passed over "
+        "silently.",
+        "test_land_refuses_links_folders_and_odd_names_and_says_why",
+    ),
+    Case(
+        "land_disk_full",
+        "The disk fills up while ``airbnb land`` copies a file.",
+        "One line naming the file, the landing folder and the system's reason, exit code 2; the "
+        "partial copy is removed (nothing half-written is left for bronze).",
+        "test_land_on_a_full_disk_is_one_line_and_leaves_no_partial_file",
+    ),
+    Case(
+        "show_mistakes",
+        "``airbnb show`` of a name not in the catalogue, or of a table no run has written yet.",
+        "One line (the catalogue's names, or where the table will be and what to run), exit code 2.",
+        "test_show_mistakes_are_one_line",
+    ),
+    Case(
+        "lost_registry",
+        "``mlflow.db`` deleted (or the tracking URI moved) after days were scored.",
+        "The predictions and model steps stop with ``RegistryMissing``: how many scored rows the "
+        "lakehouse holds, the tracking URI, and the fix (restore the registry with the lakehouse). "
+        "No new v1 is trained and nothing is scored meanwhile.",
+        "test_a_lost_registry_is_an_error_with_the_fix_not_a_new_v1",
+    ),
+    Case(
+        "mlflow_telemetry",
+        "A client site where outbound calls to MLflow's telemetry host are forbidden.",
+        "Importing the project sets ``MLFLOW_DISABLE_TELEMETRY=true`` unless the user set it: no "
+        "telemetry client is started (``MLFLOW_DISABLE_TELEMETRY=false`` opts in).",
+        "test_mlflow_sends_no_telemetry_unless_asked",
     ),
 )

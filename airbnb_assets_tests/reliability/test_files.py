@@ -153,11 +153,18 @@ def test_foreign_file_is_recorded_as_ignored(spark, lakehouse: LakehouseResource
     land(lakehouse, "listings_2019-13-01.csv", csv_text(snapshot_rows(rows=5)).encode("utf-8"))  # no such day
     land(lakehouse, ".listings_2019-10-14.csv.tmp", b"being landed")  # hidden: not a landed file yet
     land(lakehouse, "listings_2019-10-14.csv", csv_text(snapshot_rows()).encode("utf-8"))
+    # A name ending in a newline ("$" would match before it) and one in fullwidth digits: not
+    # snapshot names, so ignored, rather than failing bronze on every later run.
+    data = csv_text(snapshot_rows(rows=5)).encode("utf-8")
+    land(lakehouse, "listings_2019-10-15.csv\n", data)
+    land(lakehouse, "listings_\uff12\uff10\uff11\uff19-10-16.csv", data)
     first = {f["file_name"]: (f["status"], f["reason"]) for f in run_ingestion(lakehouse).files}
     reason = "file name does not match listings_YYYY-MM-DD[_suffix].csv[.gz]"
     assert first == {
         "foo.csv": ("ignored", reason),
         "listings_2019-13-01.csv": ("ignored", reason),
+        "listings_2019-10-15.csv\n": ("ignored", reason),
+        "listings_\uff12\uff10\uff11\uff19-10-16.csv": ("ignored", reason),
         "listings_2019-10-14.csv": ("ingested", None),
     }
     assert run_ingestion(lakehouse).files == []  # recorded once

@@ -16,7 +16,6 @@ import pytest
 from deltalake import DeltaTable
 
 from airbnb_assets.cli import main
-from airbnb_assets.environments import current_settings
 from airbnb_assets.gold.assets import gold_listing_features
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.locks import WriterLock
@@ -36,19 +35,6 @@ def small_snapshot(folder: Path, date: str, rows: int = ROWS) -> Path:
     with open(target, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([header, *body[:rows]])
     return target
-
-
-@pytest.fixture
-def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> LakehouseResource:
-    """A fresh DEV lakehouse and Dagster instance selected through the environment, as a user has."""
-    monkeypatch.setenv("AIRBNB_LAKEHOUSE_ROOT", str(tmp_path / "lakehouse"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    (tmp_path / "dagster_home").mkdir()
-    from airbnb_assets.environments import build_resources
-
-    lakehouse: LakehouseResource = build_resources(current_settings())["lakehouse"]
-    lakehouse.ensure_landing()
-    return lakehouse
 
 
 def test_second_concurrent_run_is_refused(
