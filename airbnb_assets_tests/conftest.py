@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +110,62 @@ def lakehouse(settings: Settings, spark_resource: SparkResource) -> LakehouseRes
 def resources(settings: Settings, spark_resource: SparkResource, lakehouse: LakehouseResource) -> dict:
     """Dagster resources for asset tests: the environment's, with the shared Spark and temp lakehouse."""
     return {**build_resources(settings), "lakehouse": lakehouse}
+
+
+# ---------------------------------------------------------------------------------- browser
+
+#: Set by CI (``.ci/run``): a missing browser fails the browser tests instead of skipping them.
+REQUIRE_BROWSER = "AIRBNB_REQUIRE_BROWSER"
+
+
+def find_browser() -> tuple[str, str] | None:
+    """Chromium and chromedriver on the PATH (``make setup`` installs Debian's), or ``None``."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromedriver = shutil.which("chromedriver")
+    return (chromium, chromedriver) if chromium and chromedriver else None
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Headless Chromium driven by Selenium. The suite installs nothing: ``make browser`` does.
+
+    Without a browser the tests are skipped, unless ``AIRBNB_REQUIRE_BROWSER=1`` (CI): then they fail.
+    """
+    found = find_browser()
+    if found is None:
+        reason = "chromium and chromedriver not found on PATH: run `make browser` (`make test` does)"
+        if os.environ.get(REQUIRE_BROWSER) == "1":
+            pytest.fail(f"{reason}; {REQUIRE_BROWSER}=1 requires them", pytrace=False)
+        pytest.skip(reason)
+    chromium, chromedriver = found
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--window-size=1400,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    driver.set_page_load_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------- ML

@@ -149,4 +149,14 @@ CASES: tuple[Case, ...] = (
         "telemetry client is started (``MLFLOW_DISABLE_TELEMETRY=false`` opts in).",
         "test_mlflow_sends_no_telemetry_unless_asked",
     ),
+    Case(
+        "xss_in_drift_report",
+        "A listing whose neighbourhood, room type or other category is ``</script><script>…``, "
+        "``<img onerror=…>``, ``<svg onload=…>`` or ``<iframe src=javascript:…>``: Evidently writes "
+        "category values into an inline script without escaping.",
+        "The drift report shows ``<`` and ``>`` of data values as the fullwidth ``＜`` ``＞``: no value "
+        "can close the script or open a tag; opened in headless Chromium, none of the four payloads "
+        "runs, in any categorical column, and every column is drawn.",
+        "test_no_payload_executes_when_the_report_is_opened",
+    ),
 )

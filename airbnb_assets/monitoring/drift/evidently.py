@@ -41,9 +41,18 @@ def numeric(series: pd.Series) -> pd.Series:
     return values.where(np.isfinite(values))
 
 
+#: ``<`` and ``>`` in data values, as the fullwidth signs that look like them. Evidently writes
+#: category values into an inline ``<script>`` (and its charts into the page) without escaping,
+#: so a listing titled ``</script><script>...`` would run in the browser of whoever opens the
+#: report. Without these two characters no value can close the script, open a tag, an event
+#: handler, an SVG or an iframe.
+INERT = str.maketrans({"<": "\uff1c", ">": "\uff1e"})
+
+
 def categorical(series: pd.Series) -> pd.Series:
-    """Values as strings (object dtype); nulls become ``None``."""
-    return series.astype(object).where(series.notna(), None).map(lambda v: v if v is None else str(v))
+    """Values as strings (object dtype), made inert for HTML (:data:`INERT`); nulls become ``None``."""
+    values = series.astype(object).where(series.notna(), None)
+    return values.map(lambda v: v if v is None else str(v).translate(INERT))
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,9 +19,6 @@ from airbnb_assets.monitoring.dashboard.page import (
     write_dashboard,
 )
 from airbnb_assets.platform.artifacts import ArtifactStore
-
-#: Set by CI (``.ci/run``): a missing browser fails the browser tests instead of skipping them.
-REQUIRE_BROWSER = "AIRBNB_REQUIRE_BROWSER"
 
 CHART_IDS = {
     "chart-predictions",
@@ -251,57 +245,6 @@ def test_report_links_are_relative(tmp_path: Path) -> None:
     assert report_href("reports/a b#1.html") == "reports/a%20b%231.html"
     assert report_href("s3://bucket/drift.html") is None
     assert report_href("javascript:alert(1)") is None
-
-
-# ---------------------------------------------------------------------------------------------- browser
-def find_browser() -> tuple[str, str] | None:
-    """Chromium and chromedriver on the PATH (``make setup`` installs Debian's), or ``None``."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    chromedriver = shutil.which("chromedriver")
-    return (chromium, chromedriver) if chromium and chromedriver else None
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Headless Chromium driven by Selenium. The suite installs nothing: ``make setup`` does.
-
-    Without a browser the tests are skipped, unless ``AIRBNB_REQUIRE_BROWSER=1`` (CI): then they fail.
-    """
-    found = find_browser()
-    if found is None:
-        reason = "chromium and chromedriver not found on PATH: run `make setup` (or `make browser`)"
-        if os.environ.get(REQUIRE_BROWSER) == "1":
-            pytest.fail(f"{reason}; {REQUIRE_BROWSER}=1 requires them", pytrace=False)
-        pytest.skip(reason)
-    chromium, chromedriver = found
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
-    driver.set_page_load_timeout(20)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 CHART_SIZES = """
