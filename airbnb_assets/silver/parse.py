@@ -15,6 +15,10 @@ if TYPE_CHECKING:
 
 #: An integer as text: optional sign, digits, optionally ".0…" (group 1 is the exact integer).
 INTEGER_TEXT = r"^([+-]?[0-9]+)(?:\.0*)?$"
+#: An amount as Inside Airbnb writes one: an optional leading ``$``, digits (in comma-separated
+#: thousands, or none), an optional decimal point. A decimal comma (``45,00 $``), a trailing
+#: symbol, a sign or a stray comma is not one: stripping symbols first would read ``45,00`` as 4500.
+CURRENCY_TEXT = r"^\$?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?$"
 
 
 def apply_aliases(bronze: DataFrame, aliases: dict[str, str] = HEADER_ALIASES) -> DataFrame:
@@ -39,7 +43,7 @@ def parse_value(raw: Column, parser: str) -> Column:
     if parser == "string":
         return raw
     if parser == "currency":
-        return F.regexp_replace(raw, r"[$,\s]", "").try_cast("double")
+        return F.when(raw.rlike(CURRENCY_TEXT), F.regexp_replace(raw, r"[$,]", "").try_cast("double"))
     if parser == "boolean":
         low = F.lower(raw)
         return (

@@ -159,4 +159,12 @@ CASES: tuple[Case, ...] = (
         "runs, in any categorical column, and every column is drawn.",
         "test_no_payload_executes_when_the_report_is_opened",
     ),
+    Case(
+        "decimal_comma_prices",
+        "Prices written the European way, ``45,00 $`` (a re-saved export).",
+        "Prices parse by Inside Airbnb's grammar only (optional leading ``$``, comma thousands, "
+        "decimal point): those rows go to the quarantine with ``values_parse`` and their raw record; "
+        "none reaches silver, gold or training as 4500.",
+        "test_decimal_comma_prices_are_quarantined_not_read_as_hundreds",
+    ),
 )

@@ -240,3 +240,22 @@ def test_redelivery_replaces_the_snapshot(resources: dict, lakehouse: LakehouseR
     assert {
         t.name: lakehouse.read(t).count() for t in (SILVER, SILVER_QUARANTINE, DATA_QUALITY, LANDING_FILES)
     } == tables
+
+
+def test_decimal_comma_prices_are_quarantined_not_read_as_hundreds(
+    resources: dict, lakehouse: LakehouseResource
+) -> None:
+    """``45,00 $`` (a European export's price) used to become 4500 and pass ``price_in_range``."""
+    header, body = snapshot_rows()
+    i = header.index("price")
+    european = range(0, ROWS, 10)  # 30 rows written the European way
+    rows = [[*r[:i], f"{r[i]},00 $", *r[i + 1 :]] if n in european else r for n, r in enumerate(body)]
+    land(lakehouse, "listings_2020-01-25.csv", header, rows)
+    assert run(resources).success
+    quarantine = lakehouse.read(SILVER_QUARANTINE).collect()
+    assert sorted(r["_quarantine_reason"] for r in quarantine) == ["values_parse"] * len(european)
+    assert all(r["price"] is None and ",00 $" in r["_bronze_record"] for r in quarantine)
+    silver = {r["id"]: r["price"] for r in lakehouse.read(SILVER).select("id", "price").collect()}
+    kept = [r for n, r in enumerate(body) if n not in european]
+    assert silver == {int(r[0]): float(r[i]) if r[i] else None for r in kept}  # the others, as written
+    assert_reconciles(lakehouse)

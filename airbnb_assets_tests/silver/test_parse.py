@@ -66,6 +66,20 @@ def test_unparsable_values_are_listed_not_silently_nulled(spark) -> None:  # typ
     assert '"price":"cheap"' in row["_bronze_record"]
 
 
+def test_prices_parse_by_their_grammar_and_nothing_else(spark) -> None:  # type: ignore[no-untyped-def]
+    """Inside Airbnb's forms parse; a decimal comma or a trailing symbol is a parse error, not 4500."""
+    good = {"$1,234.00": 1234.0, "$9.99": 9.99, "150": 150.0, "150.0": 150.0, "$12,345": 12345.0}
+    bad = ["45,00 $", "1.234,50", "12,34", "$ 12", "-5", "12$", "1,2345.00", "$1,234,5"]
+    rows = [{"id": str(i), "price": v} for i, v in enumerate([*good, *bad])]
+    parsed = {r["id"]: r for r in parse_bronze(_bronze(spark, rows)).collect()}
+    for i, text in enumerate([*good, *bad]):
+        row = parsed[i]
+        if text in good:
+            assert (row["price"], row["_parse_errors"]) == (good[text], []), text
+        else:
+            assert (row["price"], row["_parse_errors"]) == (None, ["price"]), text
+
+
 def test_misspelled_neighbourhood_header_is_mapped(spark) -> None:  # type: ignore[no-untyped-def]
     bronze = _bronze(
         spark, [{"id": "1", "neighbohhood": "Mission"}, {"id": "2", "neighbourhood": "Noe Valley"}]
