@@ -181,7 +181,13 @@ def reset_lakehouse(settings: Settings) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``airbnb show TABLE``: row count, schema and first rows of a table."""
+    from airbnb_assets.platform.integrity import MissingDataFiles, verify_tables
+
     lakehouse = _lakehouse()
+    try:
+        verify_tables(lakehouse)  # the log would still count rows whose files are gone
+    except MissingDataFiles as exc:
+        raise UsageError(str(exc)) from None
     if args.table is None:
         print_tables(lakehouse)
         return 0

@@ -50,3 +50,13 @@ def last_commit(path: str) -> tuple[int, dict[str, Any]]:
 
     [commit] = DeltaTable(path).history(1)
     return int(commit["version"]), dict(commit.get("operationMetrics") or {})
+
+
+def missing_files(path: str) -> list[str]:
+    """Data files the table's latest version lists that are not on disk (a table on this machine)."""
+    import os
+
+    from deltalake import DeltaTable
+
+    uris = DeltaTable(path).file_uris()
+    return [u for u in uris if not os.path.exists(u.removeprefix("file://"))]

@@ -69,14 +69,23 @@ class LakehouseResource(dg.ConfigurableResource):
     _lock: WriterLock | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Take the writer lock for the run: two runs never write the same lakehouse at once.
+        """Take the writer lock for the run, then check the local tables' data files.
 
-        Only for a root on this machine's disk: a lock file on a volume or in cloud storage locks nothing.
+        Two runs never write the same lakehouse at once; the lock is only for a root on this
+        machine's disk (a lock file on a volume or in cloud storage locks nothing). A table that
+        lost data files stops the run (:func:`~airbnb_assets.platform.integrity.verify_tables`).
         """
         if self.lock_runs and is_machine_local(self.root):
             run_id = context.run_id or "?"
             self._lock = WriterLock(self.root)
             self._lock.acquire({"run_id": run_id})
+        from airbnb_assets.platform.integrity import verify_tables
+
+        try:
+            verify_tables(self)  # a table that lost data files stops the run before any step
+        except BaseException:
+            self.teardown_after_execution(context)
+            raise
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         """Release the writer lock at the end of the run."""
@@ -165,6 +174,11 @@ class LakehouseResource(dg.ConfigurableResource):
             return None
         path = self.path(table)
         return path if is_machine_local(path) else None
+
+    def local_table_path(self, table: Table) -> str | None:
+        """The path of an existing table whose log is on this machine's disk (else ``None``)."""
+        path = self._local_log(table)
+        return path if path is not None and os.path.isdir(os.path.join(path, "_delta_log")) else None
 
     def facts(self, table: Table) -> LogFacts | None:
         """The table's version and row count from its Delta log (``None`` if it does not exist).

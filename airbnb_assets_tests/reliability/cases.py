@@ -167,4 +167,12 @@ CASES: tuple[Case, ...] = (
         "none reaches silver, gold or training as 4500.",
         "test_decimal_comma_prices_are_quarantined_not_read_as_hundreds",
     ),
+    Case(
+        "deleted_data_file",
+        "A ``part-*.parquet`` of ``silver/listings`` deleted by hand (its Delta log still lists it).",
+        "Every run checks the local tables' logs against the disk before any step (delta-rs, no "
+        "Spark): the run stops with ``MissingDataFiles`` naming the table, the file and the fix "
+        "(restore it, or ``RESTORE TABLE … TO VERSION AS OF``); ``airbnb show`` says the same in one line.",
+        "test_a_deleted_data_file_stops_the_next_run_and_show_with_the_fix",
+    ),
 )

@@ -10,12 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from airbnb_assets.cli import main
+from airbnb_assets.gold.assets import gold_listing_features
 from airbnb_assets.ml.serving import RegistryMissing, check_registry
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import SILVER
+from airbnb_assets.platform.tables import GOLD, SILVER
+from airbnb_assets_tests.conftest import build_silver
 from airbnb_assets_tests.ml.conftest import register
 from airbnb_assets_tests.reliability.test_runs import small_snapshot
 
@@ -107,3 +110,26 @@ def test_mlflow_sends_no_telemetry_unless_asked() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True)
     assert done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+def test_a_deleted_data_file_stops_the_next_run_and_show_with_the_fix(  # type: ignore[no-untyped-def]
+    spark, resources: dict, lakehouse: LakehouseResource, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    path = small_snapshot(tmp_path, "2019-10-14", rows=200)
+    lakehouse.append(build_silver(spark, [path]).repartition(2), SILVER)  # a real silver table, 2 files
+    lost = sorted(Path(lakehouse.path(SILVER)).glob("part-*.parquet"))[0]
+    lost.unlink()  # removed by hand: the log still lists it and still counts its rows
+
+    result = dg.materialize_to_memory([gold_listing_features], resources=resources, raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.is_failure]
+    message = str(failure.event_specific_data)
+    assert "MissingDataFiles" in message and "silver/listings" in message and lost.name in message
+    assert "RESTORE TABLE" in message
+    assert not lakehouse.exists(GOLD)  # nothing ran
+
+    monkeypatch.setenv("AIRBNB_LAKEHOUSE_ROOT", str(tmp_path / "lakehouse"))  # the `settings` fixture's
+    capsys.readouterr()  # the run's own log lines
+    assert main(["show"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("airbnb show: silver/listings (") and "1 data file(s)" in line
