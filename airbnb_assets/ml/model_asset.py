@@ -18,7 +18,7 @@ from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
 from airbnb_assets.ml.reference import store_reference
-from airbnb_assets.ml.registry import register_retrain
+from airbnb_assets.ml.registry import recover_interrupted, register_retrain
 from airbnb_assets.ml.serving import check_registry, last_evaluated, load_model, serving_version
 from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.partitions import DAILY, partition_day
@@ -122,6 +122,8 @@ def price_model(
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     client = mlflow.activate()
+    for line in recover_interrupted(client, mlflow.model_name):  # a retrain killed mid-registration
+        context.log.warning(line)
     day = partition_day(context)
     base: dict[str, Any] = {
         "model_name": mlflow.model_name,

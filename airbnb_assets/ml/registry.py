@@ -175,3 +175,42 @@ def register_retrain(
         n_fit=n_fit,
         run_date=run_date,
     )
+
+
+def recover_interrupted(client: MlflowClient, name: str) -> list[str]:
+    """Finish or undo what a killed retrain left half-registered; one line per version or run.
+
+    A registration ends its MLflow run, and retrains never overlap (one writer at a time), so a
+    version whose run is still ``RUNNING`` was being registered when its process died. With its
+    decision tag (``promotion``) the registration is completed: the alias the decision names is
+    set and the run ends ``FINISHED``. Without it the version is deleted and the run ends
+    ``FAILED``: the snapshot counts as not judged, and the retrain registers it again. A
+    ``RUNNING`` run of the experiment with no version (killed while logging) ends ``FAILED``.
+    """
+    lines: list[str] = []
+    versions = list(client.search_model_versions(f"name = '{name}'"))
+    for version in sorted(versions, key=lambda v: int(v.version)):
+        if not version.run_id or client.get_run(version.run_id).info.status != "RUNNING":
+            continue
+        decision = version.tags.get("promotion")
+        if decision in ("promoted", "refused"):
+            alias = CHAMPION if decision == "promoted" else CHALLENGER
+            client.set_registered_model_alias(name, alias, version.version)
+            client.set_terminated(version.run_id, "FINISHED")
+            lines.append(
+                f"completed the registration of v{version.version} ({decision}, alias {alias}): "
+                f"its run {version.run_id} was killed after the decision"
+            )
+        else:
+            client.delete_model_version(name, version.version)
+            client.set_terminated(version.run_id, "FAILED")
+            lines.append(
+                f"rolled back v{version.version}: its registration was killed before the decision "
+                f"(run {version.run_id}); this retrain judges its snapshot again"
+            )
+    registered = {v.run_id for v in versions}
+    for run in mlflow.search_runs(filter_string="attributes.status = 'RUNNING'", output_format="list"):
+        if run.info.run_id not in registered:
+            client.set_terminated(run.info.run_id, "FAILED")
+            lines.append(f"marked run {run.info.run_id} failed: it was killed before registering a version")
+    return lines

@@ -9,7 +9,10 @@ The sensor keeps no cursor. Each tick compares the newest labelled snapshot that
 runs wrote (their ``labelled_snapshots`` metadata) with the newest snapshot any retrain was
 evaluated on (the registry's ``evaluated_on`` tags, refused challengers included), and requests
 one run keyed by that snapshot: the daemon launches one run per snapshot however often it
-ticks, and a snapshot already judged, promoted or refused, requests nothing. Model drift on the
+ticks, and a snapshot already judged, promoted or refused, requests nothing. A retrain that
+failed or was killed is requested again under a new key (``snapshot-<date>-attempt-2``), up to
+:data:`MAX_ATTEMPTS` in all; the model asset first completes or rolls back what a killed one left
+half-registered (:func:`~airbnb_assets.ml.registry.recover_interrupted`). Model drift on the
 day names itself in the request's reason; drift on a snapshot already trained on requests
 nothing (there is nothing new to learn from; the drift sensor alerts). A retrain that finishes
 late cannot replace a champion trained on newer data: the model asset retrains only when its
@@ -33,6 +36,9 @@ LOOKBACK = 50
 #: Tags of a requested retrain: the snapshot it trains through, and why it was requested.
 TRAINS_THROUGH_TAG = "airbnb/trains_through"
 REASON_TAG = "airbnb/retrain_reason"
+#: Retrains of one snapshot that may fail (or be killed) before the sensor stops requesting it.
+MAX_ATTEMPTS = 3
+ENDED_BADLY = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
 def _value(metadata: Any, key: str) -> Any:
@@ -86,11 +92,21 @@ def retrain_sensor(context: dg.SensorEvaluationContext, mlflow: MlflowResource) 
         return dg.SensorResult(
             skip_reason=f"the newest labelled snapshot, {snapshot}, was judged already (through {evaluated})"
         )
+    tags = {TRAINS_THROUGH_TAG: str(snapshot)}
+    failed = context.instance.get_runs(
+        dg.RunsFilter(job_name=retrain_job.name, tags=tags, statuses=ENDED_BADLY)
+    )
+    if len(failed) >= MAX_ATTEMPTS:
+        return dg.SensorResult(
+            skip_reason=f"{len(failed)} retrains of snapshot {snapshot} failed: launch retrain_job for "
+            f"{day} by hand once the cause is fixed"
+        )
     reason = "new labelled snapshot" + (", model drift" if model_drift_on(context.instance, day) else "")
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
-                run_key=f"snapshot-{snapshot}",
+                # A failed (or killed) attempt is retried under a new key, at most MAX_ATTEMPTS in all.
+                run_key=f"snapshot-{snapshot}" + (f"-attempt-{len(failed) + 1}" if failed else ""),
                 partition_key=day,
                 tags={TRAINS_THROUGH_TAG: str(snapshot), REASON_TAG: reason},
             )

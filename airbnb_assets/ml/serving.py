@@ -68,8 +68,13 @@ def training_snapshots(version: Any) -> list[str]:
 
 
 def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
-    """The newest snapshot any retrain was evaluated on (``None``: never retrained)."""
-    dates = [d for v in _versions(client, name) if (d := _date_tag(v, "evaluated_on"))]
+    """The newest snapshot a retrain was evaluated on and decided (``None``: never retrained).
+
+    A version without its decision tag (``promotion``) was registered by a retrain killed before
+    the decision: its snapshot is not judged yet (:func:`~airbnb_assets.ml.registry.recover_interrupted`).
+    """
+    judged = [v for v in _versions(client, name) if v.tags.get("promotion")]
+    dates = [d for v in judged if (d := _date_tag(v, "evaluated_on"))]
     return max(dates) if dates else None
 
 

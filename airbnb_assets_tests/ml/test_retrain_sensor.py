@@ -8,10 +8,11 @@ keys and the metadata the real assets write (``gold/test_assets.py`` checks that
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.utils import make_new_run_id
 
 from airbnb_assets.gold.assets import LABELLED_SNAPSHOTS
 from airbnb_assets.ml.promotion import decide
-from airbnb_assets.ml.retrain_sensor import REASON_TAG, TRAINS_THROUGH_TAG, retrain_sensor
+from airbnb_assets.ml.retrain_sensor import MAX_ATTEMPTS, REASON_TAG, TRAINS_THROUGH_TAG, retrain_sensor
 from airbnb_assets.ml.train import train
 from airbnb_assets.partitions import DAILY
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD
@@ -90,3 +91,17 @@ def test_model_drift_on_a_new_snapshot_requests_one_retrain_and_says_why(  # typ
     (request,) = _tick(instance, mlflow_store).run_requests or []
     assert request.run_key == "snapshot-2017-05-02"
     assert request.tags[REASON_TAG] == "new labelled snapshot, model drift"
+
+
+def test_a_failed_retrain_is_requested_again_under_a_new_key_then_given_up(instance, mlflow_store) -> None:  # type: ignore[no-untyped-def]
+    _gold_run(instance, "2017-03-03", "2017-03-02")
+    keys = []
+    for _ in range(MAX_ATTEMPTS):
+        (request,) = _tick(instance, mlflow_store).run_requests or []
+        keys.append(request.run_key)
+        failed = dg.DagsterRun(job_name="retrain_job", run_id=make_new_run_id(), tags=request.tags)
+        instance.add_run(failed.with_status(dg.DagsterRunStatus.FAILURE))  # killed, marked failed
+    assert keys == ["snapshot-2017-03-02", "snapshot-2017-03-02-attempt-2", "snapshot-2017-03-02-attempt-3"]
+    given_up = _tick(instance, mlflow_store)
+    assert not given_up.run_requests
+    assert "3 retrains of snapshot 2017-03-02 failed" in str(given_up.skip_reason)

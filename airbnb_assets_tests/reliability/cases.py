@@ -175,4 +175,13 @@ CASES: tuple[Case, ...] = (
         "(restore it, or ``RESTORE TABLE … TO VERSION AS OF``); ``airbnb show`` says the same in one line.",
         "test_a_deleted_data_file_stops_the_next_run_and_show_with_the_fix",
     ),
+    Case(
+        "killed_registration",
+        "A retrain killed while registering its version (before or after the promotion decision).",
+        "A version without its decision does not count as judged, so ``retrain_sensor`` requests the "
+        "snapshot again (a failed or killed attempt is retried under a new run key, 3 attempts in all). "
+        "The next retrain first rolls the half version back (deleted, its MLflow run ``FAILED``) or, "
+        "when the decision was made, completes it (the alias set, the run ``FINISHED``), one log line each.",
+        "test_a_registration_killed_midway_is_completed_or_rolled_back_by_the_next_retrain",
+    ),
 )

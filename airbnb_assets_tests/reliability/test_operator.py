@@ -15,7 +15,8 @@ import pytest
 
 from airbnb_assets.cli import main
 from airbnb_assets.gold.assets import gold_listing_features
-from airbnb_assets.ml.serving import RegistryMissing, check_registry
+from airbnb_assets.ml.registry import recover_interrupted
+from airbnb_assets.ml.serving import CHAMPION, RegistryMissing, check_registry, last_evaluated
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import GOLD, SILVER
 from airbnb_assets_tests.conftest import build_silver
@@ -133,3 +134,34 @@ def test_a_deleted_data_file_stops_the_next_run_and_show_with_the_fix(  # type: 
     assert main(["show"]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("airbnb show: silver/listings (") and "1 data file(s)" in line
+
+
+def test_a_registration_killed_midway_is_completed_or_rolled_back_by_the_next_retrain(  # type: ignore[no-untyped-def]
+    mlflow_store, labelled
+) -> None:
+    client, name = mlflow_store.activate(), mlflow_store.model_name
+    v1 = register(client, name, labelled)
+    assert recover_interrupted(client, name) == []  # nothing half-done
+
+    # Killed after the model was registered and tagged, before the decision: no `promotion` tag,
+    # the alias not moved, the MLflow run still RUNNING.
+    v2 = register(client, name, labelled)
+    client.delete_model_version_tag(name, v2.version, "promotion")
+    client.set_registered_model_alias(name, CHAMPION, v1.version)
+    client.update_run(v2.run_id, status="RUNNING")
+    assert last_evaluated(client, name) == max(labelled.snapshot_date)  # v1's judgement only
+    (line,) = recover_interrupted(client, name)
+    assert line.startswith(f"rolled back v{v2.version}: its registration was killed before the decision")
+    assert [str(v.version) for v in client.search_model_versions(f"name = '{name}'")] == [v1.version]
+    assert client.get_run(v2.run_id).info.status == "FAILED"
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == v1.version
+
+    # Killed after the decision (promoted), before the alias moved: the registration is completed.
+    v3 = register(client, name, labelled)
+    client.set_registered_model_alias(name, CHAMPION, v1.version)
+    client.update_run(v3.run_id, status="RUNNING")
+    (line,) = recover_interrupted(client, name)
+    assert line.startswith(f"completed the registration of v{v3.version} (promoted, alias champion)")
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == v3.version
+    assert client.get_run(v3.run_id).info.status == "FINISHED"
+    assert recover_interrupted(client, name) == []  # once
