@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from airbnb_assets.environments import SNAPSHOTS_DIR, Settings, current_settings
 from airbnb_assets.ingest import landing
+from airbnb_assets.platform.integrity import MissingDataFiles, verify_tables
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import GOLD, TABLES, by_name
 
@@ -181,8 +182,6 @@ def reset_lakehouse(settings: Settings) -> None:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """``airbnb show TABLE``: row count, schema and first rows of a table."""
-    from airbnb_assets.platform.integrity import MissingDataFiles, verify_tables
-
     lakehouse = _lakehouse()
     try:
         verify_tables(lakehouse)  # the log would still count rows whose files are gone

@@ -104,7 +104,7 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
         name="gold_listing_features",
     )
     drop_vanished_dates(lakehouse)
-    return GoldRun(sum(written), sorted(rebuilt), sorted(labelled & rebuilt))
+    return GoldRun(sum(written), sorted(rebuilt), sorted(labelled))
 
 
 def duplicate_keys(gold: DataFrame, dates: list[dt.date]) -> int:

@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
+from airbnb_assets.ml.predictions import scored_rows
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
 from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.registry import recover_interrupted, register_retrain
@@ -26,7 +27,7 @@ from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.snapshots import candidate_dates, latest_snapshot
-from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY, PREDICTIONS
+from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD, MODEL_KEY
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
 
@@ -138,8 +139,7 @@ def price_model(
         )
     evaluated = last_evaluated(client, mlflow.model_name)
     if evaluated is None:  # never retrained, or a lost registry: only the former may start a v1
-        facts = lakehouse.facts(PREDICTIONS)
-        check_registry(client, mlflow.model_name, int(facts.rows or 0) if facts else 0, mlflow.tracking_uri)
+        check_registry(client, mlflow.model_name, scored_rows(lakehouse), mlflow.tracking_uri)
     if not (config.force_retrain or evaluated is None or latest > evaluated):
         return dg.MaterializeResult(
             metadata={

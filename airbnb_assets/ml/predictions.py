@@ -70,7 +70,7 @@ def price_predictions(
         )
     champion = serving_version(client, mlflow.model_name, before=snapshot)
     if champion is None:
-        check_registry(client, mlflow.model_name, _scored_rows(lakehouse), mlflow.tracking_uri)
+        check_registry(client, mlflow.model_name, scored_rows(lakehouse), mlflow.tracking_uri)
         # The first model is trained at the end of the first labelled day and serves from the next.
         context.log.info(f"no model trained before {snapshot} yet: nothing scored for {day}")
         return dg.MaterializeResult(
@@ -126,7 +126,7 @@ def price_predictions(
     )
 
 
-def _scored_rows(lakehouse: LakehouseResource) -> int:
+def scored_rows(lakehouse: LakehouseResource) -> int:
     """Rows ``gold/price_predictions`` holds (from its Delta log; 0 before the first scored day)."""
     facts = lakehouse.facts(PREDICTIONS)
     return int(facts.rows or 0) if facts is not None else 0

@@ -7,7 +7,7 @@ promotes serves from the next day.
 
 The sensor keeps no cursor. Each tick compares the newest labelled snapshot that gold's recent
 runs wrote (their ``labelled_snapshots`` metadata) with the newest snapshot any retrain was
-evaluated on (the registry's ``evaluated_on`` tags, refused challengers included), and requests
+evaluated on and decided (the registry's ``evaluated_on`` tags, refused challengers included), and requests
 one run keyed by that snapshot: the daemon launches one run per snapshot however often it
 ticks, and a snapshot already judged, promoted or refused, requests nothing. A retrain that
 failed or was killed is requested again under a new key (``snapshot-<date>-attempt-2``), up to
@@ -20,13 +20,13 @@ day's newest labelled snapshot is newer than every evaluated one.
 """
 
 import datetime as dt
-from typing import Any
 
 import dagster as dg
 
 from airbnb_assets.gold.assets import LABELLED_SNAPSHOTS
 from airbnb_assets.jobs import retrain_job
 from airbnb_assets.ml.serving import last_evaluated
+from airbnb_assets.platform.metadata import metadata_value
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY, GOLD
 from airbnb_assets.resources.mlflow import MlflowResource
 
@@ -41,11 +41,6 @@ MAX_ATTEMPTS = 3
 ENDED_BADLY = [dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
 
 
-def _value(metadata: Any, key: str) -> Any:
-    item = metadata.get(key)
-    return getattr(item, "value", item)
-
-
 def newest_labelled(instance: dg.DagsterInstance) -> tuple[dt.date, str] | None:
     """The newest labelled snapshot in gold's recent materializations, and the day of its run."""
     page = instance.fetch_materializations(
@@ -54,11 +49,14 @@ def newest_labelled(instance: dg.DagsterInstance) -> tuple[dt.date, str] | None:
     found: tuple[dt.date, str] | None = None
     for record in page.records:
         materialization = record.asset_materialization
-        written = str(_value(materialization.metadata, LABELLED_SNAPSHOTS) or "") if materialization else ""
+        written = (
+            str(metadata_value(materialization.metadata, LABELLED_SNAPSHOTS, "")) if materialization else ""
+        )
         dates = [dt.date.fromisoformat(d) for d in written.split(", ") if d and d != "none"]
-        run = instance.get_run_by_id(record.run_id) if dates else None
-        day = run.tags.get("dagster/partition") if run else None
-        if dates and day and (found is None or max(dates) > found[0]):
+        if not dates or (found is not None and max(dates) <= found[0]):
+            continue  # the run is looked up only for a newer snapshot
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None and (day := run.tags.get("dagster/partition")):
             found = (max(dates), day)
     return found
 
@@ -69,7 +67,7 @@ def model_drift_on(instance: dg.DagsterInstance, day: str) -> bool:
         dg.AssetRecordsFilter(asset_key=DRIFT_REPORT_KEY, asset_partitions=[day]), limit=1, ascending=False
     )
     return any(
-        r.asset_materialization and _value(r.asset_materialization.metadata, "model_degraded")
+        r.asset_materialization and metadata_value(r.asset_materialization.metadata, "model_degraded")
         for r in page.records
     )
 

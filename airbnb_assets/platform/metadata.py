@@ -22,6 +22,12 @@ def table_metadata(lakehouse: LakehouseResource, table: Table) -> dict[str, Any]
     return meta
 
 
+def metadata_value(metadata: Any, key: str, default: Any = None) -> Any:
+    """The plain value stored under ``key`` in materialization metadata (``default`` if absent)."""
+    item = metadata.get(key)
+    return default if item is None else getattr(item, "value", item)
+
+
 def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> dg.MetadataValue:
     """Render records as a Markdown table for the Dagster UI."""
     if not rows:

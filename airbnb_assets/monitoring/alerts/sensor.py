@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 
 from airbnb_assets.monitoring.alerts.episodes import DriftObservation, EpisodeState, observe
+from airbnb_assets.platform.metadata import metadata_value
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY
 from airbnb_assets.resources.monitoring import MonitoringResource
 from airbnb_assets.resources.notifier.resource import (
@@ -26,16 +27,11 @@ from airbnb_assets.resources.notifier.resource import (
 )
 
 
-def _metadata_value(metadata: Any, key: str, default: Any = None) -> Any:
-    item = metadata.get(key)
-    return default if item is None else getattr(item, "value", item)
-
-
 def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
     """The drift headline stored in a drift report's materialization metadata."""
 
     def value(key: str, default: Any = None) -> Any:
-        return _metadata_value(metadata, key, default)
+        return metadata_value(metadata, key, default)
 
     columns = value("drifted_columns", "")
     return DriftObservation(
@@ -73,7 +69,7 @@ def drift_alert_sensor(
             materialization = record.asset_materialization
             if materialization is None or materialization.partition is None:
                 continue
-            if not _metadata_value(materialization.metadata, "evaluated", True):
+            if not metadata_value(materialization.metadata, "evaluated", True):
                 context.log.info(
                     f"{materialization.partition}: no drift report (no data), episodes unchanged"
                 )
