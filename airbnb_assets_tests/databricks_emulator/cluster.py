@@ -253,8 +253,6 @@ class Run:
             os.killpg(self._process.pid, signal.SIGKILL)
         if self.life_cycle != "TERMINATED":
             self._finish("CANCELED", "Run cancelled.")
-        if self.cluster is not None and self.cluster.job:
-            self.cluster.terminate("Job run ended")
 
     def log_tail(self, lines: int = 25) -> str:
         """The last lines the run's process printed."""
@@ -288,6 +286,7 @@ class Run:
             self.cluster = self.workspace.cluster_for(self.task)
             self.cluster.wait_running()
             if self._cancelled:
+                self._finish("CANCELED", "Run cancelled.")
                 return
             self.message = "Installing libraries"
             self.cluster.install(self.task.get("libraries", []))
@@ -295,13 +294,12 @@ class Run:
             self._finish(
                 "FAILED", f"Library installation failed for library due to user error. Error messages:\n{exc}"
             )
-            self._end_job_cluster()
             return
         except Exception as exc:  # a bad submission or a cluster that did not start fails the run
             self._finish("FAILED", str(exc), "INTERNAL_ERROR")
-            self._end_job_cluster()
             return
         if self._cancelled:
+            self._finish("CANCELED", "Run cancelled.")
             return
         self.life_cycle, self.message = "RUNNING", "In run"
         self._process = self.cluster.run_task(self)
@@ -311,13 +309,13 @@ class Run:
                 self._finish("SUCCESS", "")
             else:
                 self._finish("FAILED", f"Workload failed (exit code {code}):\n{self.log_tail(8)}")
-        self._end_job_cluster()
-
-    def _end_job_cluster(self) -> None:
-        if self.cluster is not None and self.cluster.job:
-            self.cluster.terminate("Job run ended")
 
     def _finish(self, result: str, message: str, life_cycle: str = "TERMINATED") -> None:
+        # As on Databricks, a run is TERMINATING while its job cluster shuts down, so whoever
+        # sees the final state also sees the job cluster TERMINATED.
+        if self.cluster is not None and self.cluster.job:
+            self.life_cycle = "TERMINATING"
+            self.cluster.terminate("Job run ended")
         self.life_cycle, self.result, self.message = life_cycle, result, message
 
 
