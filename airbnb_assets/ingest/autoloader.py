@@ -26,7 +26,14 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.ingest.bronze import PROVENANCE, read_landed_file
 from airbnb_assets.ingest.columns import missing_columns, new_columns
-from airbnb_assets.ingest.files import FILE_GLOB, FileProbe, probe_file, probe_listed, snapshot_date_of
+from airbnb_assets.ingest.files import (
+    FILE_GLOB,
+    KEY_COLUMN,
+    FileProbe,
+    probe_file,
+    probe_listed,
+    snapshot_date_of,
+)
 from airbnb_assets.ingest.reader import RESCUED, landed_files, landing_reader
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -154,7 +161,8 @@ def ingest_parsed_batch(
     """Databricks: append one Auto Loader micro-batch to bronze (one idempotent commit); record its files.
 
     Auto Loader merges every file's header into one schema, so a file's ``columns`` are the ones
-    holding a value in at least one of its rows. A file whose name carries no date is ``ignored``.
+    holding a value in at least one of its rows. A file whose name carries no date is ``ignored``;
+    one without a listing id in any row is ``failed`` and none of its rows or columns reach bronze.
     """
     data = [c for c in batch.columns if c not in PROVENANCE and c != RESCUED]
     per_file = (
@@ -164,13 +172,27 @@ def ingest_parsed_batch(
     )
     if not per_file:
         return []
-    dated = batch.filter(F.col("_snapshot_date").isNotNull())
-    lakehouse.append(dated, BRONZE, txn=ctx.txn("bronze"))
+    # A file with no listing id (a semicolon export parses into one mangled column) is refused
+    # whole, and a column only such files hold never reaches bronze's schema.
+    kept = {
+        r["_source_file"] for r in per_file if r["_snapshot_date"] is not None and r.asDict().get(KEY_COLUMN)
+    }
+    held = [
+        c for c in batch.columns if c not in data or any(r[c] for r in per_file if r["_source_file"] in kept)
+    ]
+    if kept:
+        rows = batch.filter(F.col("_source_file").isin(sorted(kept))).select(*[F.col(f"`{c}`") for c in held])
+        lakehouse.append(rows, BRONZE, txn=ctx.txn("bronze"))
     records = []
     for r in sorted(per_file, key=lambda r: (r["_snapshot_date"] or dt.date.min, r["_source_file"])):
         record = _record(probe_listed(r["_source_file"], 0), run_date, ctx.batch_id)
         record["size_bytes"] = None  # Auto Loader does not say; the file was not opened here
-        if r["_snapshot_date"] is not None:
+        if r["_snapshot_date"] is not None and r["_source_file"] not in kept:
+            record.update(
+                columns=[c for c in data if r[c]],
+                reason=f"header has no {KEY_COLUMN!r} column: not a comma-separated listings file",
+            )
+        elif r["_snapshot_date"] is not None:
             columns = [c for c in data if r[c]]
             record.update(status="ingested", reason=None, rows=r["_rows"], encoding="UTF-8", sha256=None)
             record.update(

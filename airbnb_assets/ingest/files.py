@@ -36,6 +36,11 @@ FILE_GLOB = "listings_*.csv*"
 IGNORED_REASON = "file name does not match listings_YYYY-MM-DD[_suffix].csv[.gz]"
 #: Why a file with no bytes at all cannot be ingested.
 EMPTY_REASON = "empty file: no header and no rows"
+#: The listing key: a header without it is not a comma-separated listings file, and nothing of such
+#: a file reaches bronze (its one mangled header name would become a bronze column for good).
+KEY_COLUMN = "id"
+#: Separators other exports use instead of the comma.
+_OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 #: The first bytes of every gzip stream.
 GZIP_MAGIC = b"\x1f\x8b"
 _INVALID_NAME_CHARS = re.compile(r"[ ,;{}()\n\t=]+")
@@ -112,6 +117,19 @@ def clean_column_names(raw: list[str]) -> list[str]:
     return out
 
 
+def not_a_listings_header(header_line: str) -> str:
+    """Why a header without an ``id`` column is refused, naming the separator it seems to use."""
+    reason = f"header has no {KEY_COLUMN!r} column: not a comma-separated listings file"
+    commas = header_line.count(",")
+    for sep, label in _OTHER_SEPARATORS.items():
+        if header_line.count(sep) > max(commas, 2):
+            return (
+                f"{reason} (its header has {header_line.count(sep)} {label}s and {commas} commas: "
+                f"a {label}-separated export? Re-export it with commas and land it again)"
+            )
+    return reason
+
+
 def _sha256(path: str) -> tuple[str, int, bytes]:
     """Content hash, size and the first bytes (magic number) of a file."""
     digest, size, start = hashlib.sha256(), 0, b""
@@ -179,7 +197,7 @@ def probe_file(uri: str) -> FileProbe:
 
     In order: the name (else the file is ignored), the bytes' hash, gzip content under a ``.csv``
     name, a complete gzip, an empty file, the encoding (:mod:`~airbnb_assets.ingest.encoding`), a
-    header free of control characters, and at least one data row.
+    header free of control characters with an ``id`` column, and at least one data row.
     """
     path = local_path(uri)
     name = Path(path).name
@@ -227,6 +245,9 @@ def probe_file(uri: str) -> FileProbe:
         probe.error = f"unreadable header: {exc}"
         return probe
     probe.columns = clean_column_names(raw)
+    if KEY_COLUMN not in probe.columns:
+        probe.error = not_a_listings_header(header_line)
+        return probe
     if not scan.has_rows:
         probe.error = "header only: no data rows"
     return probe

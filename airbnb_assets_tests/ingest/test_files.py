@@ -58,3 +58,15 @@ def test_clean_column_names() -> None:
         "_c3",
         "id_1",
     ]
+
+
+def test_a_header_without_id_is_not_a_listings_file(tmp_path: Path) -> None:
+    path = tmp_path / "listings_2020-01-05.csv"
+    path.write_bytes(b"id\tname\tprice\tbeds\n1\tFlat\t$10\t1\n")
+    reason = "header has no 'id' column: not a comma-separated listings file"
+    assert probe_file(str(path)).error == (
+        f"{reason} (its header has 3 tabs and 0 commas: a tab-separated export? "
+        "Re-export it with commas and land it again)"
+    )
+    path.write_bytes(b"listing,name,price\n1,Flat,$10\n")
+    assert probe_file(str(path)).error == reason

@@ -97,3 +97,37 @@ def test_databricks_batch_handler_appends_once_and_records_each_file(
     ingest_parsed_batch(lakehouse, batch, BatchContext("stream", 0), run_date="2019-06-03")
     assert lakehouse.read(BRONZE).count() == expected
     assert lakehouse.read(LANDING_FILES).count() == 1
+
+
+def test_databricks_batch_handler_refuses_a_file_without_ids_and_its_columns(
+    spark,  # type: ignore[no-untyped-def]
+    lakehouse: LakehouseResource,
+    tmp_path: Path,
+) -> None:
+    """A semicolon export in the same micro-batch: failed, and its one mangled column stays out of bronze."""
+    good_path = snapshot_file("2019-06-02")
+    bad_path = tmp_path / "listings_2019-06-03.csv"
+    bad_path.write_text("id;name;price\n1;Flat;$100.00\n2;Room;$50.00\n", encoding="utf-8")
+    options = {
+        k: v for k, v in cloudfiles_options(SCHEMA_LOCATION).items() if not k.startswith("cloudFiles.")
+    }
+    options.pop("rescuedDataColumn")
+    good, bad = (
+        with_stream_provenance(
+            spark.read.format("csv")
+            .options(**options)
+            .load(str(p))
+            .withColumn(RESCUED, F.lit(None).cast("string"))
+        )
+        for p in (good_path, bad_path)
+    )
+    batch = good.unionByName(bad, allowMissingColumns=True)
+
+    records = {r["file_name"]: r for r in ingest_parsed_batch(lakehouse, batch, BatchContext("stream", 0))}
+    assert records[bad_path.name]["status"] == "failed"
+    assert records[bad_path.name]["reason"].startswith("header has no 'id' column")
+    assert records[bad_path.name]["columns"] == ["id_name_price"]
+    assert records[good_path.name]["status"] == "ingested"
+    bronze = lakehouse.read(BRONZE)
+    assert "id_name_price" in batch.columns and "id_name_price" not in bronze.columns
+    assert bronze.count() == len(csv_data_rows(good_path))

@@ -97,6 +97,14 @@ CASES: tuple[Case, ...] = (
         "test_gzip_content_with_a_csv_name_fails_clearly",
     ),
     Case(
+        "semicolon_export",
+        "A spreadsheet's semicolon (or tab) export of a snapshot: its header parses as one mangled column.",
+        "``failed`` with the reason (no ``id`` column; it counts the semicolons and says to re-export "
+        "with commas); none of its rows reach bronze and bronze gains no column from it, locally and "
+        "in the Databricks micro-batch handler.",
+        "test_semicolon_export_is_refused_whole_and_adds_no_column",
+    ),
+    Case(
         "bad_dates",
         "``airbnb run --date`` for a day after today, or a malformed date; ``airbnb land --source`` on a "
         "missing or empty folder.",

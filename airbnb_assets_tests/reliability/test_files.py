@@ -185,6 +185,31 @@ def test_gzip_content_with_a_csv_name_fails_clearly(spark, lakehouse: LakehouseR
     assert {n: len(t) for n, t in bronze(lakehouse).items()} == {"listings_2019-10-15.csv": 10}
 
 
+def semicolon_text(rows: list[list[str]]) -> str:
+    """Rows as a spreadsheet's semicolon export writes them."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def test_semicolon_export_is_refused_whole_and_adds_no_column(spark, lakehouse: LakehouseResource) -> None:  # type: ignore[no-untyped-def]
+    rows = snapshot_rows()
+    land(lakehouse, "listings_2019-10-14.csv", csv_text(rows).encode("utf-8"))
+    land(lakehouse, "listings_2019-10-15.csv", semicolon_text(rows).encode("utf-8"))
+    report = {f["file_name"]: f for f in run_ingestion(lakehouse).files}
+
+    bad = report["listings_2019-10-15.csv"]
+    assert bad["status"] == "failed" and bad["rows"] is None
+    assert bad["reason"].startswith("header has no 'id' column: not a comma-separated listings file")
+    assert f"its header has {len(rows[0]) - 1} semicolons" in bad["reason"]
+    assert ledger(lakehouse)["listings_2019-10-15.csv"]["reason"] == bad["reason"]
+    assert {n: len(t) for n, t in bronze(lakehouse).items()} == {"listings_2019-10-14.csv": ROWS}
+    columns = {
+        c for c in DeltaTable(lakehouse.path(BRONZE)).schema().to_arrow().names if not c.startswith("_")
+    }
+    assert columns == set(rows[0])  # no mangled header became a column
+
+
 def test_ledger_says_what_bronze_committed(
     spark,  # type: ignore[no-untyped-def]
     lakehouse: LakehouseResource,
