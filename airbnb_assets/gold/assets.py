@@ -24,6 +24,9 @@ from airbnb_assets.platform.snapshots import has_snapshot, superseded_dates
 from airbnb_assets.platform.tables import GOLD, SILVER
 
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
+#: Warns when a snapshot arrives without a single price: it is scored, but cannot be judged
+#: (no model drift, no MAE) nor trained on.
+LABELS_CHECK = "snapshot_has_prices"
 #: Gold metadata: the snapshot dates a run wrote with at least one price (the retrain signal).
 LABELLED_SNAPSHOTS = "labelled_snapshots"
 
@@ -80,6 +83,11 @@ class GoldRun(NamedTuple):
     dates: list[dt.date]
     labelled: list[dt.date]
 
+    @property
+    def unlabelled(self) -> list[dt.date]:
+        """Dates rebuilt without a single price."""
+        return [d for d in self.dates if d not in self.labelled]
+
 
 def run_gold(lakehouse: LakehouseResource) -> GoldRun:
     """Rebuild gold for every snapshot date with silver rows added since the last run."""
@@ -126,7 +134,13 @@ def duplicate_keys(gold: DataFrame, dates: list[dt.date]) -> int:
             asset=GOLD.key,
             blocking=True,
             description="Exactly one feature row per (listing_id, snapshot_date).",
-        )
+        ),
+        dg.AssetCheckSpec(
+            LABELS_CHECK,
+            asset=GOLD.key,
+            description="Every snapshot this run wrote has at least one price (warns otherwise: "
+            "the day is scored, but neither judged nor trained on).",
+        ),
     ],
     description=GOLD.description,
 )
@@ -135,7 +149,8 @@ def gold_listing_features(
     pyspark_step_launcher: SparkStep,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Build features for the silver rows added since the last run (not partitioned)."""
-    rows, dates, labelled = run_gold(lakehouse)
+    run = run_gold(lakehouse)
+    rows, dates, labelled = run
     meta = table_metadata(lakehouse, GOLD)
     yield dg.MaterializeResult(
         metadata={
@@ -154,4 +169,17 @@ def gold_listing_features(
         check_name=UNIQUE_CHECK,
         passed=duplicates == 0,
         metadata={"duplicate_keys": duplicates, "dates_checked": ", ".join(map(str, dates)) or "none"},
+    )
+    unlabelled = ", ".join(map(str, run.unlabelled))
+    yield dg.AssetCheckResult(
+        check_name=LABELS_CHECK,
+        passed=not unlabelled,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=(
+            f"no price in snapshot(s) {unlabelled}: scored, but no model drift can be measured "
+            "and no retrain can use them"
+            if unlabelled
+            else None
+        ),
+        metadata={"snapshots_without_prices": unlabelled or "none"},
     )

@@ -17,10 +17,17 @@ from pyspark.sql import functions as F
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
 from airbnb_assets.ml.predictions import scored_rows
-from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide
+from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, label_shift
 from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.registry import recover_interrupted, register_retrain
-from airbnb_assets.ml.serving import check_registry, last_evaluated, load_model, serving_version
+from airbnb_assets.ml.serving import (
+    check_registry,
+    held_snapshots,
+    last_evaluated,
+    load_model,
+    own_mae,
+    serving_version,
+)
 from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
@@ -44,11 +51,15 @@ class PriceModelConfig(dg.Config):
     max_missing_share: float = MAX_MISSING_SHARE
 
 
-def labelled_until(gold: DataFrame, day: dt.date, since: dt.date | None = None) -> DataFrame:
-    """Gold rows with a price, from snapshots up to ``day`` (and from ``since`` on, if given)."""
+def labelled_until(
+    gold: DataFrame, day: dt.date, since: dt.date | None = None, held: list[str] | None = None
+) -> DataFrame:
+    """Gold rows with a price, from snapshots up to ``day`` (from ``since`` on, if given; never ``held``)."""
     condition = (F.col("snapshot_date") <= F.lit(day)) & F.col(TARGET).isNotNull()
     if since is not None:
         condition = condition & (F.col("snapshot_date") >= F.lit(since))
+    if held:
+        condition = condition & ~F.col("snapshot_date").isin([dt.date.fromisoformat(d) for d in held])
     return gold.filter(condition)
 
 
@@ -150,10 +161,11 @@ def price_model(
             check_results=[_contract_check([], latest, config.max_missing_share)],
         )
     since = window_start(lakehouse, day, config.training_snapshots)
+    held = held_snapshots(client, mlflow.model_name)  # labels that jumped: never trained on
     # Gold's row count (from its log) bounds the window's rows only when the window is the whole
     # history; a cut window is counted (its files only) so the sample's fraction is exact.
-    total = lakehouse.row_count(GOLD) if since is None else None
-    rows = training_rows(labelled_until(gold, day, since), config.max_training_rows, total=total)
+    total = lakehouse.row_count(GOLD) if since is None and not held else None
+    rows = training_rows(labelled_until(gold, day, since, held), config.max_training_rows, total=total)
     result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
     champion = serving_version(client, mlflow.model_name, before=latest)
     champion_mae = None
@@ -164,12 +176,17 @@ def price_model(
         champion_mae = float(abs(predicted - result.validation[TARGET].to_numpy()).mean())
     latest_rows = rows[rows.snapshot_date == latest]
     missing = missing_required(latest_rows, config.max_missing_share)
+    jump = label_shift(
+        rows.loc[rows.snapshot_date != latest, TARGET].to_numpy(), latest_rows[TARGET].to_numpy()
+    )
     decision = decide(
         result.metrics["mae"],
         champion_mae,
         str(champion.version) if champion is not None else None,
         missing,
         config.promotion_tolerance,
+        label_jump=jump,
+        champion_own_mae=own_mae(champion) if champion is not None else None,
     )
     reg = register_retrain(
         client, mlflow.model_name, rows, result, decision, evaluated_on=latest, run_date=context.partition_key
@@ -200,6 +217,7 @@ def price_model(
             "validation": result.scheme,
             "training_rows": len(rows) if decision.promote else result.n_train,  # rows in the fit
             "champion_compared": str(champion.version) if champion is not None else "none",
+            "held_from_training": ", ".join(held) or "none",
             "drift_reference": reference,
             **({"champion_val_mae": round(champion_mae, 4)} if champion_mae is not None else {}),
             **{f"val_{k}": round(v, 4) for k, v in result.metrics.items()},

@@ -67,6 +67,23 @@ def training_snapshots(version: Any) -> list[str]:
     return [d for d in version.tags.get("training_snapshots", "").split(",") if d]
 
 
+def held_snapshots(client: MlflowClient, name: str) -> list[str]:
+    """Snapshots a retrain refused because their labels jumped: left out of every later training."""
+    return sorted(
+        {
+            d
+            for v in _versions(client, name)
+            if v.tags.get("decision_reason") == "labels" and (d := v.tags.get("evaluated_on"))
+        }
+    )
+
+
+def own_mae(version: Any) -> float | None:
+    """A version's validation MAE when it was trained (its ``val_mae`` tag), if recorded."""
+    value = version.tags.get("val_mae")
+    return float(value) if value else None
+
+
 def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
     """The newest snapshot a retrain was evaluated on and decided (``None``: never retrained).
 

@@ -7,6 +7,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.gold.assets import (
     LABELLED_SNAPSHOTS,
+    LABELS_CHECK,
     UNIQUE_CHECK,
     drop_vanished_dates,
     gold_listing_features,
@@ -34,9 +35,9 @@ def _materialize(lakehouse: LakehouseResource) -> tuple[dict, dg.AssetCheckEvalu
     resources = {"lakehouse": lakehouse, "pyspark_step_launcher": dg.ResourceDefinition.none_resource()}
     result = dg.materialize([gold_listing_features], resources=resources, raise_on_error=False)
     (event,) = result.get_asset_materialization_events()
-    (check,) = result.get_asset_check_evaluations()
-    assert check.check_name == UNIQUE_CHECK
-    return dict(event.materialization.metadata), check
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks[LABELS_CHECK].passed  # every snapshot here has prices
+    return dict(event.materialization.metadata), checks[UNIQUE_CHECK]
 
 
 def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lakehouse) -> None:  # type: ignore[no-untyped-def]

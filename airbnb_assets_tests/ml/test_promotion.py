@@ -1,8 +1,10 @@
-"""The promotion gate (pure policy): the contract first, then the out-of-time MAE with a tolerance."""
+"""The promotion gate (pure policy): the contract, jumped labels and MAE jumps first, then the
+out-of-time MAE on the same rows with a tolerance."""
 
+import numpy as np
 import pytest
 
-from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, passes_gate
+from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, label_shift, passes_gate
 
 
 def test_gate_tolerance() -> None:
@@ -51,3 +53,26 @@ def test_missing_required_feature_refuses_whatever_the_mae(champion_mae, champio
     assert "room_type" in decision.message and decision.message.startswith("NOT promoted")
     missing.append("price")
     assert decision.missing_features == ["room_type"]  # the decision keeps its own copy
+
+
+def test_label_shift_flags_a_median_jump_or_a_heavy_tail_not_a_real_market_move() -> None:
+    rng = np.random.default_rng(0)
+    train = rng.lognormal(np.log(160), 0.6, 5000)
+    assert label_shift(train, rng.lognormal(np.log(170), 0.65, 2000)) is None  # 2016-07-like move
+    jumped = label_shift(train, train[:2000] * 100)
+    assert jumped is not None and jumped.startswith("median price") and "more than 1.5x apart" in jumped
+    tail = np.concatenate([train[:1800], np.full(200, 5000.0)])  # median kept, 10 % far above
+    assert label_shift(train, tail).endswith("(at most 10% allowed)")
+    assert label_shift(train, np.array([])) is None
+
+
+def test_labels_and_mae_jump_refuse_before_the_same_rows_comparison() -> None:
+    labels = decide(90.0, 90.0, "3", [], label_jump="median price 4500.00 vs 160.00")
+    assert (labels.promote, labels.reason) == (False, "labels") and "held from training" in labels.message
+    jump = decide(200.5, 199.0, "3", [], champion_own_mae=83.0)  # a tie on the same bad rows
+    assert (jump.promote, jump.reason) == (False, "mae_jump")
+    assert jump.message == (
+        "NOT promoted: out-of-time MAE 200.50 is more than 2x champion v3's own validation MAE 83.00"
+    )
+    assert decide(106.0, 110.0, "1", [], champion_own_mae=60.0).promote  # 2016-07-02's real 1.8x
+    assert decide(90.0, None, None, [], champion_own_mae=None).reason == "first"

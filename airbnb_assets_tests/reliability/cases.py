@@ -176,6 +176,23 @@ CASES: tuple[Case, ...] = (
         "test_decimal_comma_prices_are_quarantined_not_read_as_hundreds",
     ),
     Case(
+        "labels_jump",
+        "Prices that passed every rule but are wrong as a whole: a snapshot read 100 times too high "
+        "(what ``45,00`` as 4500 did), and a champion trained on the same rows that ties with it.",
+        "The retrain refuses it with ``decision_reason=labels`` (median more than 1.5x apart, or more "
+        "than 10 % above the training rows' 99th percentile) and holds the snapshot from every later "
+        "training (metadata ``held_from_training``); a challenger whose MAE is more than twice the "
+        "champion's own validation MAE is refused (``mae_jump``). Real moves stay far inside both.",
+        "test_a_day_whose_labels_jump_is_held_from_training",
+    ),
+    Case(
+        "no_prices",
+        "A snapshot whose every price is empty.",
+        "Featured and scored, and gold's check ``snapshot_has_prices`` (WARN) names it: no model "
+        "drift can be measured on it and no retrain can use it; the retrain sensor is not triggered.",
+        "test_a_snapshot_without_prices_is_written_with_a_warning",
+    ),
+    Case(
         "deleted_data_file",
         "A ``part-*.parquet`` of ``silver/listings`` deleted by hand (its Delta log still lists it).",
         "Every run checks the local tables' logs against the disk before any step (delta-rs, no "
