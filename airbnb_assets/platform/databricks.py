@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
+from airbnb_assets.platform.session import LOCAL_CONF
+
 if TYPE_CHECKING:
     from airbnb_assets.platform.run_cluster import RunCluster
 
@@ -35,6 +37,12 @@ if TYPE_CHECKING:
 RUNTIME_PROVIDED = frozenset({"pyspark", "delta-spark", "py4j"})
 #: The cluster's pins (``make cluster-requirements`` regenerates them; see the file's header).
 CLUSTER_REQUIREMENTS = Path(__file__).with_name("cluster-requirements.txt")
+#: Spark settings a job cluster gets as a local session does: AQE coalescing of cached shuffles
+#: (one file for a small day) and Delta auto compaction (see ``platform.session.LOCAL_CONF``).
+FILE_SIZE_CONF = (
+    "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning",
+    "spark.databricks.delta.autoCompact.enabled",
+)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,8 @@ def cluster_config(spec: ClusterSpec, env_name: str) -> dict[str, Any]:
         else {"node_types": {"node_type_id": spec.node_type}}
     )
     conf = dict(spec.spark_conf)
+    for key in FILE_SIZE_CONF:  # the same file sizes and compaction as a local run
+        conf.setdefault(key, LOCAL_CONF[key])
     tags = {"project": "airbnb_assets", "environment": env_name}
     if spec.num_workers == 0:  # single node: the driver does the work (a day is small)
         conf.setdefault("spark.databricks.cluster.profile", "singleNode")

@@ -44,12 +44,21 @@ def log_facts(path: str) -> LogFacts:
     return LogFacts(version=int(table.version()), rows=rows)
 
 
+#: Commits read to find the latest write behind an auto compaction.
+COMPACTION_LOOKBACK = 3
+
+
+def latest_write(commits: list[dict[str, Any]]) -> tuple[int, dict[str, Any]]:
+    """Newest-first commits → the newest version and the metrics of the newest non-OPTIMIZE commit."""
+    write = next((c for c in commits if c.get("operation") != "OPTIMIZE"), {})
+    return int(commits[0]["version"]), dict(write.get("operationMetrics") or {})
+
+
 def last_commit(path: str) -> tuple[int, dict[str, Any]]:
-    """The latest commit of the table at ``path``: its version and its ``operationMetrics``."""
+    """The table at ``path``: its latest version and the ``operationMetrics`` of its latest write."""
     from deltalake import DeltaTable
 
-    [commit] = DeltaTable(path).history(1)
-    return int(commit["version"]), dict(commit.get("operationMetrics") or {})
+    return latest_write(DeltaTable(path).history(COMPACTION_LOOKBACK))
 
 
 def missing_files(path: str) -> list[str]:

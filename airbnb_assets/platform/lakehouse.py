@@ -28,7 +28,13 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from airbnb_assets.platform.artifacts import ArtifactStore, is_machine_local
-from airbnb_assets.platform.delta_log import LogFacts, last_commit, log_facts
+from airbnb_assets.platform.delta_log import (
+    COMPACTION_LOOKBACK,
+    LogFacts,
+    last_commit,
+    latest_write,
+    log_facts,
+)
 from airbnb_assets.platform.locks import WriterLock
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
@@ -220,18 +226,21 @@ class LakehouseResource(dg.ConfigurableResource):
         return self.last_commit(table)[0] if self.exists(table) else None
 
     def last_commit(self, table: Table) -> tuple[int, dict[str, Any]]:
-        """The table's latest commit: its version and ``operationMetrics`` (the table must exist)."""
+        """The table's latest version, and the ``operationMetrics`` of its latest write.
+
+        An auto compaction (``OPTIMIZE``) that followed the write is skipped for the metrics.
+        """
         local = self._local_log(table)
         if local is not None:
             return last_commit(local)
-        commit = self.delta(table).history(1).collect()[0]
-        return int(commit["version"]), dict(commit["operationMetrics"] or {})
+        commits = [r.asDict() for r in self.delta(table).history(COMPACTION_LOOKBACK).collect()]
+        return latest_write(commits)
 
     def create_frame(self, rows: list[dict[str, Any]], table: Table) -> DataFrame:
         """A DataFrame of ``rows`` with the table's declared schema."""
         if table.schema is None:
             raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
-        return self.session.createDataFrame(rows, table.schema)
+        return self.session.createDataFrame(rows, table.schema).coalesce(1)  # a few rows: one file
 
     def append(self, df: DataFrame, table: Table, *, txn: tuple[str, int] | None = None) -> None:
         """Append rows, adding new columns (``mergeSchema``).

@@ -186,6 +186,15 @@ CASES: tuple[Case, ...] = (
         "test_a_day_whose_labels_jump_is_held_from_training",
     ),
     Case(
+        "small_files",
+        "Day after day of small writes (a 2,000-row day used to add 32 files to ``silver/listings``, "
+        "four to each bookkeeping table).",
+        "A small day is one file per table (AQE coalesces cached shuffles too); Delta auto compaction "
+        "rewrites a table's small files once it holds 50 (an ``OPTIMIZE`` commit streams skip); "
+        "what the last write wrote stays readable behind it. See the runbook's \"Small files\".",
+        "test_a_small_day_is_one_file_per_table",
+    ),
+    Case(
         "no_prices",
         "A snapshot whose every price is empty.",
         "Featured and scored, and gold's check ``snapshot_has_prices`` (WARN) names it: no model "
