@@ -19,7 +19,6 @@ from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_re
 from airbnb_assets.ml.predictions import scored_rows
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, label_shift
 from airbnb_assets.ml.reference import store_reference
-from airbnb_assets.ml.registry import recover_interrupted, register_retrain
 from airbnb_assets.ml.serving import (
     check_registry,
     held_snapshots,
@@ -28,7 +27,6 @@ from airbnb_assets.ml.serving import (
     own_mae,
     serving_version,
 )
-from airbnb_assets.ml.train import features_frame, train
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -133,6 +131,10 @@ def price_model(
     pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
+    # scikit-learn and MLflow load in this step, not with the code location (test_definitions).
+    from airbnb_assets.ml.registry import recover_interrupted, register_retrain
+    from airbnb_assets.ml.train import features_frame, train
+
     client = mlflow.activate()
     for line in recover_interrupted(client, mlflow.model_name):  # a retrain killed mid-registration
         context.log.warning(line)

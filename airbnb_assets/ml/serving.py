@@ -11,9 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-import mlflow
-from mlflow.exceptions import MlflowException
-
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -25,6 +22,8 @@ CHALLENGER = "challenger"
 
 def champion_version(client: MlflowClient, name: str) -> Any | None:
     """The model version with alias ``champion``, or ``None``."""
+    from mlflow.exceptions import MlflowException  # MLflow loads in the steps that use it only
+
     try:
         return client.get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
@@ -32,6 +31,8 @@ def champion_version(client: MlflowClient, name: str) -> Any | None:
 
 
 def _versions(client: MlflowClient, name: str) -> list[Any]:
+    from mlflow.exceptions import MlflowException
+
     try:
         return list(client.search_model_versions(f"name = '{name}'"))
     except MlflowException:
@@ -97,6 +98,8 @@ def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
 
 def load_model(name: str, version: str) -> Any:
     """Load a registered version as its scikit-learn estimator."""
+    import mlflow.sklearn
+
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
 
 
