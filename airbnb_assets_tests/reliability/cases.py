@@ -191,7 +191,7 @@ CASES: tuple[Case, ...] = (
         "four to each bookkeeping table).",
         "A small day is one file per table (AQE coalesces cached shuffles too); Delta auto compaction "
         "rewrites a table's small files once it holds 50 (an ``OPTIMIZE`` commit streams skip); "
-        "what the last write wrote stays readable behind it. See the runbook's \"Small files\".",
+        'what the last write wrote stays readable behind it. See the runbook\'s "Small files".',
         "test_a_small_day_is_one_file_per_table",
     ),
     Case(
