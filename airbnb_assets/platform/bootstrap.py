@@ -22,8 +22,9 @@ import dagster as dg
 from pyspark.sql import types as T
 
 from airbnb_assets.platform.databricks import SparkStep
-from airbnb_assets.platform.lakehouse import LakehouseResource, sql_string
+from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import TABLES, Table
+from airbnb_assets.platform.writes import sql_string
 
 #: The schema of the registered model (``<catalog>.ml.airbnb_price``); it holds no table.
 MODEL_SCHEMA = "ml"

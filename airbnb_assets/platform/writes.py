@@ -1,0 +1,125 @@
+"""How the lakehouse writes a table: appends, atomic replacements, and the first write that creates it.
+
+:class:`TableWrites` is a mixin of :class:`~airbnb_assets.platform.lakehouse.LakehouseResource`
+(its resource fields and reads live there); every write is a Delta write with ``mergeSchema``,
+idempotent when given a ``txn`` (``txnAppId`` / ``txnVersion``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
+
+    from airbnb_assets.platform.tables import Table
+
+
+def sql_string(text: str) -> str:
+    """``text`` as a single-quoted Spark SQL string literal (backslashes and quotes escaped)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _literal(value: Any) -> str:
+    return f"DATE'{value.isoformat()}'" if hasattr(value, "isoformat") else sql_string(str(value))
+
+
+class TableWrites:
+    """The write half of the lakehouse resource (a mixin: it adds methods, no fields)."""
+
+    if TYPE_CHECKING:  # provided by LakehouseResource (see its docstrings)
+        catalog: str | None
+        external_tables: bool
+
+        @property
+        def session(self) -> SparkSession: ...  # noqa: D102
+        def path(self, table: Table) -> str: ...  # noqa: D102
+        def identifier(self, table: Table) -> str: ...  # noqa: D102
+        def exists(self, table: Table) -> bool: ...  # noqa: D102
+        def last_commit(self, table: Table) -> tuple[int, dict[str, Any]]: ...  # noqa: D102
+
+    def create_frame(self, rows: list[dict[str, Any]], table: Table) -> DataFrame:
+        """A DataFrame of ``rows`` with the table's declared schema."""
+        if table.schema is None:
+            raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
+        return self.session.createDataFrame(rows, table.schema).coalesce(1)  # a few rows: one file
+
+    def append(self, df: DataFrame, table: Table, *, txn: tuple[str, int] | None = None) -> None:
+        """Append rows, adding new columns (``mergeSchema``).
+
+        ``txn=(app_id, version)`` makes the write idempotent: Delta skips a write whose version
+        it has already committed for that app id (safe retries of a streaming micro-batch).
+        """
+        writer = df.write.format("delta").mode("append").option("mergeSchema", "true")
+        if txn is not None:
+            writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+        self._save(writer, table)
+
+    def replace_where(
+        self, df: DataFrame, table: Table, condition: str, *, txn: tuple[str, int] | None = None
+    ) -> None:
+        """Atomically replace the rows matching the SQL ``condition`` with ``df`` (``replaceWhere``).
+
+        Every row of ``df`` must match ``condition``. ``txn`` makes it idempotent, as in :meth:`append`.
+        """
+        writer = (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", condition)
+            .option("mergeSchema", "true")
+        )
+        if txn is not None:
+            writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
+        self._save(writer, table)
+
+    def replace_partition(self, df: DataFrame, table: Table, value: Any) -> None:
+        """Atomically replace the table's partition ``value`` with ``df`` (a rerun replaces a day)."""
+        if table.partition_by is None:
+            raise ValueError(f"{table.name} is not partitioned")
+        writer = (
+            df.write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"{table.partition_by} = {_literal(value)}")
+            .option("mergeSchema", "true")
+        )
+        self._save(writer, table)
+
+    def replace_partition_rows(self, df: DataFrame, table: Table, value: Any, where: str) -> None:
+        """Atomically replace the rows of partition ``value`` matching the SQL ``where`` with ``df``.
+
+        Other rows of the partition stay (two assets share a day of a table); every row of ``df``
+        must match. The first write of a table appends.
+        """
+        if table.partition_by is None:
+            raise ValueError(f"{table.name} is not partitioned")
+        if not self.exists(table):
+            self.append(df, table)
+            return
+        self.replace_where(df, table, f"{table.partition_by} = {_literal(value)} AND ({where})")
+
+    def last_write_rows(self, table: Table) -> int | None:
+        """Rows the table's latest commit wrote (its ``numOutputRows`` metric; ``None`` if not recorded)."""
+        if not self.exists(table):
+            return None
+        value = self.last_commit(table)[1].get("numOutputRows")
+        return int(value) if value is not None else None
+
+    def _save(self, writer: DataFrameWriter, table: Table) -> None:
+        if table.partition_by:
+            writer = writer.partitionBy(table.partition_by)
+        if not self.catalog:
+            writer.save(self.path(table))
+            return
+        if not self.exists(table):  # the bootstrap could not declare it: the first write describes it
+            writer = writer.option("comment", table.description)
+            if self.external_tables:
+                writer = writer.option("path", self.path(table))
+        try:
+            writer.saveAsTable(self.identifier(table))
+        except Exception as exc:
+            if "SCHEMA_NOT_FOUND" in str(exc):
+                raise RuntimeError(
+                    f"{self.identifier(table)}: schema {self.catalog}.{table.schema_name} does not exist; "
+                    "run `airbnb bootstrap` (or the bootstrap job) first"
+                ) from exc
+            raise
