@@ -12,18 +12,19 @@ logs) and returns the days.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+
+from airbnb_assets.dagster_internals import evaluate_sensor, reconstructable_job
 
 #: The code location name of ``workspace.yaml``: the sensor state ``make dev`` continues from.
 LOCATION_NAME = "airbnb_assets"
@@ -88,24 +89,13 @@ def claim(inst: dg.DagsterInstance, root: str) -> list[str]:
     return [r.dagster_run.run_id for r in stale]
 
 
-def _job(name: str) -> Any:
-    """A job of the code location, loaded by reference (as the daemon and step launchers need)."""
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-    repository = ReconstructableRepository.for_module("airbnb_assets.definitions", "location_definitions")
-    job = repository.get_reconstructable_job(name)
-    # Dagster keeps the last loaded definition per equal reference; load it for *this* environment
-    # (a process that runs under several environments, such as the tests, would get a stale one).
-    type(job).get_definition.cache_clear()
-    type(job).get_repository_definition.cache_clear()
-    return job
-
-
 def run_bootstrap_job(inst: dg.DagsterInstance, landing_location: str | None) -> tuple[bool, list[str]]:
     """Run ``bootstrap_job`` (on Databricks: on a cluster); its success and what it logged."""
     config = {"ops": {"bootstrap_catalog": {"config": {"landing_location": landing_location}}}}
     quiet_logs = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    result = dg.execute_job(_job("bootstrap_job"), instance=inst, run_config={**config, **quiet_logs})
+    result = dg.execute_job(
+        reconstructable_job("bootstrap_job"), instance=inst, run_config={**config, **quiet_logs}
+    )
     logs = [e.user_message for e in inst.all_logs(result.run_id) if e.step_key and not e.is_dagster_event]
     return bool(result.success), [m for m in logs if m.startswith(("created", "found", "deferred"))]
 
@@ -121,7 +111,7 @@ def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Da
     level = "INFO" if verbose else "CRITICAL"
     start = time.monotonic()
     result = dg.execute_job(
-        _job("daily_job"),
+        reconstructable_job("daily_job"),
         instance=inst,
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
         tags={"dagster/partition": date, **WRITER_TAG},
@@ -156,7 +146,7 @@ def run_requested_retrain(day: Day, inst: dg.DagsterInstance, *, verbose: bool =
         if inst.get_runs(dg.RunsFilter(tags=keys), limit=1):
             continue
         result = dg.execute_job(
-            _job("retrain_job"),
+            reconstructable_job("retrain_job"),
             instance=inst,
             run_config={"loggers": {"console": {"config": {"log_level": level}}}},
             tags={**WRITER_TAG, **request.tags, **keys, "dagster/partition": str(request.partition_key)},
@@ -199,27 +189,6 @@ def _facts(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> dict[st
     return facts
 
 
-@contextlib.contextmanager
-def _daemon_workspace(inst: dg.DagsterInstance) -> Iterator[Any]:
-    """The in-process code location ``airbnb_assets``, as the sensor daemon sees a workspace."""
-    from dagster._core.remote_origin import InProcessCodeLocationOrigin
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-    from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
-
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(
-            executable_path=sys.executable,
-            module_name="airbnb_assets.definitions",
-            attribute="location_definitions",  # built from the current environment when loaded
-            working_directory=os.getcwd(),
-        ),
-        location_name=LOCATION_NAME,
-    )
-    with WorkspaceProcessContext(inst, InProcessWorkspaceLoadTarget(origin)) as context:
-        yield context
-
-
 def tick_sensor(inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = False) -> list[dict[str, Any]]:
     """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code; return the alerts it logged.
 
@@ -227,30 +196,10 @@ def tick_sensor(inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = Fal
     replay waits for it instead, so every day is judged by one tick. The sensor's own console
     lines are shown with ``verbose``; otherwise only its errors are (the tick is in the instance).
     """
-    import io
     import json
 
-    from dagster._daemon.sensor import execute_sensor_iteration, get_elapsed
-
     before = _line_count(alert_log)
-    log = logging.getLogger("airbnb_assets.replay.sensor")
-    with _daemon_workspace(inst) as context:
-        location = next(iter(context.create_request_context().get_code_location_entries().values()))
-        repo = next(iter(location.code_location.get_repositories().values()))
-        sensor = repo.get_sensor(SENSOR_NAME)
-        state = inst.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
-        elapsed = get_elapsed(state) if state is not None else None
-        if elapsed is not None and elapsed < sensor.min_interval_seconds:
-            time.sleep(sensor.min_interval_seconds - elapsed + 0.1)
-        console = io.StringIO()
-        with contextlib.redirect_stderr(sys.stderr if verbose else console):
-            ticks = execute_sensor_iteration(
-                context, log, threadpool_executor=None, submit_threadpool_executor=None
-            )
-            list(ticks)
-        for line in console.getvalue().splitlines():
-            if " - ERROR - " in line or " - CRITICAL - " in line:
-                print(line, file=sys.stderr)
+    evaluate_sensor(inst, SENSOR_NAME, LOCATION_NAME, verbose=verbose)
     lines = Path(alert_log).read_text(encoding="utf-8").splitlines() if Path(alert_log).exists() else []
     return [json.loads(line) for line in lines[before:]]
 

@@ -92,3 +92,15 @@ def test_no_module_rebuilds_an_asset_key_from_a_table_name() -> None:
         if '.split("/"))' in p.read_text(encoding="utf-8") and "AssetKey" in p.read_text(encoding="utf-8")
     )
     assert offenders == []
+
+
+def test_only_the_adapter_module_uses_dagsters_private_api() -> None:
+    private = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            if any(n.startswith("dagster._") for n in names):
+                private.add(_module_name(path))
+    assert private == {"airbnb_assets.dagster_internals"}
