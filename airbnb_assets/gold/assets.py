@@ -150,25 +150,24 @@ def gold_listing_features(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Build features for the silver rows added since the last run (not partitioned)."""
     run = run_gold(lakehouse)
-    rows, dates, labelled = run
     meta = table_metadata(lakehouse, GOLD)
     yield dg.MaterializeResult(
         metadata={
             **meta,
-            "rows_written": rows,
+            "rows_written": run.rows,
             # The retrain sensor's signal: snapshots this run wrote with at least one price.
-            LABELLED_SNAPSHOTS: ", ".join(map(str, labelled)) or "none",
+            LABELLED_SNAPSHOTS: ", ".join(map(str, run.labelled)) or "none",
             "features": dg.MetadataValue.md(", ".join(f"`{f.name}`" for f in FEATURES)),
             "target": TARGET,
         }
     )
     # Only the dates this run rebuilt can have changed: the check reads those, not the history.
     gold = lakehouse.read_or_none(GOLD)
-    duplicates = 0 if gold is None else duplicate_keys(gold, dates)
+    duplicates = 0 if gold is None else duplicate_keys(gold, run.dates)
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK,
         passed=duplicates == 0,
-        metadata={"duplicate_keys": duplicates, "dates_checked": ", ".join(map(str, dates)) or "none"},
+        metadata={"duplicate_keys": duplicates, "dates_checked": ", ".join(map(str, run.dates)) or "none"},
     )
     unlabelled = ", ".join(map(str, run.unlabelled))
     yield dg.AssetCheckResult(

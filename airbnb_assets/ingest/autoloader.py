@@ -29,6 +29,7 @@ from airbnb_assets.ingest.columns import missing_columns, new_columns
 from airbnb_assets.ingest.files import (
     FILE_GLOB,
     KEY_COLUMN,
+    NO_KEY_REASON,
     FileProbe,
     probe_file,
     probe_listed,
@@ -177,11 +178,13 @@ def ingest_parsed_batch(
     kept = {
         r["_source_file"] for r in per_file if r["_snapshot_date"] is not None and r.asDict().get(KEY_COLUMN)
     }
-    held = [
+    kept_columns = [
         c for c in batch.columns if c not in data or any(r[c] for r in per_file if r["_source_file"] in kept)
     ]
     if kept:
-        rows = batch.filter(F.col("_source_file").isin(sorted(kept))).select(*[F.col(f"`{c}`") for c in held])
+        rows = batch.filter(F.col("_source_file").isin(sorted(kept))).select(
+            *[F.col(f"`{c}`") for c in kept_columns]
+        )
         lakehouse.append(rows, BRONZE, txn=ctx.txn("bronze"))
     records = []
     for r in sorted(per_file, key=lambda r: (r["_snapshot_date"] or dt.date.min, r["_source_file"])):
@@ -190,7 +193,7 @@ def ingest_parsed_batch(
         if r["_snapshot_date"] is not None and r["_source_file"] not in kept:
             record.update(
                 columns=[c for c in data if r[c]],
-                reason=f"header has no {KEY_COLUMN!r} column: not a comma-separated listings file",
+                reason=NO_KEY_REASON,
             )
         elif r["_snapshot_date"] is not None:
             columns = [c for c in data if r[c]]

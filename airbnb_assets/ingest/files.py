@@ -39,6 +39,8 @@ EMPTY_REASON = "empty file: no header and no rows"
 #: The listing key: a header without it is not a comma-separated listings file, and nothing of such
 #: a file reaches bronze (its one mangled header name would become a bronze column for good).
 KEY_COLUMN = "id"
+#: Why a file without the key column is refused.
+NO_KEY_REASON = f"header has no {KEY_COLUMN!r} column: not a comma-separated listings file"
 #: Separators other exports use instead of the comma.
 _OTHER_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 #: The first bytes of every gzip stream.
@@ -119,7 +121,7 @@ def clean_column_names(raw: list[str]) -> list[str]:
 
 def not_a_listings_header(header_line: str) -> str:
     """Why a header without an ``id`` column is refused, naming the separator it seems to use."""
-    reason = f"header has no {KEY_COLUMN!r} column: not a comma-separated listings file"
+    reason = NO_KEY_REASON
     commas = header_line.count(",")
     for sep, label in _OTHER_SEPARATORS.items():
         if header_line.count(sep) > max(commas, 2):

@@ -19,7 +19,7 @@ T+1); a loser is registered as challenger with the reason, and the champion keep
 
 The thresholds are measured on the six real snapshots, where the largest moves are a median
 ratio of 0.94-1.04, 3.6 % of 2016-07-02's prices above the earlier 99th percentile, and an
-out-of-time MAE 1.8 times the champion's own (2016-07-02); a decimal-comma day that slipped
+out-of-time MAE 1.76 times the champion's own (2016-07-02); a decimal-comma day that slipped
 through (45,00 read as 4500) moves all three far beyond them.
 """
 
