@@ -37,7 +37,7 @@ from airbnb_assets.platform.tables import (
     SILVER_QUARANTINE,
 )
 from airbnb_assets.resources.monitoring import MonitoringResource
-from airbnb_assets.resources.notifier.resource import NotifierResource
+from airbnb_assets.resources.notifier.resource import NotifierResource, WebhookChannel
 from airbnb_assets_tests.conftest import (
     REPLAY_DAYS,
     SNAPSHOT_FILES,
@@ -286,7 +286,7 @@ def test_dashboard_rebuilt_with_the_whole_history(replayed) -> None:  # type: ig
 
 def _sensor_resources(recorder: Recorder, log: Path) -> dict:
     return {
-        "notifier": NotifierResource(backend="webhook", webhook_url=recorder.url, log_path=str(log)),
+        "notifier": NotifierResource(log_path=str(log), channel=WebhookChannel(webhook_url=recorder.url)),
         "monitoring": MonitoringResource(env="dev"),
     }
 
@@ -339,7 +339,7 @@ def arrival(replay: Replay, tmp_path_factory: pytest.TempPathFactory) -> str:
     with open(source / f"listings_{ARRIVAL}.csv", "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh).writerows([header, *rows])
     quiet = {
-        "notifier": NotifierResource(backend="log", log_path=str(source / "catch-up.jsonl")),
+        "notifier": NotifierResource(log_path=str(source / "catch-up.jsonl")),
         "monitoring": MonitoringResource(env="dev"),
     }
     with dg.build_sensor_context(instance=replay.instance, resources=quiet) as context:

@@ -65,6 +65,8 @@ autodoc_default_options = {
     "members": True,
     "show-inheritance": True,
     "member-order": "bysource",
+    # a package's ``__all__`` re-exports what its modules define: document each object once, there
+    "ignore-module-all": True,
     # scikit-learn generates these metadata-routing methods on every estimator subclass.
     "exclude-members": "set_fit_request,set_predict_request,set_score_request,set_transform_request",
 }

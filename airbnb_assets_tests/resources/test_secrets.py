@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from airbnb_assets.environments import Env, notifier_resource, secrets_resource, settings_for
+from airbnb_assets.resources.notifier.resource import SlackChannel
 from airbnb_assets.resources.secrets import (
     SecretNotFoundError,
     SecretsBackendError,
@@ -145,8 +146,11 @@ def test_environments_pick_the_backend(tmp_path: Path) -> None:
 
     # With the vault, the notifier's secret fields stay unset (read from the vault), the rest as before.
     environ = {**env, "AIRBNB_SLACK_TOKEN": "from-env", "AIRBNB_SLACK_CHANNEL": "#drift"}
-    notifier = notifier_resource(prod, environ)
-    assert notifier.secrets.backend == "keyvault" and notifier.slack_token is None
-    assert isinstance(notifier.slack_channel, dg.EnvVar)
-    local = notifier_resource(dev, environ)
+    environ["AIRBNB_ALERT_BACKEND"] = "slack"
+    slack = notifier_resource(prod, environ).channel
+    assert isinstance(slack, SlackChannel)
+    assert slack.secrets.backend == "keyvault" and slack.slack_token is None
+    assert isinstance(slack.slack_channel, dg.EnvVar)
+    local = notifier_resource(dev, environ).channel
+    assert isinstance(local, SlackChannel)
     assert local.secrets.backend == "env" and isinstance(local.slack_token, dg.EnvVar)

@@ -8,7 +8,7 @@ import dagster as dg
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor, observation
 from airbnb_assets.platform.tables import DRIFT_REPORT_KEY
 from airbnb_assets.resources.monitoring import MonitoringResource
-from airbnb_assets.resources.notifier.resource import NotifierResource
+from airbnb_assets.resources.notifier.resource import NotifierResource, WebhookChannel
 from airbnb_assets_tests.conftest import Recorder
 
 
@@ -35,7 +35,7 @@ def _tick(instance: dg.DagsterInstance, hook: Recorder, cursor: str | None, tmp_
     """One evaluation of the sensor, alerting to ``hook``; returns its result (cursor, run requests)."""
     resources = {
         "notifier": NotifierResource(
-            backend="webhook", webhook_url=hook.url, log_path=str(tmp_path / "a.jsonl")
+            log_path=str(tmp_path / "a.jsonl"), channel=WebhookChannel(webhook_url=hook.url)
         ),
         "monitoring": MonitoringResource(env="test"),
     }

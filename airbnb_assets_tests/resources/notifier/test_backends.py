@@ -23,7 +23,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from airbnb_assets.resources.notifier.resource import Alert, AlertDeliveryError, NotifierResource
+from airbnb_assets.resources.notifier.resource import (
+    Alert,
+    AlertDeliveryError,
+    EmailChannel,
+    NotifierResource,
+    SlackChannel,
+    TeamsChannel,
+    WebhookChannel,
+)
 from airbnb_assets_tests.conftest import Recorder
 from airbnb_assets_tests.resources.notifier.conftest import (
     SLACK_TOKEN,
@@ -135,7 +143,7 @@ def test_log_backend_appends_one_json_line_per_alert(alert: Alert, log_path: Pat
 def test_webhook_posts_the_exact_payload(alert: Alert, log_path: Path, recorder: Recorder) -> None:
     recorder.status, recorder.body = 200, b"ok"
     url = f"{recorder.base}/hooks/{WEBHOOK_SECRET}"
-    NotifierResource(backend="webhook", webhook_url=url, log_path=str(log_path)).send(alert)
+    NotifierResource(log_path=str(log_path), channel=WebhookChannel(webhook_url=url)).send(alert)
     (request,) = recorder.requests
     assert request.path == f"/hooks/{WEBHOOK_SECRET}"
     assert request.headers["content-type"] == "application/json"
@@ -154,7 +162,7 @@ def test_webhook_http_error_is_reported_without_the_url(
 ) -> None:
     recorder.status, recorder.body = 500, b"boom"
     url = f"{recorder.base}/hooks/{WEBHOOK_SECRET}"
-    notifier = NotifierResource(backend="webhook", webhook_url=url, log_path=str(log_path))
+    notifier = NotifierResource(log_path=str(log_path), channel=WebhookChannel(webhook_url=url))
     with pytest.raises(AlertDeliveryError) as info:
         notifier.send(alert)
     assert str(info.value) == "webhook delivery failed: HTTP 500"
@@ -167,7 +175,9 @@ def test_webhook_http_error_is_reported_without_the_url(
 
 def test_webhook_unreachable_is_reported_without_the_url(alert: Alert, log_path: Path) -> None:
     url = f"http://127.0.0.1:{closed_port()}/hooks/{WEBHOOK_SECRET}"
-    notifier = NotifierResource(backend="webhook", webhook_url=url, log_path=str(log_path), timeout_seconds=2)
+    notifier = NotifierResource(
+        log_path=str(log_path), channel=WebhookChannel(webhook_url=url, timeout_seconds=2)
+    )
     with pytest.raises(AlertDeliveryError, match=r"^webhook delivery failed: ConnectionError$") as info:
         notifier.send(alert)
     assert_clean_error(info.value, url)
@@ -181,7 +191,7 @@ def test_msteams_posts_a_card_with_title_and_summary(
 ) -> None:
     recorder.status, recorder.body = 202, b""
     url = f"{recorder.base}/workflows/triggers/manual/paths/invoke?sig={TEAMS_SECRET}"
-    NotifierResource(backend="msteams", teams_webhook_url=url, log_path=str(log_path)).send(alert)
+    NotifierResource(log_path=str(log_path), channel=TeamsChannel(teams_webhook_url=url)).send(alert)
     (request,) = recorder.requests
     assert request.headers["content-type"] == "application/json"
     card = json.loads(request.body)
@@ -200,7 +210,7 @@ def test_msteams_rejection_is_reported_without_the_url(
 ) -> None:
     recorder.status, recorder.body = 400, b"Bad payload"
     url = f"{recorder.base}/workflows/invoke?sig={TEAMS_SECRET}"
-    notifier = NotifierResource(backend="msteams", teams_webhook_url=url, log_path=str(log_path))
+    notifier = NotifierResource(log_path=str(log_path), channel=TeamsChannel(teams_webhook_url=url))
     with pytest.raises(
         AlertDeliveryError, match="^msteams delivery failed: rejected by the webhook$"
     ) as info:
@@ -216,13 +226,10 @@ def test_slack_posts_channel_and_text_with_token_only_in_header(
 ) -> None:
     answer = json.dumps({"ok": True, "channel": "C0123", "ts": "1488460800.000100"}).encode()
     recorder.status, recorder.body = 200, answer
-    notifier = NotifierResource(
-        backend="slack",
-        slack_token=SLACK_TOKEN,
-        slack_channel="#airbnb-drift",
-        slack_base_url=f"{recorder.base}/api",
-        log_path=str(log_path),
+    channel = SlackChannel(
+        slack_token=SLACK_TOKEN, slack_channel="#airbnb-drift", slack_base_url=f"{recorder.base}/api"
     )
+    notifier = NotifierResource(log_path=str(log_path), channel=channel)
     notifier.send(alert)
     (request,) = recorder.requests
     assert request.path == "/api/chat.postMessage"
@@ -251,14 +258,10 @@ def test_slack_failures_name_the_cause_only(
 ) -> None:
     recorder.status, recorder.body = status or 200, answer
     base = recorder.base if status else f"http://127.0.0.1:{closed_port()}"
-    notifier = NotifierResource(
-        backend="slack",
-        slack_token=SLACK_TOKEN,
-        slack_channel="#nope",
-        slack_base_url=base,
-        log_path=str(log_path),
-        timeout_seconds=2,
+    channel = SlackChannel(
+        slack_token=SLACK_TOKEN, slack_channel="#nope", slack_base_url=base, timeout_seconds=2
     )
+    notifier = NotifierResource(log_path=str(log_path), channel=channel)
     with pytest.raises(AlertDeliveryError) as info:
         notifier.send(alert)
     assert str(info.value) == f"slack delivery failed: {expected}"
@@ -271,15 +274,14 @@ def test_slack_failures_name_the_cause_only(
 
 def test_email_plain_smtp(alert: Alert, log_path: Path) -> None:
     with smtp_server() as (controller, mail):
-        NotifierResource(
-            backend="email",
+        channel = EmailChannel(
             smtp_host="127.0.0.1",
             smtp_port=controller.port,
             smtp_use_tls=False,
             email_from="dagster@airbnb.example",
             email_to="ops@airbnb.example, ml@airbnb.example",
-            log_path=str(log_path),
-        ).send(alert)
+        )
+        NotifierResource(log_path=str(log_path), channel=channel).send(alert)
     (envelope,) = mail.envelopes
     assert envelope.mail_from == "dagster@airbnb.example"
     assert envelope.rcpt_tos == ["ops@airbnb.example", "ml@airbnb.example"]
@@ -311,17 +313,17 @@ def test_email_starttls_and_login(
         mail,
     ):
         settings: dict[str, Any] = {
-            "backend": "email",
             "smtp_host": "127.0.0.1",
             "smtp_port": controller.port,
             "smtp_user": "dagster",
             "email_from": "dagster@airbnb.example",
             "email_to": "ops@airbnb.example",
-            "log_path": str(log_path),
         }
-        NotifierResource(**settings, smtp_password=SMTP_PASSWORD).send(alert)
+        right = EmailChannel(**settings, smtp_password=SMTP_PASSWORD)
+        NotifierResource(log_path=str(log_path), channel=right).send(alert)
+        wrong = EmailChannel(**settings, smtp_password=SMTP_PASSWORD + "-wrong")
         with pytest.raises(AlertDeliveryError) as info:
-            NotifierResource(**settings, smtp_password=SMTP_PASSWORD + "-wrong").send(alert)
+            NotifierResource(log_path=str(log_path), channel=wrong).send(alert)
     (envelope,) = mail.envelopes
     assert envelope.rcpt_tos == ["ops@airbnb.example"]
     (session,) = mail.sessions

@@ -9,7 +9,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from airbnb_assets.resources.notifier.resource import Alert, NotifierConfigError, NotifierResource
+from airbnb_assets.resources.notifier.resource import (
+    Alert,
+    NotifierConfigError,
+    NotifierResource,
+    SlackChannel,
+    TeamsChannel,
+    WebhookChannel,
+)
 from airbnb_assets_tests.conftest import Recorder
 from airbnb_assets_tests.resources.conftest import (
     SLACK_VALUE,
@@ -30,7 +37,7 @@ def test_notifier_webhook_url_from_keyvault_never_shown(
 ) -> None:
     hook = f"{recorder.base}/hooks/{WEBHOOK_SECRET}"
     stub.secrets["airbnb-alert-webhook-url"] = hook
-    notifier = NotifierResource(backend="webhook", log_path=str(log_path), secrets=vault_resource(stub))
+    notifier = NotifierResource(log_path=str(log_path), channel=WebhookChannel(secrets=vault_resource(stub)))
 
     @dg.asset
     def drift_alert(context, notifier: NotifierResource) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +61,7 @@ def test_notifier_webhook_url_from_keyvault_never_shown(
     assert {"dagster.builtin", "azure.core.pipeline.policies.http_logging_policy"} <= {
         r.name for r in caplog.records
     }
-    assert any("notifier: NotifierResource(backend='webhook'" in r and "keyvault" in r for r in records)
+    assert any("channel=WebhookChannel(" in r and "keyvault" in r for r in records)
     assert any("secret AIRBNB_ALERT_WEBHOOK_URL read" in r for r in caplog.messages)  # logs were captured
     (line,) = log_lines(log_path)
     assert line["delivered"] is True
@@ -76,13 +83,8 @@ def test_notifier_slack_token_from_keyvault(
 ) -> None:
     recorder.status, recorder.body = 200, b'{"ok": true, "channel": "C1", "ts": "1.0"}'
     secrets = vault_resource(stub)
-    notifier = NotifierResource(
-        backend="slack",
-        slack_channel="#drift",
-        slack_base_url=recorder.base,
-        log_path=str(log_path),
-        secrets=secrets,
-    )
+    channel = SlackChannel(slack_channel="#drift", slack_base_url=recorder.base, secrets=secrets)
+    notifier = NotifierResource(log_path=str(log_path), channel=channel)
     notifier.send(alert)
     secrets.close()
     (request,) = recorder.requests
@@ -94,7 +96,7 @@ def test_notifier_secret_missing_from_keyvault_is_named(
     stub: KeyVaultStub, recorder: Recorder, alert: Alert, log_path: Path
 ) -> None:
     secrets = vault_resource(stub)
-    notifier = NotifierResource(backend="msteams", log_path=str(log_path), secrets=secrets)
+    notifier = NotifierResource(log_path=str(log_path), channel=TeamsChannel(secrets=secrets))
     with pytest.raises(NotifierConfigError) as info:
         notifier.send(alert)
     secrets.close()
@@ -114,7 +116,7 @@ def test_notifier_vault_failure_is_a_config_error_in_the_audit_trail(
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "wrong")
     secrets = vault_resource(stub)
     notifier = NotifierResource(
-        backend="slack", slack_channel="#drift", log_path=str(log_path), secrets=secrets
+        log_path=str(log_path), channel=SlackChannel(slack_channel="#drift", secrets=secrets)
     )
     with pytest.raises(
         NotifierConfigError, match=r"^slack_token: secret AIRBNB_SLACK_TOKEN could not be read"

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
 
 from airbnb_assets.environments import Env, notifier_resource, settings_for
-from airbnb_assets.resources.notifier.resource import ENV_VARS, Alert, NotifierConfigError, NotifierResource
+from airbnb_assets.resources.notifier.resource import (
+    Alert,
+    EmailChannel,
+    NotifierConfigError,
+    NotifierResource,
+    SlackChannel,
+    TeamsChannel,
+    WebhookChannel,
+)
 from airbnb_assets_tests.conftest import Recorder
 from airbnb_assets_tests.resources.notifier.conftest import (
     SLACK_TOKEN,
@@ -23,23 +32,23 @@ from airbnb_assets_tests.resources.notifier.conftest import (
 
 
 @pytest.mark.parametrize(
-    ("settings", "missing", "absent"),
+    ("channel", "missing", "absent"),
     [
-        ({"backend": "webhook"}, ["webhook_url (AIRBNB_ALERT_WEBHOOK_URL)"], []),
-        ({"backend": "slack", "slack_token": SLACK_TOKEN}, ["slack_channel (AIRBNB_SLACK_CHANNEL)"], []),
-        ({"backend": "slack", "slack_channel": "#x"}, ["slack_token"], ["slack_channel"]),
-        ({"backend": "msteams"}, ["teams_webhook_url"], []),
+        (WebhookChannel(), ["'webhook' is missing", "webhook_url (AIRBNB_ALERT_WEBHOOK_URL)"], []),
+        (SlackChannel(slack_token=SLACK_TOKEN), ["slack_channel (AIRBNB_SLACK_CHANNEL)"], []),
+        (SlackChannel(slack_channel="#x"), ["slack_token"], ["slack_channel"]),
+        (TeamsChannel(), ["teams_webhook_url"], []),
         (
-            {"backend": "email", "smtp_host": "smtp.example", "smtp_user": "u", "email_to": " , "},
+            EmailChannel(smtp_host="smtp.example", smtp_user="u", email_to=" , "),
             ["email_from", "email_to", "smtp_password (AIRBNB_SMTP_PASSWORD)"],
             ["smtp_host"],
         ),
     ],
 )
 def test_missing_settings_are_named(
-    alert: Alert, log_path: Path, settings: dict, missing: list[str], absent: list[str]
+    alert: Alert, log_path: Path, channel: Any, missing: list[str], absent: list[str]
 ) -> None:
-    notifier = NotifierResource(log_path=str(log_path), **settings)
+    notifier = NotifierResource(log_path=str(log_path), channel=channel)
     with pytest.raises(NotifierConfigError) as info:
         notifier.send(alert)
     message = str(info.value)
@@ -50,40 +59,51 @@ def test_missing_settings_are_named(
     assert line["delivered"] is False and line["error"] == message
 
 
-def test_unknown_backend_and_bad_url(alert: Alert, log_path: Path) -> None:
+def test_unknown_backend_and_bad_url(alert: Alert, log_path: Path, tmp_path: Path) -> None:
+    dev = settings_for(Env.DEV, {"AIRBNB_LAKEHOUSE_ROOT": str(tmp_path)})
     with pytest.raises(
-        NotifierConfigError, match="unknown alert backend 'pager'; expected one of log, webhook"
+        ValueError, match="AIRBNB_ALERT_BACKEND='pager' is not one of: log, webhook, slack, msteams, email"
     ):
-        NotifierResource(backend="pager", log_path=str(log_path)).check_settings()
-    bad = NotifierResource(backend="webhook", webhook_url=f"hooks/{WEBHOOK_SECRET}", log_path=str(log_path))
+        notifier_resource(dev, {"AIRBNB_ALERT_BACKEND": "pager"})
+    bad = NotifierResource(
+        log_path=str(log_path), channel=WebhookChannel(webhook_url=f"hooks/{WEBHOOK_SECRET}")
+    )
     with pytest.raises(NotifierConfigError, match="webhook_url must be an http") as info:
         bad.send(alert)
     assert_clean_error(info.value)
 
 
 def test_secrets_never_in_repr_str_or_metadata(alert: Alert, log_path: Path) -> None:
-    notifier = NotifierResource(
-        backend="email",
-        log_path=str(log_path),
-        webhook_url=f"https://hooks.example/{WEBHOOK_SECRET}",
-        slack_token=SLACK_TOKEN,
-        slack_channel="#drift",
-        teams_webhook_url=f"https://teams.example/?sig={TEAMS_SECRET}",
-        smtp_host="smtp.example",
-        smtp_user="dagster",
-        smtp_password=SMTP_PASSWORD,
-        email_from="a@example",
-        email_to="b@example",
-    )
-    assert_no_secret(repr(notifier), str(notifier), json.dumps(notifier.delivery_metadata()))
-    assert "slack_token='***'" in repr(notifier) and "slack_channel='#drift'" in repr(notifier)
+    channels = [
+        WebhookChannel(webhook_url=f"https://hooks.example/{WEBHOOK_SECRET}"),
+        SlackChannel(slack_token=SLACK_TOKEN, slack_channel="#drift"),
+        TeamsChannel(teams_webhook_url=f"https://teams.example/?sig={TEAMS_SECRET}"),
+        EmailChannel(
+            smtp_host="smtp.example",
+            smtp_user="dagster",
+            smtp_password=SMTP_PASSWORD,
+            email_from="a@example",
+            email_to="b@example",
+        ),
+    ]
+    for channel in channels:
+        notifier = NotifierResource(log_path=str(log_path), channel=channel)
+        assert_no_secret(repr(notifier), str(notifier), json.dumps(notifier.delivery_metadata()))
+        assert repr(notifier).count("'***'") == 1, repr(notifier)  # the channel's one secret, masked
+    slack = NotifierResource(log_path=str(log_path), channel=channels[1])
+    assert "slack_token='***'" in repr(slack) and "slack_channel='#drift'" in repr(slack)
+    assert slack.delivery_metadata() == {
+        "alert_backend": "slack",
+        "alert_log_path": str(log_path),
+        "alert_slack_channel": "#drift",
+    }
     assert notifier.delivery_metadata() == {
         "alert_backend": "email",
         "alert_log_path": str(log_path),
         "alert_recipients": "1",
     }
     assert_no_secret(repr(alert), str(alert))
-    with_env_vars = NotifierResource(log_path=str(log_path), slack_token=dg.EnvVar("AIRBNB_SLACK_TOKEN"))
+    with_env_vars = SlackChannel(slack_token=dg.EnvVar("AIRBNB_SLACK_TOKEN"))
     assert "slack_token=\"EnvVar('AIRBNB_SLACK_TOKEN')\"" in repr(with_env_vars)
 
 
@@ -92,15 +112,17 @@ def test_environment_notifier_resolves_env_vars_outside_a_run(
 ) -> None:
     answer = b'{"ok": true, "channel": "C1", "ts": "1.0"}'
     recorder.status, recorder.body = 200, answer
-    monkeypatch.setenv(ENV_VARS["backend"], "slack")
-    monkeypatch.setenv(ENV_VARS["slack_token"], SLACK_TOKEN)
-    monkeypatch.setenv(ENV_VARS["slack_channel"], "#from-env")
-    monkeypatch.setenv(ENV_VARS["smtp_port"], "2525")
+    monkeypatch.setenv("AIRBNB_ALERT_BACKEND", "slack")
+    monkeypatch.setenv(SlackChannel.VARIABLES["slack_token"], SLACK_TOKEN)
+    monkeypatch.setenv("AIRBNB_SLACK_CHANNEL", "#from-env")
+    monkeypatch.setenv("AIRBNB_SMTP_PORT", "2525")  # another channel's: not read
     settings = settings_for(Env.DEV, {"AIRBNB_LAKEHOUSE_ROOT": str(log_path.parent)})
     notifier = notifier_resource(settings)
-    assert isinstance(notifier.slack_token, dg.EnvVar)
+    assert isinstance(notifier.channel, SlackChannel) and isinstance(notifier.channel.slack_token, dg.EnvVar)
+    assert "smtp_port" not in repr(notifier)
     assert_no_secret(repr(notifier))
-    notifier = notifier.model_copy(update={"slack_base_url": recorder.base})
+    channel = notifier.channel.model_copy(update={"slack_base_url": recorder.base})
+    notifier = NotifierResource(log_path=notifier.log_path, channel=channel)
     notifier.check_settings()
     notifier.send(alert)
     (request,) = recorder.requests
@@ -124,7 +146,7 @@ def test_inside_dagster_run_no_secret_reaches_events_or_errors(
         recorder.requests.clear()
         monkeypatch.setenv("AIRBNB_ALERT_WEBHOOK_URL", f"{recorder.base}/hooks/{WEBHOOK_SECRET}")
         notifier = NotifierResource(
-            backend="webhook", webhook_url=dg.EnvVar("AIRBNB_ALERT_WEBHOOK_URL"), log_path=str(log_path)
+            log_path=str(log_path), channel=WebhookChannel(webhook_url=dg.EnvVar("AIRBNB_ALERT_WEBHOOK_URL"))
         )
         instance = dg.DagsterInstance.ephemeral()
         result = dg.materialize(
@@ -134,7 +156,7 @@ def test_inside_dagster_run_no_secret_reaches_events_or_errors(
         assert len(recorder.requests) == 1
         # Every record of the run: user log lines (incl. the repr), events, metadata, error reports.
         records = [str(entry) for entry in instance.all_logs(result.run_id)]
-        assert any("notifier: NotifierResource(backend='webhook'" in record for record in records)
+        assert any("notifier: NotifierResource(log_path=" in record for record in records)
         assert_no_secret(*records, json.dumps(result.dagster_run.run_config, default=str))
         if not should_succeed:
             assert any("webhook delivery failed: HTTP 500" in record for record in records)

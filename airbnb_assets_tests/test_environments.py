@@ -1,0 +1,70 @@
+"""Settings as declared data: every variable spelled out in the package and documented in docs/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from airbnb_assets.environments import Env, settings_for
+from airbnb_assets.environments.variables import DATABRICKS_DEFAULTS, DATABRICKS_VARIABLES
+from airbnb_assets.resources.notifier.channels import CHANNELS
+
+REPO = Path(__file__).resolve().parent.parent
+#: Deployment variables that belong to the CI workflows and Dagster+, not to the package.
+DEPLOYMENT_ONLY = {"AIRBNB_IMAGE_REGISTRY"}
+
+
+def _source() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "airbnb_assets").rglob("*.py")))
+
+
+def _documented() -> set[str]:
+    """Every ``AIRBNB_*`` variable the README and docs name (``AIRBNB_<ENV>_X`` as TEST and PROD)."""
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in [REPO / "README.md", *sorted((REPO / "docs").glob("*.rst"))]
+    )
+    names = set(re.findall(r"\bAIRBNB_[A-Z][A-Z0-9_]*[A-Z0-9]\b", text))
+    for suffix in re.findall(r"AIRBNB_<ENV>_([A-Z][A-Z0-9_]*[A-Z0-9])", text):
+        names |= {f"AIRBNB_TEST_{suffix}", f"AIRBNB_PROD_{suffix}"}
+    return names
+
+
+def _declared() -> set[str]:
+    names = {v for variables in DATABRICKS_VARIABLES.values() for v in variables.values()}
+    return names | {v for channel in CHANNELS.values() for v in channel.VARIABLES.values()}
+
+
+def test_every_documented_variable_is_spelled_out_in_the_package() -> None:
+    source = _source()
+    documented = _documented() - DEPLOYMENT_ONLY
+    assert "AIRBNB_PROD_NODE_TYPE" in documented and "AIRBNB_SLACK_TOKEN" in documented
+    assert sorted(n for n in documented if f'"{n}"' not in source) == []
+
+
+def test_every_declared_variable_is_documented() -> None:
+    assert sorted(_declared() - _documented()) == []
+
+
+def test_test_and_prod_declare_the_same_settings_each_with_a_default() -> None:
+    assert (
+        DATABRICKS_VARIABLES["test"].keys()
+        == DATABRICKS_VARIABLES["prod"].keys()
+        == DATABRICKS_DEFAULTS.keys()
+    )
+    for env, variables in DATABRICKS_VARIABLES.items():
+        assert all(v == f"AIRBNB_{env.upper()}_{name.upper()}" for name, v in variables.items())
+
+
+@pytest.mark.parametrize("env", [Env.TEST, Env.PROD])
+def test_each_setting_is_read_from_its_own_variable_only(env: Env) -> None:
+    own = settings_for(env, {DATABRICKS_VARIABLES[env.value]["node_type"]: "Standard_E8ds_v5"})
+    other = "prod" if env is Env.TEST else "test"
+    theirs = settings_for(env, {DATABRICKS_VARIABLES[other]["node_type"]: "Standard_E8ds_v5"})
+    assert own.cluster is not None and own.cluster.node_type == "Standard_E8ds_v5"
+    assert theirs.cluster is not None and theirs.cluster.node_type == DATABRICKS_DEFAULTS["node_type"]
+    assert (
+        own.catalog == f"airbnb_{env.value}"
+        and own.landing_path == f"/Volumes/airbnb_{env.value}/landing/listings"
+    )
