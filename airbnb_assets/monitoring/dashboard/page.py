@@ -9,11 +9,11 @@ its input frame is empty. The figures themselves are built in
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -31,12 +31,6 @@ from airbnb_assets.monitoring.dashboard.price_figures import (
 from airbnb_assets.platform.artifacts import ArtifactStore
 
 _PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
-# Charts drawn before the grid has its final width (the first one, which carries plotly.js) are
-# resized to their container once the page has loaded.
-_RESIZE_SCRIPT = (
-    "window.addEventListener('load',function(){document.querySelectorAll('.js-plotly-plot')"
-    ".forEach(function(p){Plotly.Plots.resize(p);});});"
-)
 
 
 @dataclass
@@ -125,32 +119,6 @@ CHARTS: tuple[ChartSpec, ...] = (
     ),
 )
 
-_CSS = """
-:root { color-scheme: light; --ok: #2ca02c; --drift: #d62728; --muted: #6b7280; --border: #e5e7eb; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f3f4f6; color: #111827;
-       font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-header { background: #111827; color: #f9fafb; padding: 16px 24px; }
-header h1 { margin: 0 0 6px; font-size: 22px; font-weight: 600; }
-.meta { display: flex; flex-wrap: wrap; gap: 8px 20px; align-items: center; font-size: 14px; }
-.meta .key { color: #9ca3af; margin-right: 4px; }
-.badge { display: inline-block; padding: 3px 10px; border-radius: 999px; font-weight: 700;
-         font-size: 13px; letter-spacing: .04em; background: #6b7280; color: #fff; }
-.badge.ok { background: var(--ok); }
-.badge.drift { background: var(--drift); }
-.reports { margin-top: 8px; font-size: 13px; }
-header a { color: #93c5fd; }
-.reports summary { cursor: pointer; color: #d1d5db; }
-.reports ul { margin: 4px 0 0; padding-left: 18px; columns: 3 220px; }
-main { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; padding: 16px; }
-.card { background: #fff; border: 1px solid var(--border); border-radius: 8px; padding: 12px 16px;
-        min-width: 0; }
-.card.wide { grid-column: 1 / -1; }
-.card h2 { margin: 0; font-size: 16px; }
-.card p { margin: 2px 0 8px; color: var(--muted); font-size: 13px; }
-.chart { width: 100%; min-height: 300px; }
-"""
-
 
 def _status_day(data: DashboardData) -> str | None:
     """Day whose drift row gives the badge: the run date, else the latest drift day before it."""
@@ -181,41 +149,38 @@ def drift_status(data: DashboardData) -> str:
     return "DRIFT" if bool(flags(rows["dataset_drift"]).any()) else "OK"
 
 
-def _report_link(report: str, text: str, base_dir: str | None, element_id: str = "") -> str:
-    """``<a>`` to a drift report, or the path as code when it cannot be linked relatively."""
-    href = report_href(report, base_dir)
-    if href is None:
-        return f"{html.escape(text)}: <code>{html.escape(report)}</code>"
-    id_attr = f' id="{element_id}"' if element_id else ""
-    return f'<a{id_attr} href="{html.escape(href)}">{html.escape(text)}</a>'
+@dataclass(frozen=True)
+class ReportLink:
+    """A drift report in the page: ``href`` relative to the page, or ``None`` (the path is shown)."""
+
+    text: str
+    path: str
+    href: str | None
 
 
-def _reports_html(data: DashboardData, base_dir: str | None) -> tuple[str, str]:
-    """Link to the badge day's drift report and the list of all reports (newest first), as HTML."""
+def _reports(data: DashboardData, base_dir: str | None) -> tuple[ReportLink | None, list[ReportLink]]:
+    """The badge day's drift report and every report (newest first)."""
     drift = data.drift
     if drift.empty or not {"run_date", "report_path"}.issubset(drift.columns):
-        return "", ""
+        return None, []
     rows = drift.assign(_day=drift["run_date"].map(day_string))
     rows = rows[rows["report_path"].map(lambda p: isinstance(p, str) and bool(p.strip()))]
     rows = rows.sort_values("_day", ascending=False, na_position="last")
     drifted = flags(rows["dataset_drift"]) if "dataset_drift" in rows.columns else [False] * len(rows)
     status_day = _status_day(data)
-    latest, items = "", []
+    latest, links = None, []
     for day, report, is_drift in zip(rows["_day"], rows["report_path"], drifted, strict=True):
         report = report.strip()
-        if day is not None and day == status_day and not latest:
-            latest = _report_link(report, "drift report", base_dir, element_id="drift-report")
+        if day is not None and day == status_day and latest is None:
+            latest = ReportLink("drift report", report, report_href(report, base_dir))
         text = (day or "unknown date") + (" (drift)" if is_drift else "")
-        items.append(f"<li>{_report_link(report, text, base_dir)}</li>")
-    if not items:
-        return latest, ""
-    summary = f"<summary>All drift reports ({len(items)})</summary>"
-    return latest, f'<details class="reports">{summary}<ul>{"".join(items)}</ul></details>'
+        links.append(ReportLink(text, report, report_href(report, base_dir)))
+    return latest, links
 
 
-def _facts_html(data: DashboardData) -> str:
-    """Key figures of the run date (rows scored, model version) as header items."""
-    facts = []
+def _facts(data: DashboardData) -> list[tuple[str, str]]:
+    """Key figures of the run date (rows scored, model version) for the header."""
+    facts: list[tuple[str, str]] = []
     predictions = data.predictions
     if not predictions.empty and "run_date" in predictions.columns:
         today = predictions[predictions["run_date"].map(day_string) == day_string(data.run_date)]
@@ -225,77 +190,50 @@ def _facts_html(data: DashboardData) -> str:
                 facts.append(("rows scored", count(row["n_rows"])))
             if "model_version" in row.index and pd.notna(row["model_version"]):
                 facts.append(("model", str(row["model_version"])))
-    return "".join(
-        f'<span><span class="key">{html.escape(key)}</span>{html.escape(value)}</span>'
-        for key, value in facts
-    )
+    return facts
 
 
-def _chart_html(spec: ChartSpec, data: DashboardData, include_plotlyjs: bool | str) -> str:
-    """One chart card: heading, description and the plotly div inside the ``.chart`` container."""
-    figure = spec.build(data)
-    plot = figure.to_html(
+def _plot(spec: ChartSpec, data: DashboardData, include_plotlyjs: bool | str) -> str:
+    """The chart's plotly ``<div>`` (plotly.js inlined in the first one only)."""
+    return spec.build(data).to_html(
         full_html=False,
         include_plotlyjs=include_plotlyjs,
         div_id=f"{spec.chart_id}-plot",
         config=_PLOTLY_CONFIG,
         default_width="100%",
     )
-    css_class = "card wide" if spec.wide else "card"
-    return (
-        f'<section class="{css_class}">'
-        f"<h2>{html.escape(spec.title)}</h2><p>{html.escape(spec.description)}</p>"
-        f'<div id="{html.escape(spec.chart_id)}" class="chart">{plot}</div></section>'
-    )
+
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("airbnb_assets.monitoring.dashboard", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
 
 
 def render_dashboard(data: DashboardData, base_dir: str | None = None) -> str:
-    """Render the dashboard as one self-contained HTML page (plotly.js inlined once, works offline).
+    """Render the dashboard (``templates/dashboard.html.j2``) as one self-contained HTML page.
 
-    Args:
-        data: The dashboard data; empty frames render as "no data yet" charts.
-        base_dir: Directory the page will be written to; absolute report paths are linked relative to it
-            (default: the working directory).
-
-    Returns:
-        The HTML page.
+    plotly.js is inlined once and the page works offline; empty frames render as "no data yet"
+    charts. Absolute report paths are linked relative to ``base_dir`` (default: the working dir).
     """
     status = drift_status(data)
-    latest_report, all_reports = _reports_html(data, base_dir)
-    badge_class = {"OK": "ok", "DRIFT": "drift"}.get(status, "none")
-    charts = "\n".join(
-        _chart_html(spec, data, "inline" if index == 0 else False) for index, spec in enumerate(CHARTS)
+    latest, reports = _reports(data, base_dir)
+    charts = [
+        {**vars(spec), "plot": _plot(spec, data, "inline" if index == 0 else False)}
+        for index, spec in enumerate(CHARTS)
+    ]
+    return _TEMPLATES.get_template("dashboard.html.j2").render(
+        env=str(data.env),
+        run_date=str(data.run_date),
+        status=status,
+        badge_class={"OK": "ok", "DRIFT": "drift"}.get(status, "none"),
+        latest_report=latest,
+        reports=reports,
+        facts=_facts(data),
+        charts=charts,
     )
-    env = html.escape(str(data.env))
-    run_date = html.escape(str(data.run_date))
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>Airbnb price monitoring \u2014 {env} \u2014 {run_date}</title>
-<style>{_CSS}</style>
-</head>
-<body>
-<header>
-<h1>Airbnb price monitoring</h1>
-<div class="meta">
-<span><span class="key">env</span>{env}</span>
-<span><span class="key">run date</span>{run_date}</span>
-<span><span class="key">drift</span><span id="drift-status" class="badge {badge_class}">{status}</span>
-{latest_report}</span>
-{_facts_html(data)}
-</div>
-{all_reports}
-</header>
-<main>
-{charts}
-</main>
-<script>{_RESIZE_SCRIPT}</script>
-</body>
-</html>
-"""
 
 
 def write_dashboard(data: DashboardData, store: ArtifactStore, relative: str = "dashboard/index.html") -> str:
