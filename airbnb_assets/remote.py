@@ -33,7 +33,13 @@ def pipes_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in metadata.items():
         kind = PIPES_TYPES.get(type(value).__name__)
-        if kind is None:
+        if isinstance(value, dg.TableMetadataValue):
+            columns = [
+                {"name": c.name, "type": c.type} for c in (value.schema.columns if value.schema else [])
+            ]
+            table = {"records": [r.data for r in value.records], "schema": columns}
+            out[key] = {"raw_value": table, "type": "table"}
+        elif kind is None:
             out[key] = {"raw_value": str(getattr(value, "value", value)), "type": "text"}
         else:
             out[key] = {"raw_value": getattr(value, "value", value), "type": kind}

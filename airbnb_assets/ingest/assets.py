@@ -8,7 +8,7 @@ from airbnb_assets.ingest.autoloader import run_ingestion
 from airbnb_assets.partitions import processing_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.metadata import markdown_table, table_metadata
+from airbnb_assets.platform.metadata import records_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
 _KINDS = {"spark", "delta"}
@@ -47,7 +47,7 @@ def bronze_ingest(
             **table_metadata(lakehouse, BRONZE),
             "files_ingested": len(report.by_status("ingested")),
             "rows_written": report.rows,
-            "files": markdown_table(
+            "files": records_table(
                 [
                     {
                         **f,

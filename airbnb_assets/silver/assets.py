@@ -10,7 +10,7 @@ from airbnb_assets.ingest.columns import column_report
 from airbnb_assets.partitions import processing_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.metadata import markdown_table, table_metadata
+from airbnb_assets.platform.metadata import records_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE, Table
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
 from airbnb_assets.silver.redelivery import name_of
@@ -44,7 +44,7 @@ def rule_check_result(rule: Expectation, quality: list[dict[str, Any]]) -> dg.As
         "rows_evaluated": total,
         "rows_failed": failed,
         "failed_pct": round(100.0 * failed / total, 3) if total else 0.0,
-        "by_snapshot": markdown_table(
+        "by_snapshot": records_table(
             [
                 {**q, "snapshot_date": str(q["snapshot_date"]), "file": name_of(q.get("source_file") or "")}
                 for q in mine
@@ -120,7 +120,7 @@ def columns_check_result(lakehouse: LakehouseResource, dates: list[Any]) -> dg.A
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "dropped_columns": ", ".join(sorted({c for f in files for c in f["dropped"]})) or "none",
-            "files": markdown_table(
+            "files": records_table(
                 shown,
                 ["file_name", "previous_file", "dropped", "missing_columns", "new_columns"],
             ),
@@ -197,7 +197,7 @@ def silver_listings(
         metadata={
             **table_metadata(lakehouse, SILVER_QUARANTINE),
             "rows_written": report.quarantined,
-            "files_held": markdown_table(
+            "files_held": records_table(
                 [{"file": name_of(f), "held_rows": n} for f, n in sorted(held_now(lakehouse).items())],
                 ["file", "held_rows"],
             ),
@@ -216,6 +216,6 @@ def silver_listings(
         asset_key=SILVER.key,
         passed=all(r["bronze"] == r["silver"] + r["quarantine"] for r in rows),
         severity=dg.AssetCheckSeverity.ERROR,
-        metadata={"by_snapshot": markdown_table(rows, ["snapshot_date", "bronze", "silver", "quarantine"])},
+        metadata={"by_snapshot": records_table(rows, ["snapshot_date", "bronze", "silver", "quarantine"])},
     )
     yield columns_check_result(lakehouse, report.snapshot_dates)
