@@ -255,4 +255,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m airbnb_assets.cli` runs this file as __main__: call the package module's main, so
+    # that cli_operator's UsageError (imported from airbnb_assets.cli) is the one main catches.
+    from airbnb_assets.cli import main as package_main
+
+    sys.exit(package_main())
