@@ -3,14 +3,18 @@
 ``airbnb backtest --market`` runs it. Folds: the rolling origin of :func:`airbnb_assets.ml.train.backtest`
 (train on the snapshots before k, evaluate on k), a long gap (train through 2017-04-02, evaluate
 2019-10-14) and an inflation fold (2019-10-14's prices × 1.3, trained on what came before it).
-Each fold is run with the model as it is (``base``) and with the market context of
-:mod:`airbnb_assets.ml.market` (``market``). The baseline is the neighbourhood × room type median
+Each fold is run with the model as it is (``base``), with what serves (``level``: the model's
+predictions moved to the day's market and given the day's leave-one-out band,
+:mod:`airbnb_assets.ml.calibration`) and with the market context of :mod:`airbnb_assets.ml.market`
+as features (``market``). The baseline is the neighbourhood × room type median
 of the evaluated day itself, leaving each listing's own price out (what a host could look up).
 
-Intervals are split-conformal from out-of-time residuals, as a champion would carry them: the
-fold evaluated on k uses the 10th and 90th percentiles of log(actual / predicted) of the fold
-evaluated on the snapshot before k (a model trained before that snapshot); the first fold uses
-a fixed-seed 20 % holdout of its training snapshot.
+Two 80 % intervals are measured. ``coverage_80`` is the served one: for ``level``, the day's
+leave-one-out band; for ``base`` and ``market`` (which use no price of the day), the out-of-time
+band. ``oot_coverage_80`` is always the out-of-time band, the one a version carries (and the
+drift report holds it to): the 10th and 90th percentiles of log(actual / predicted) of the fold
+evaluated on the snapshot before k (a model trained before that snapshot); the first fold uses a
+fixed-seed 20 % holdout of its training snapshot.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from airbnb_assets.gold.features import TARGET
-from airbnb_assets.ml import market, pipeline
+from airbnb_assets.ml import calibration, market, pipeline
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC, TEXT
 from airbnb_assets.ml.train import SEED, features_frame, sorted_rows
 
 #: The interval's quantiles of log(actual / predicted).
-INTERVAL = (0.10, 0.90)
-#: ``base``: the model as it is; ``level``: its predictions moved to the day's price level;
+INTERVAL = calibration.INTERVAL
+#: ``base``: the model as it is; ``level``: what serves (moved to the day's level, the day's band);
 #: ``market``: the market-relative model with the context features.
 VARIANTS = ("base", "level", "market")
 
@@ -99,34 +103,45 @@ def log_residuals(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     return np.log(actual[keep] / predicted[keep])
 
 
-def evaluation(actual: np.ndarray, predicted: np.ndarray, baseline: np.ndarray, band: np.ndarray) -> dict:
-    """MAE, median AE, bias (median of prediction - price, USD and % of the median price), coverage."""
+def evaluation(
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    baseline: np.ndarray,
+    interval: tuple[np.ndarray, np.ndarray],
+    band: np.ndarray,
+) -> dict:
+    """MAE, median AE, bias (median of prediction - price, USD and % of the median price), coverages.
+
+    ``interval`` is the served interval's (low, high); ``band`` the out-of-time log quantiles.
+    """
     error = predicted - actual
-    low, high = predicted * np.exp(band[0]), predicted * np.exp(band[1])
     return {
         "mae": round(float(np.mean(np.abs(error))), 2),
         "medae": round(float(np.median(np.abs(error))), 2),
         "bias": round(float(np.median(error)), 2),
         "bias_pct": round(100 * float(np.median(error)) / float(np.median(actual)), 1),
         "day_median_mae": round(float(np.nanmean(np.abs(baseline - actual))), 2),
-        "coverage_80": round(100 * float(np.mean((actual >= low) & (actual <= high))), 1),
+        "coverage_80": round(100 * float(calibration.coverage(actual, *interval) or 0), 1),
+        "oot_coverage_80": round(
+            100
+            * float(
+                calibration.coverage(actual, predicted * np.exp(band[0]), predicted * np.exp(band[1])) or 0
+            ),
+            1,
+        ),
     }
 
 
-def level_adjusted(predicted: np.ndarray, prices: pd.Series) -> np.ndarray:
-    """Predictions moved to the day's price level: × median of the other listings' prices / median prediction.
+def _predict(model: Any, rows: pd.DataFrame, variant: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The variant's predictions, low and high (NaN: the variant has no band of its own).
 
-    Each row's factor leaves its own price out (:func:`airbnb_assets.ml.market.loo_median` over the
-    day); the predictions' median uses no price at all.
+    ``level`` is what serves, from the ``base`` model's predictions and the day's other prices.
     """
-    others, _ = market.loo_median(prices.astype("float64"), pd.Series(0, index=prices.index))
-    return predicted * others / float(np.median(predicted))
-
-
-def _predict(model: Any, rows: pd.DataFrame, variant: str) -> np.ndarray:
-    """The variant's predictions: ``level`` is the ``base`` model's, moved to the day's level."""
     predicted = model.predict(model_inputs(rows, "market" if variant == "market" else "base"))
-    return level_adjusted(predicted, rows[TARGET]) if variant == "level" else predicted
+    if variant == "level":
+        served, low, high, _ = calibration.served(predicted, rows[TARGET].to_numpy("float64"))
+        return served, low, high
+    return predicted, np.full(len(predicted), np.nan), np.full(len(predicted), np.nan)
 
 
 def _holdout_band(rows: pd.DataFrame, variant: str, params: dict[str, Any] | None) -> np.ndarray:
@@ -134,8 +149,17 @@ def _holdout_band(rows: pd.DataFrame, variant: str, params: dict[str, Any] | Non
     rows = sorted_rows(rows)
     held = np.random.default_rng(SEED).random(len(rows)) < 0.2
     model = fit_variant(rows[~held], variant, params)
-    predicted = _predict(model, rows[held], variant)
+    predicted = _predict(model, rows[held], variant)[0]
     return np.quantile(log_residuals(rows[held][TARGET].to_numpy("float64"), predicted), INTERVAL)
+
+
+def _served_interval(
+    predicted: np.ndarray, low: np.ndarray, high: np.ndarray, band: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The variant's own interval where it has one, else the out-of-time band around its predictions."""
+    if np.isnan(low).all():
+        return predicted * np.exp(band[0]), predicted * np.exp(band[1])
+    return low, high
 
 
 def market_backtest(
@@ -162,7 +186,7 @@ def market_backtest(
             key = (fitted, ",".join(fold.trained))
             if key not in models:  # level reuses the base model of the same training rows
                 models[key] = fit_variant(train_rows, fitted, params)
-            predicted = _predict(models[key], day, variant)
+            predicted, low, high = _predict(models[key], day, variant)
             if fold.calibrated_by is None:
                 band = _holdout_band(train_rows, variant, params)
             else:
@@ -175,7 +199,9 @@ def market_backtest(
                     "trained_on": f"{fold.trained[0]} .. {fold.trained[-1]}",
                     "evaluated_on": fold.evaluated + (f" x{fold.inflation}" if fold.inflation != 1 else ""),
                     "n_eval": len(day),
-                    **evaluation(actual, predicted, baseline, band),
+                    **evaluation(
+                        actual, predicted, baseline, _served_interval(predicted, low, high, band), band
+                    ),
                     "seconds": round(time.perf_counter() - started, 1),
                 }
             )

@@ -133,7 +133,7 @@ def price_model(
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     # scikit-learn and MLflow load in this step, not with the code location (test_definitions).
     from airbnb_assets.ml.registry import recover_interrupted, register_retrain
-    from airbnb_assets.ml.train import features_frame, train
+    from airbnb_assets.ml.train import served_predictions, train
 
     client = mlflow.activate()
     for line in recover_interrupted(client, mlflow.model_name):  # a retrain killed mid-registration
@@ -172,8 +172,8 @@ def price_model(
     champion = serving_version(client, mlflow.model_name, before=latest)
     champion_mae = None
     if champion is not None:
-        predicted = load_model(mlflow.model_name, str(champion.version)).predict(
-            features_frame(result.validation)
+        predicted = served_predictions(
+            load_model(mlflow.model_name, str(champion.version)), result.validation
         )
         champion_mae = float(abs(predicted - result.validation[TARGET].to_numpy()).mean())
     latest_rows = rows[rows.snapshot_date == latest]
@@ -223,6 +223,8 @@ def price_model(
             "drift_reference": reference,
             **({"champion_val_mae": round(champion_mae, 4)} if champion_mae is not None else {}),
             **{f"val_{k}": round(v, 4) for k, v in result.metrics.items()},
+            "val_model_mae": round(result.model_mae, 4),
+            "interval_log_band": f"{result.band[0]:.4f} .. {result.band[1]:.4f}",
             **{f"baseline_{k}": round(v, 4) for k, v in result.baseline_metrics.items()},
         },
         check_results=[_contract_check(missing, latest, config.max_missing_share)],

@@ -20,13 +20,29 @@ if TYPE_CHECKING:
 
 
 def day_stats(predictions: DataFrame) -> DataFrame:
-    """One row: scored rows, mean and (exact) median of the predicted and of the actual prices."""
+    """One row: every statistic of :data:`PREDICTION_STATISTICS` but ``rows_quarantined``.
+
+    Exact medians; ``coverage_80`` is the share of priced rows inside their interval and
+    ``market_level`` the median of price / model prediction over the priced rows (null without
+    priced rows or, for the coverage, without a band).
+    """
+    priced = F.col("actual_price") > 0
+    inside = (F.col("actual_price") >= F.col("prediction_p10")) & (
+        F.col("actual_price") <= F.col("prediction_p90")
+    )
+    banded = priced & F.col("prediction_p10").isNotNull() & F.col("prediction_p90").isNotNull()
     return predictions.agg(
         F.count(F.lit(1)).alias("rows_scored"),
         F.avg("prediction").alias("mean_predicted"),
         F.expr("percentile(prediction, 0.5)").alias("median_predicted"),
         F.avg("actual_price").alias("mean_actual"),
         F.expr("percentile(actual_price, 0.5)").alias("median_actual"),
+        F.expr("percentile(prediction_p10, 0.5)").alias("median_p10"),
+        F.expr("percentile(prediction_p90, 0.5)").alias("median_p90"),
+        F.avg(F.when(banded, inside.cast("double"))).alias("coverage_80"),
+        F.percentile(F.when(priced, F.col("actual_price") / F.col("model_prediction")), F.lit(0.5)).alias(
+            "market_level"
+        ),
     )
 
 

@@ -8,9 +8,10 @@ drift report, which depends on these predictions. A rerun or backfill of day D r
 import dagster as dg
 from pyspark.sql import functions as F
 
+from airbnb_assets.ml.calibration import DayCalibration
 from airbnb_assets.ml.prediction_stats import day_stats, stats_rows
-from airbnb_assets.ml.scoring import score
-from airbnb_assets.ml.serving import CHAMPION, check_registry, serving_version
+from airbnb_assets.ml.scoring import day_ratios, score, serve
+from airbnb_assets.ml.serving import CHAMPION, check_registry, interval_band, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -50,7 +51,9 @@ SCORED_CHECK = "every_row_scored"
     ],
     description="Daily price predictions for the latest snapshot up to the day, by the champion that "
     "served when the day began (trained only on earlier snapshots; a rerun or backfill replaces the "
-    "day). Rows that cannot be scored go to gold/price_predictions_quarantine.",
+    "day), moved to the day's market level with an 80 % interval from the day's other listings "
+    "(airbnb_assets.ml.calibration). Rows that cannot be scored go to "
+    "gold/price_predictions_quarantine.",
 )
 def price_predictions(
     context: dg.AssetExecutionContext,
@@ -88,7 +91,12 @@ def price_predictions(
             str(champion.version),
             day,
         )
-        lakehouse.replace_partition(scored.predictions, PREDICTIONS, day)
+        model_predictions = scored.predictions.cache()  # the ratios are read, then the rows served
+        try:
+            calibration = DayCalibration.of(day_ratios(model_predictions), interval_band(champion))
+            lakehouse.replace_partition(serve(model_predictions, calibration), PREDICTIONS, day)
+        finally:
+            model_predictions.unpersist()
         lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
         rejected = lakehouse.last_write_rows(PREDICTIONS_QUARANTINE)
         reasons = [r[0] for r in scored.rejected.select("reason").limit(5).collect()] if rejected != 0 else []
@@ -117,6 +125,12 @@ def price_predictions(
             "rows_quarantined": rejected,
             "mean_prediction": round(float(stats["mean_predicted"] or 0), 2),
             "median_prediction": round(float(stats["median_predicted"] or 0), 2),
+            "level_source": calibration.source,
+            **{
+                name: round(float(stats[name]), 4)
+                for name in ("market_level", "coverage_80")
+                if stats[name] is not None  # none without priced rows (or without a band)
+            },
             "model_version": str(champion.version),
             "model_uri": f"models:/{mlflow.model_name}/{champion.version}",
             "missing_features": ", ".join(scored.missing) or "none",

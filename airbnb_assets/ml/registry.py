@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 
 from airbnb_assets.ml import estimators, pipeline, text
+from airbnb_assets.ml.calibration import HIGH_TAG, LOW_TAG
 from airbnb_assets.ml.contract import CONTRACT
 from airbnb_assets.ml.promotion import Decision
 from airbnb_assets.ml.serving import CHALLENGER, CHAMPION
@@ -98,6 +99,9 @@ def log_and_register(
         )
         mlflow.log_metrics({f"val_{k}": v for k, v in result.metrics.items()})
         mlflow.log_metrics({f"baseline_{k}": v for k, v in result.baseline_metrics.items()})
+        mlflow.log_metrics(
+            {"val_model_mae": result.model_mae, "val_log_p10": result.band[0], "val_log_p90": result.band[1]}
+        )
         if decision.champion_mae is not None:
             mlflow.log_metric("champion_val_mae_same_data", decision.champion_mae)
         info = mlflow.sklearn.log_model(
@@ -118,6 +122,8 @@ def log_and_register(
             "refit": str(refit).lower(),
             "reference": f"val_* metrics: {result.scheme}",
             "val_mae": f"{result.metrics['mae']:.4f}",
+            LOW_TAG: f"{result.band[0]:.6f}",
+            HIGH_TAG: f"{result.band[1]:.6f}",
             "promotion": "promoted" if decision.promote else "refused",
             "decision_reason": decision.reason,
             "missing_features": ",".join(decision.missing_features),

@@ -96,6 +96,14 @@ def last_evaluated(client: MlflowClient, name: str) -> dt.date | None:
     return max(dates) if dates else None
 
 
+def interval_band(version: Any) -> tuple[float, float] | None:
+    """A version's out-of-time interval band (log quantiles), ``None`` for a version without one."""
+    from airbnb_assets.ml.calibration import HIGH_TAG, LOW_TAG
+
+    low, high = version.tags.get(LOW_TAG), version.tags.get(HIGH_TAG)
+    return (float(low), float(high)) if low and high else None
+
+
 def load_model(name: str, version: str) -> Any:
     """Load a registered version as its scikit-learn estimator."""
     import mlflow.sklearn

@@ -126,7 +126,25 @@ PREDICTIONS_SCHEMA = T.StructType(
     [
         _col("listing_id", T.LongType(), "Listing id."),
         _col("snapshot_date", T.DateType(), "Snapshot the features come from (latest up to the run date)."),
-        _col("prediction", T.DoubleType(), "Predicted nightly price in USD."),
+        _col(
+            "prediction",
+            T.DoubleType(),
+            "Predicted nightly price in USD, served: the model's, moved to the day's market level "
+            "(median of the other priced listings' price / model prediction; own price left out).",
+        ),
+        _col("prediction_p10", T.DoubleType(), "Low end of the 80 % interval (USD); null without a band."),
+        _col("prediction_p90", T.DoubleType(), "High end of the 80 % interval (USD); null without a band."),
+        _col(
+            "model_prediction",
+            T.DoubleType(),
+            "The registered model's own prediction (USD), before the move.",
+        ),
+        _col(
+            "level_source",
+            T.StringType(),
+            "snapshot: level and band from the day's other priced listings; training: too few priced "
+            "rows, the model's own level and the version's out-of-time band.",
+        ),
         _col("actual_price", T.DoubleType(), "Listed price when the arrival has one, else null."),
         _col("model_name", T.StringType(), "Registered model name."),
         _col("model_version", T.StringType(), "Registered model version that served the day."),
@@ -181,6 +199,10 @@ PREDICTION_STATISTICS = {
     "median_predicted": "median",
     "mean_actual": "mean",
     "median_actual": "median",
+    "median_p10": "median",
+    "median_p90": "median",
+    "coverage_80": "share of priced rows inside [p10, p90]",
+    "market_level": "median price / model prediction",
 }
 
 BRONZE = Table(

@@ -35,7 +35,8 @@ def test_new_columns_missing_column_new_category_and_type_change_still_scored(
     scored = score(spark, changed, reg.model_uri, mlflow_store.model_name, reg.version, dt.date(2017, 4, 2))
     predictions = scored.predictions.cache()
     assert predictions.count() == rows
-    assert predictions.filter("prediction IS NULL OR isnan(prediction) OR prediction <= 0").count() == 0
+    invalid = "model_prediction IS NULL OR isnan(model_prediction) OR model_prediction <= 0"
+    assert predictions.filter(invalid).count() == 0
     assert predictions.filter("listing_id % 10 = 0").count() > 0  # new room type scored
     assert predictions.filter("actual_price IS NULL").count() == changed.filter("price IS NULL").count() > 0
     assert scored.missing == ["availability_365"]

@@ -28,6 +28,10 @@ class DriftObservation:
     reference_mae: float | None = None
     report_url: str | None = None
     model_report_url: str | None = None
+    #: What found the model degraded: ``mae``, ``coverage`` (of its 80 % band), ``level`` (market).
+    model_reasons: tuple[str, ...] = ()
+    band_coverage: float | None = None
+    market_level: float | None = None
 
 
 @dataclass
@@ -97,14 +101,31 @@ def _model_alert(obs: DriftObservation, env: str) -> Alert:
         env=env,
         title=f"[{env}] Model performance degraded on {obs.run_date}",
         summary=(
-            f"Price model MAE {_num(obs.model_mae)} vs {_num(obs.reference_mae)} out of sample; "
-            "the daily job retrains after the day was judged (the out-of-time gate decides promotion)."
+            f"Price model MAE {_num(obs.model_mae)} vs {_num(obs.reference_mae)} out of sample, "
+            f"its 80 % band covers {_share(obs.band_coverage)} of priced listings, market at "
+            f"{_ratio(obs.market_level)} of the model's level "
+            f"(found by: {', '.join(obs.model_reasons) or 'mae'}); "
+            "retrain_sensor requests a retrain (the out-of-time gate decides promotion)."
         ),
-        details={"mae": obs.model_mae, "reference_mae": obs.reference_mae},
+        details={
+            "mae": obs.model_mae,
+            "reference_mae": obs.reference_mae,
+            "reasons": list(obs.model_reasons),
+            "band_coverage_80": obs.band_coverage,
+            "market_level": obs.market_level,
+        },
         report_url=obs.model_report_url,
         severity="critical",
         run_date=obs.run_date,
     )
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def _ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def _num(value: float | None) -> str:

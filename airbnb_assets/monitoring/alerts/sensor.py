@@ -44,6 +44,11 @@ def observation(partition: str, metadata: dict[str, Any]) -> DriftObservation:
         reference_mae=value("reference_mae"),
         report_url=value("data_drift_report"),
         model_report_url=value("model_drift_report"),
+        model_reasons=tuple(
+            r for r in str(value("model_drift_reasons", "")).split(", ") if r and r != "none"
+        ),
+        band_coverage=value("band_coverage_80"),
+        market_level=value("market_level"),
     )
 
 

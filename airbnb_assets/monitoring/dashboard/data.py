@@ -29,7 +29,7 @@ def _frame(df: DataFrame) -> pd.DataFrame:
 
 
 def predictions_over_time(metrics: DataFrame) -> pd.DataFrame:
-    """Mean/median predicted and actual price per run date, with the model version used.
+    """Per run date: mean/median predicted and actual price, the band's medians, coverage, model version.
 
     Read from the few prediction statistics rows per day (``report = "predictions"`` of
     ``monitoring/drift_metrics``, written once when the day is scored), not from the predictions.
@@ -52,6 +52,10 @@ def predictions_over_time(metrics: DataFrame) -> pd.DataFrame:
             "mean_actual",
             "median_predicted",
             "median_actual",
+            "median_p10",
+            "median_p90",
+            "coverage_80",
+            "market_level",
             F.col("rows_scored").cast("long").alias("n_rows"),
         ).orderBy("run_date")
     )

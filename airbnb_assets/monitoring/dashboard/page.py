@@ -41,6 +41,7 @@ class DashboardData:
         env: Environment name (``local``, ``dev``, ``prod``...).
         run_date: The day the dashboard is for (``YYYY-MM-DD``).
         predictions: ``run_date, model_version, mean_predicted, mean_actual, median_predicted,
+            median_p10, median_p90, coverage_80, market_level,
             median_actual, n_rows`` (one row per run date).
         price_by_group: ``neighbourhood, room_type, median_predicted, median_actual, n`` (latest day).
         drift: ``run_date, dataset_drift, share_drifted, model_mae, reference_mae, report_path``.
@@ -82,7 +83,8 @@ CHARTS: tuple[ChartSpec, ...] = (
     ChartSpec(
         "chart-predictions",
         "Predicted vs actual price",
-        "Daily mean (solid) and median (dotted) nightly price, predicted vs actual.",
+        "Daily median nightly price, predicted vs actual, with the 80 % interval (the medians of its "
+        "ends) and the share of priced listings inside their interval (right axis; target 80 %).",
         lambda d: predictions_figure(d.predictions),
     ),
     ChartSpec(

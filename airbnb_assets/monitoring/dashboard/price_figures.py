@@ -27,37 +27,69 @@ from airbnb_assets.monitoring.dashboard.common import (
 
 
 def predictions_figure(predictions: pd.DataFrame) -> go.Figure:
-    """Chart 1: mean and median predicted vs actual price per run date.
+    """Chart 1: median predicted vs median actual price per run date, the 80 % band and its coverage.
 
     Args:
-        predictions: ``run_date, model_version, mean_predicted, mean_actual, median_predicted,
-            median_actual, n_rows`` (one row per run date).
+        predictions: ``run_date, model_version, median_predicted, median_actual, n_rows`` (one row
+            per run date), and when recorded ``median_p10, median_p90, coverage_80``.
 
     Returns:
-        The figure.
+        The figure: prices on the left axis, the share of priced rows inside their interval on the
+        right (the target, 80 %, dotted).
     """
-    cols = ["run_date", "mean_predicted", "mean_actual", "median_predicted", "median_actual"]
-    if not has_rows(predictions, cols):
+    if not has_rows(predictions, ["run_date", "median_predicted", "median_actual"]):
         return empty_figure()
     df = by_date(predictions)
     n_rows = df["n_rows"].map(count) if "n_rows" in df.columns else pd.Series("n/a", index=df.index)
     version = df["model_version"].map(label) if "model_version" in df.columns else n_rows.map(lambda _: "n/a")
     custom = list(zip(n_rows, version, strict=True))
-    fig = go.Figure()
-    for stat, dash in (("mean", "solid"), ("median", "dot")):
-        for kind, color in (("predicted", PREDICTED_COLOR), ("actual", ACTUAL_COLOR)):
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    if {"median_p10", "median_p90"} <= set(df.columns) and df["median_p90"].notna().any():
+        for edge, fill in (("median_p90", None), ("median_p10", "tonexty")):
             fig.add_trace(
                 go.Scatter(
                     x=df["run_date"],
-                    y=df[f"{stat}_{kind}"],
-                    name=f"{stat} {kind}",
-                    mode="lines+markers",
-                    line={"color": color, "dash": dash},
-                    customdata=custom,
-                    hovertemplate="%{y:$,.0f} (rows %{customdata[0]}, model %{customdata[1]})",
-                )
+                    y=df[edge],
+                    name="80 % interval (medians of p10 and p90)",
+                    legendgroup="band",
+                    showlegend=fill is not None,
+                    mode="lines",
+                    line={"color": PREDICTED_COLOR, "width": 0},
+                    fill=fill,
+                    fillcolor="rgba(31, 119, 180, 0.15)",
+                    hovertemplate=f"{edge.removeprefix('median_')} %{{y:$,.0f}}",
+                ),
+                secondary_y=False,
             )
-    fig.update_layout(**BASE_LAYOUT, height=360, yaxis_title="price (USD)", yaxis_tickprefix="$")
+    for kind, color in (("predicted", PREDICTED_COLOR), ("actual", ACTUAL_COLOR)):
+        fig.add_trace(
+            go.Scatter(
+                x=df["run_date"],
+                y=df[f"median_{kind}"],
+                name=f"median {kind}",
+                mode="lines+markers",
+                line={"color": color},
+                customdata=custom,
+                hovertemplate="%{y:$,.0f} (rows %{customdata[0]}, model %{customdata[1]})",
+            ),
+            secondary_y=False,
+        )
+    if "coverage_80" in df.columns and df["coverage_80"].notna().any():
+        fig.add_trace(
+            go.Scatter(
+                x=df["run_date"],
+                y=df["coverage_80"],
+                name="interval coverage",
+                mode="lines+markers",
+                line={"color": NEUTRAL_COLOR, "dash": "dash"},
+                hovertemplate="%{y:.0%} of priced rows inside",
+            ),
+            secondary_y=True,
+        )
+        fig.add_hline(y=0.8, line={"color": NEUTRAL_COLOR, "dash": "dot", "width": 1}, secondary_y=True)
+    fig.update_layout(**BASE_LAYOUT, height=360)
+    fig.update_yaxes(title_text="price (USD)", tickprefix="$", secondary_y=False)
+    fig.update_yaxes(title_text="coverage", tickformat=".0%", range=[0, 1], secondary_y=True)
     return fig
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
-from airbnb_assets.ml.serving import training_snapshots
+from airbnb_assets.ml.serving import interval_band, training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
-from airbnb_assets.monitoring.drift.model import model_drift
+from airbnb_assets.monitoring.drift.model import COVERAGE_TOLERANCE, LEVEL_TOLERANCE, model_drift
 from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep
@@ -115,12 +115,15 @@ def drift_report(
         else None
     )
     scored = sample_to_pandas(
-        todays.select("prediction", "actual_price"), monitoring.max_rows, monitoring.seed
+        todays.select("prediction", "actual_price", "model_prediction", "prediction_p10", "prediction_p90"),
+        monitoring.max_rows,
+        monitoring.seed,
     )
     model = model_drift(
         scored,
         reference_metrics,
         previous_predictions=previous,
+        band=interval_band(champion),
         max_rows=monitoring.max_rows,
         seed=monitoring.seed,
     )
@@ -149,6 +152,8 @@ def drift_report(
             "model_degraded": model.degraded,
             "model_mae": (model.metrics or {}).get("mae"),
             "reference_mae": reference_metrics.get("mae"),
+            "model_drift_reasons": ", ".join(model.reasons) or "none",
+            **{k: round(v, 4) for k, v in model.evidence.items() if v is not None},
             "labelled_rows": model.n_labelled,
             "champion_version": str(champion.version),
             "snapshot_compared": str(snapshot),
@@ -172,6 +177,8 @@ def drift_report(
                 metadata={
                     "mae": (model.metrics or {}).get("mae"),
                     "reference_mae": reference_metrics.get("mae"),
+                    "reasons": ", ".join(model.reasons) or "none",
+                    **{k: round(v, 4) for k, v in model.evidence.items() if v is not None},
                 },
             ),
         ],
@@ -213,7 +220,25 @@ def metric_rows(
                 "score": _f(value),
                 "threshold": None,
                 "reference": _f(model.reference_metrics.get(name)),
-                "drifted": bool(model.degraded) if name == "mae" else None,
+                "drifted": "mae" in model.reasons if name == "mae" else None,
+            }
+        )
+    targets = {
+        "band_coverage_80": ("coverage", 0.8, COVERAGE_TOLERANCE),
+        "market_level": ("level", 1.0, LEVEL_TOLERANCE),
+    }
+    for name, value in model.evidence.items():
+        reason, target, tolerance = targets.get(name, (None, 0.8, None))
+        rows.append(
+            {
+                **common,
+                "report": "model",
+                "column": name,
+                "method": "evidence",
+                "score": _f(value),
+                "threshold": tolerance,
+                "reference": target,
+                "drifted": (reason in model.reasons) if reason is not None and value is not None else None,
             }
         )
     if model.prediction_drift is not None:

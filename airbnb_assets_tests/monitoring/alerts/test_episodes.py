@@ -16,6 +16,9 @@ def _obs(day: str, data: bool = False, model: bool = False) -> DriftObservation:
         reference_mae=96.0,
         report_url=f"/r/{day}/data_drift.html",
         model_report_url=f"/r/{day}/model_drift.html",
+        model_reasons=("mae", "level") if model else (),
+        band_coverage=0.74,
+        market_level=1.31 if model else 1.02,
     )
 
 
@@ -73,4 +76,12 @@ def test_alert_texts_name_the_day_the_columns_and_the_reports() -> None:
     assert model.title == "[prod] Model performance degraded on 2020-01-02"
     assert model.summary.startswith("Price model MAE 130.0 vs 96.0 out of sample")
     assert (model.severity, model.report_url) == ("critical", "/r/2020-01-02/model_drift.html")
-    assert model.details == {"mae": 130.0, "reference_mae": 96.0}
+    assert "band covers 74% of priced listings, market at 1.31x" in model.summary
+    assert "(found by: mae, level)" in model.summary
+    assert model.details == {
+        "mae": 130.0,
+        "reference_mae": 96.0,
+        "reasons": ["mae", "level"],
+        "band_coverage_80": 0.74,
+        "market_level": 1.31,
+    }

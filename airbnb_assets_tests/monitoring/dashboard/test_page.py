@@ -48,6 +48,9 @@ def make_data(reports_dir: Path | None = None) -> DashboardData:
             "mean_actual": 218 + rng.normal(0, 9, len(DAYS)),
             "median_predicted": 165 + rng.normal(0, 4, len(DAYS)),
             "median_actual": 170 + rng.normal(0, 6, len(DAYS)),
+            "median_p10": 95 + rng.normal(0, 3, len(DAYS)),
+            "median_p90": 330 + rng.normal(0, 8, len(DAYS)),
+            "coverage_80": [np.nan, *(0.8 + rng.normal(0, 0.02, len(DAYS) - 1))],  # no band on day one
             "n_rows": rng.integers(6800, 7400, len(DAYS)),
         }
     )
@@ -293,6 +296,8 @@ def test_page_renders_offline_in_chromium(browser, data, tmp_path: Path) -> None
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(name.startswith(("file:", "data:")) for name in resources), resources
     if data is make_data:
+        prices = next(chart["text"] for chart in charts if chart["id"] == "chart-predictions")
+        assert "80 % interval" in prices and "interval coverage" in prices  # the band and its coverage
         # The hostile neighbourhood is displayed as literal text, not interpreted.
         text = next(chart["text"] for chart in charts if chart["id"] == "chart-price-by-group")
         assert XSS in text

@@ -66,3 +66,50 @@ def test_model_drift_without_labels_or_history(scored: dict) -> None:
     assert few.metrics is not None and not few.judged and not few.degraded
     with pytest.raises(ValueError, match="prediction"):
         model_drift(unlabelled.drop(columns=["prediction"]), scored["reference_metrics"])
+
+
+def _served(model_prediction: np.ndarray, prices: pd.Series, band: tuple[float, float]) -> pd.DataFrame:
+    from airbnb_assets.ml import calibration
+
+    served, low, high, _ = calibration.served(model_prediction, prices.to_numpy("float64"), band)
+    return pd.DataFrame(
+        {
+            "prediction": served,
+            "prediction_p10": low,
+            "prediction_p90": high,
+            "model_prediction": model_prediction,
+            "actual_price": prices,
+        }
+    )
+
+
+def test_a_market_move_and_a_wrong_band_are_model_drift_evidence(snapshot_gold_rows: pd.DataFrame) -> None:
+    """Served predictions follow a market that moved, yet the move says the model is stale; a band
+    that no longer covers 80 % says its errors no longer scatter as they did."""
+    from airbnb_assets.ml import calibration
+
+    rows = snapshot_gold_rows[snapshot_gold_rows.price.notna()]
+    train = rows[rows.snapshot_date < dt.date(2017, 3, 2)]
+    valid = rows[rows.snapshot_date == dt.date(2017, 3, 2)]
+    day = rows[rows.snapshot_date == dt.date(2017, 4, 2)].reset_index(drop=True)
+    model = GroupMedianBaseline.fit(train)
+    valid_served = calibration.served(model.predict(valid), valid.price.to_numpy("float64"))[0]
+    band = calibration.band(valid.price.to_numpy("float64"), valid_served)
+    reference = regression_metrics(valid.price, valid_served)
+
+    honest = model_drift(_served(model.predict(day), day.price, band), reference, band=band)
+    assert honest.reasons == [] and not honest.degraded
+    assert 0.75 <= honest.evidence["coverage_80"] <= 0.85  # type: ignore[operator]
+    assert 0.70 <= honest.evidence["band_coverage_80"] <= 0.90  # type: ignore[operator]
+    assert honest.evidence["market_level"] == pytest.approx(1.0, abs=0.1)
+
+    moved = model_drift(_served(model.predict(day), day.price * 1.5, band), reference, band=band)
+    assert "level" in moved.reasons and moved.degraded
+    assert moved.evidence["market_level"] == pytest.approx(1.5 * honest.evidence["market_level"], rel=1e-6)
+    assert 0.75 <= moved.evidence["coverage_80"] <= 0.85  # type: ignore[operator]  # the served band holds
+
+    narrow = (band[0] * 0.3, band[1] * 0.3)
+    squeezed = model_drift(_served(model.predict(day), day.price, narrow), reference, band=narrow)
+    assert squeezed.reasons == ["coverage"] and squeezed.evidence["band_coverage_80"] < 0.7  # type: ignore[operator]
+    summary = json.loads(json.dumps(squeezed.as_json(), allow_nan=False))
+    assert summary["reasons"] == ["coverage"] and summary["band_coverage_80"] < 0.7
