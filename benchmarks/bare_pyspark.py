@@ -40,9 +40,8 @@ from pyspark.sql import functions as F
 from airbnb_assets.gold.features import KEYS, TARGET, build_features
 from airbnb_assets.ingest.bronze import read_landed_file
 from airbnb_assets.ingest.files import probe_file
-from airbnb_assets.ml.calibration import DayCalibration
+from airbnb_assets.ml.calibration import RATIO, DayCalibration, day_ratios, ratio_column, served_columns
 from airbnb_assets.ml.contract import CONTRACT, conform
-from airbnb_assets.ml.scoring import RATIO, day_ratios, serve
 from airbnb_assets.platform.session import get_or_create_session
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import KEY, evaluate, rank_duplicates, split
@@ -105,9 +104,7 @@ def score(spark: SparkSession, features: DataFrame, model_path: Path) -> tuple[D
         *KEYS,
         predict(F.struct(*[F.col(n) for n in names])).alias("model_prediction"),
         F.col(TARGET).alias("actual_price"),
-    ).withColumn(
-        RATIO, F.when(F.col("actual_price") > 0, F.log(F.col("actual_price") / F.col("model_prediction")))
-    )
+    ).withColumn(RATIO, ratio_column())
     return scored, conformed.rejected
 
 
@@ -156,7 +153,10 @@ def run_day(spark: SparkSession, root: str, csv: Path, model_path: Path, day: dt
     day_condition = f"run_date = DATE'{day}'"
     model_predictions = scored.select("*", *stamp).cache()  # the day's ratios, then the served rows
     calibration = DayCalibration.of(day_ratios(model_predictions), None)
-    _replace(serve(model_predictions, calibration), paths["predictions"], day_condition, "run_date")
+    served = model_predictions.select(
+        *KEYS, *served_columns(calibration), "actual_price", *stamp, F.current_timestamp().alias("scored_at")
+    )
+    _replace(served, paths["predictions"], day_condition, "run_date")
     model_predictions.unpersist()
     _replace(rejected.select("*", *stamp), paths["rejected"], day_condition, "run_date")
     lap("predictions")

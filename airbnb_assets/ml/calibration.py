@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column
+    from pyspark.sql import Column, DataFrame
 
 #: The interval's quantiles (an 80 % interval).
 INTERVAL = (0.10, 0.90)
@@ -37,6 +37,8 @@ MIN_PRICED = 30
 LOW_TAG, HIGH_TAG = "interval_log_p10", "interval_log_p90"
 #: ``level_source`` values: the day's other listings, or the model's training snapshots.
 DAY, TRAINING = "snapshot", "training"
+#: Spark column of the model's predictions: log(price / model prediction), null when unpriced.
+RATIO = "_ratio"
 
 
 @dataclass(frozen=True)
@@ -178,3 +180,34 @@ def coverage(prices: np.ndarray, low: np.ndarray, high: np.ndarray) -> float | N
     prices, low, high = (np.asarray(a, dtype="float64") for a in (prices, low, high))
     keep = (prices > 0) & ~np.isnan(low) & ~np.isnan(high)
     return float(np.mean((prices[keep] >= low[keep]) & (prices[keep] <= high[keep]))) if keep.any() else None
+
+
+def ratio_column() -> Column:
+    """log(actual_price / model_prediction) as a Spark column, null when the row has no positive price."""
+    from pyspark.sql import functions as F
+
+    price = F.col("actual_price")
+    return F.when(price > 0, F.log(price / F.col("model_prediction")))
+
+
+def day_ratios(predictions: DataFrame) -> np.ndarray:
+    """The priced rows' :data:`RATIO` values of a day's model predictions, on the driver (8 MB / 1M rows)."""
+    from pyspark.sql import functions as F
+
+    row = predictions.agg(F.collect_list(RATIO).alias("ratios")).first()  # nulls are left out
+    return np.asarray(row["ratios"] if row is not None else [], dtype="float64")
+
+
+def served_columns(calibration: DayCalibration) -> list[Column]:
+    """``prediction``, ``prediction_p10``, ``prediction_p90``, ``model_prediction``, ``level_source``."""
+    from pyspark.sql import functions as F
+
+    low, level, high = calibration.columns(F.col(RATIO))
+    model = F.col("model_prediction")
+    return [
+        (model * F.exp(level)).alias("prediction"),
+        (model * F.exp(low)).alias("prediction_p10"),
+        (model * F.exp(high)).alias("prediction_p90"),
+        model.alias("model_prediction"),
+        F.lit(calibration.source).alias("level_source"),
+    ]

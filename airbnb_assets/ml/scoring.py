@@ -13,19 +13,17 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, TARGET
-from airbnb_assets.ml.calibration import DayCalibration
+from airbnb_assets.ml.calibration import RATIO, DayCalibration, day_ratios, ratio_column, served_columns
 from airbnb_assets.ml.contract import CONTRACT, conform
 from airbnb_assets.platform.tables import PREDICTIONS_QUARANTINE_SCHEMA, PREDICTIONS_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-#: Column of :attr:`Scored.predictions`: log(price / model prediction), null when unpriced.
-RATIO = "_ratio"
+__all__ = ["RATIO", "Scored", "day_ratios", "score", "serve"]
 
 
 @dataclass(frozen=True)
@@ -63,33 +61,18 @@ def score(
     predicted = predict(F.struct(*[F.col(c.name) for c in CONTRACT]))
     predictions = conformed.rows.select(
         *KEYS, predicted.alias("model_prediction"), F.col(TARGET).alias("actual_price"), *stamp
-    ).withColumn(
-        RATIO,
-        F.when(F.col("actual_price") > 0, F.log(F.col("actual_price") / F.col("model_prediction"))),
-    )
+    ).withColumn(RATIO, ratio_column())
     rejected = conformed.rejected.select(*KEYS, "reason", "record", *stamp).select(
         *[F.col(f.name).cast(f.dataType) for f in PREDICTIONS_QUARANTINE_SCHEMA.fields]
     )
     return Scored(predictions, rejected, conformed.missing, conformed.extra)
 
 
-def day_ratios(predictions: DataFrame) -> np.ndarray:
-    """The priced rows' log(price / model prediction) of :attr:`Scored.predictions`, on the driver."""
-    row = predictions.agg(F.collect_list(RATIO).alias("ratios")).first()  # nulls are left out
-    return np.asarray(row["ratios"] if row is not None else [], dtype="float64")
-
-
 def serve(predictions: DataFrame, calibration: DayCalibration) -> DataFrame:
     """What ``gold/price_predictions`` holds: the served prediction, its interval and the model's own."""
-    low, level, high = calibration.columns(F.col(RATIO))
-    model = F.col("model_prediction")
     served = predictions.select(
         *KEYS,
-        (model * F.exp(level)).alias("prediction"),
-        (model * F.exp(low)).alias("prediction_p10"),
-        (model * F.exp(high)).alias("prediction_p90"),
-        model.alias("model_prediction"),
-        F.lit(calibration.source).alias("level_source"),
+        *served_columns(calibration),
         "actual_price",
         "model_name",
         "model_version",

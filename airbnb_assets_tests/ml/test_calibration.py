@@ -108,3 +108,23 @@ def test_out_of_time_band_is_the_residuals_quantiles() -> None:
     assert (low, high) == pytest.approx(tuple(np.quantile(np.log(prices[:5] / 100.0), (0.1, 0.9))))
     with pytest.raises(ValueError, match="no priced rows"):
         calibration.band(np.full(2, np.nan), np.ones(2))
+
+
+def test_spark_scores_a_day_without_prices_with_the_versions_band(spark, april: pd.DataFrame) -> None:  # type: ignore[no-untyped-def]
+    rows = april[["listing_id", "snapshot_date", "model_prediction"]].head(500)
+    frame = spark.createDataFrame(rows).select(
+        "*",
+        F.lit(None).cast("double").alias("actual_price"),
+        F.lit("airbnb_price").alias("model_name"),
+        F.lit("1").alias("model_version"),
+        F.lit(dt.date(2017, 4, 2)).alias("run_date"),
+        F.lit(None).cast("double").alias(RATIO),
+    )
+    day = DayCalibration.of(day_ratios(frame), (-0.4, 0.5))  # no priced row: the version's band
+    got = serve(frame, day).toPandas()
+    assert len(got) == 500 and set(got.level_source) == {calibration.TRAINING}
+    assert np.allclose(got.prediction, got.model_prediction)  # the model's own level
+    assert np.allclose(got.prediction_p10, got.prediction * np.exp(-0.4))
+    assert np.allclose(got.prediction_p90, got.prediction * np.exp(0.5))
+    no_band = serve(frame, DayCalibration.of(day_ratios(frame), None)).toPandas()
+    assert no_band.prediction_p10.isna().all() and no_band.prediction.notna().all()

@@ -50,7 +50,7 @@ def predictions_figure(predictions: pd.DataFrame) -> go.Figure:
                 go.Scatter(
                     x=df["run_date"],
                     y=df[edge],
-                    name="80 % interval (medians of p10 and p90)",
+                    name="80 % interval",
                     legendgroup="band",
                     showlegend=fill is not None,
                     mode="lines",
