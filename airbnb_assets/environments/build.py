@@ -6,9 +6,8 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airbnb_assets.environments.settings import Env, Settings
+from airbnb_assets.environments.settings import Env, Settings, channel_class
 from airbnb_assets.environments.variables import (
-    ALERT_BACKEND_VAR,
     DATABRICKS_TOKEN_VAR,
     DATABRICKS_VARIABLES,
     DRIFT_VARIABLES,
@@ -106,13 +105,10 @@ def notifier_resource(settings: Settings, environ: Mapping[str, str] | None = No
     """
     import dagster as dg
 
-    from airbnb_assets.resources.notifier.resource import CHANNELS, NotifierResource
+    from airbnb_assets.resources.notifier.resource import NotifierResource
 
     environ = os.environ if environ is None else environ
-    name = (environ.get(ALERT_BACKEND_VAR) or "log").strip().lower()
-    channel = CHANNELS.get(name)
-    if channel is None:
-        raise ValueError(f"{ALERT_BACKEND_VAR}={name!r} is not one of: {', '.join(CHANNELS)}")
+    channel = channel_class(environ)
     secrets = secrets_resource(settings, environ)
     fields: dict[str, Any] = {}
     for field, variable in channel.VARIABLES.items():

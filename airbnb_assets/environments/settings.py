@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from airbnb_assets.environments.variables import (
     ALERT_BACKEND_VAR,
@@ -22,6 +23,9 @@ from airbnb_assets.environments.variables import (
     NOT_FORWARDED,
 )
 from airbnb_assets.platform.databricks import ClusterSpec
+
+if TYPE_CHECKING:
+    from airbnb_assets.resources.notifier.channels import AlertChannel
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 #: Databricks Runtime of the job clusters (LTS, Spark 4.0, Scala 2.13).
@@ -132,7 +136,7 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         databricks_host=environ.get(DATABRICKS_HOST_VAR),
         compute=compute,
         autoloader=values["autoloader"] != "0",
-        cluster=cluster_spec(env, environ),
+        cluster=cluster_spec(env, environ, values),
         mlflow_tracking_uri=values["mlflow_tracking_uri"],
         forwarded=forwarded(env, environ),
         pipes_volume=values["pipes_volume"],
@@ -150,9 +154,14 @@ def databricks_values(env: Env, environ: Mapping[str, str]) -> dict[str, str | N
     return values
 
 
-def cluster_spec(env: Env, environ: Mapping[str, str]) -> ClusterSpec:
-    """The declared job cluster of TEST or PROD; every value can be overridden by its variable."""
-    v = databricks_values(env, environ)
+def cluster_spec(
+    env: Env, environ: Mapping[str, str], values: Mapping[str, str | None] | None = None
+) -> ClusterSpec:
+    """The declared job cluster of TEST or PROD; every value can be overridden by its variable.
+
+    ``values`` are :func:`databricks_values` when the caller has them already.
+    """
+    v = databricks_values(env, environ) if values is None else values
     return ClusterSpec(
         spark_version=v["spark_version"] or DATABRICKS_RUNTIME,
         node_type=v["node_type"] or "",
@@ -178,14 +187,25 @@ def release_wheel(catalog: str) -> str:
     return f"/Volumes/{catalog}/ops/lakehouse/_releases/airbnb_assets-{__version__}-py3-none-any.whl"
 
 
+def channel_class(environ: Mapping[str, str]) -> type[AlertChannel]:
+    """The alert channel class ``AIRBNB_ALERT_BACKEND`` selects (``log`` when unset).
+
+    Raises:
+        ValueError: The variable names no channel (the message names the choices).
+    """
+    from airbnb_assets.resources.notifier.channels import CHANNELS
+
+    name = (environ.get(ALERT_BACKEND_VAR) or "log").strip().lower()
+    if name not in CHANNELS:
+        raise ValueError(f"{ALERT_BACKEND_VAR}={name!r} is not one of: {', '.join(CHANNELS)}")
+    return CHANNELS[name]
+
+
 def cluster_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     """The alert channel's secrets, exported on a cluster from the scope (variable -> Key Vault name)."""
-    from airbnb_assets.resources.notifier.channels import CHANNELS
     from airbnb_assets.resources.secrets import keyvault_name
 
-    channel = CHANNELS.get((environ.get(ALERT_BACKEND_VAR) or "log").strip().lower())
-    if channel is None:
-        return {}
+    channel = channel_class(environ)
     return {channel.VARIABLES[f]: keyvault_name(channel.VARIABLES[f]) for f in channel.SECRETS}
 
 

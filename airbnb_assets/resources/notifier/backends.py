@@ -1,8 +1,8 @@
 """Delivery of one alert payload to webhook, Slack, Microsoft Teams or e-mail.
 
-Used by :class:`airbnb_assets.resources.notifier.resource.NotifierResource`; every function here works on
-the JSON payload of :meth:`~airbnb_assets.resources.notifier.resource.Alert.to_payload` and receives its
-settings as arguments. Failures are raised as :class:`AlertDeliveryError` whose message names the
+Called by the channels of :mod:`airbnb_assets.resources.notifier.channels`; every function here
+works on the JSON payload of :meth:`~airbnb_assets.resources.notifier.alert.Alert.to_payload` and
+receives its settings as arguments. Failures are raised as :class:`AlertDeliveryError` whose message names the
 backend and the kind of failure only: never a URL (webhook URLs embed tokens), a token or a
 password. Those errors are raised outside any ``except`` block, so they carry no chained exception
 (``requests`` and ``urllib`` errors quote the URL) into tracebacks or Dagster's error reports.
