@@ -97,12 +97,6 @@ def day_group_median(rows: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(group), room, group)
 
 
-def log_residuals(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """log(actual / predicted) of the rows with a positive price."""
-    keep = actual > 0
-    return np.log(actual[keep] / predicted[keep])
-
-
 def evaluation(
     actual: np.ndarray,
     predicted: np.ndarray,
@@ -150,7 +144,7 @@ def _holdout_band(rows: pd.DataFrame, variant: str, params: dict[str, Any] | Non
     held = np.random.default_rng(SEED).random(len(rows)) < 0.2
     model = fit_variant(rows[~held], variant, params)
     predicted = _predict(model, rows[held], variant)[0]
-    return np.quantile(log_residuals(rows[held][TARGET].to_numpy("float64"), predicted), INTERVAL)
+    return np.array(calibration.band(rows[held][TARGET].to_numpy("float64"), predicted))
 
 
 def _served_interval(
@@ -171,7 +165,7 @@ def market_backtest(
     rows = market.with_market_context(rows)
     dates = sorted(rows["snapshot_date"].unique())
     table = []
-    residuals: dict[tuple[str, str], np.ndarray] = {}
+    residuals: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     models: dict[tuple[str, str], Any] = {}
     for fold in folds(dates):
         train_rows = rows[rows["snapshot_date"].isin(fold.trained)]
@@ -190,8 +184,8 @@ def market_backtest(
             if fold.calibrated_by is None:
                 band = _holdout_band(train_rows, variant, params)
             else:
-                band = np.quantile(residuals[(variant, fold.calibrated_by)], INTERVAL)
-            residuals[(variant, fold.name)] = log_residuals(actual, predicted)
+                band = np.array(calibration.band(*residuals[(variant, fold.calibrated_by)]))
+            residuals[(variant, fold.name)] = (actual, predicted)  # the next fold's band
             table.append(
                 {
                     "fold": fold.name,

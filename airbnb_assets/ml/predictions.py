@@ -8,9 +8,9 @@ drift report, which depends on these predictions. A rerun or backfill of day D r
 import dagster as dg
 from pyspark.sql import functions as F
 
-from airbnb_assets.ml.calibration import DayCalibration
+from airbnb_assets.ml.calibration import DayCalibration, day_ratios
 from airbnb_assets.ml.prediction_stats import day_stats, stats_rows
-from airbnb_assets.ml.scoring import day_ratios, score, serve
+from airbnb_assets.ml.scoring import score, serve
 from airbnb_assets.ml.serving import CHAMPION, check_registry, interval_band, serving_version
 from airbnb_assets.partitions import DAILY, partition_day
 from airbnb_assets.platform.databricks import SparkStep

@@ -4,7 +4,7 @@ The input is conformed to the feature contract first (types cast, extras ignored
 null, uncastable rows set aside), so the model's signature is always satisfied. :func:`score` gives
 the model's own predictions; :func:`serve` moves them to the day's market and adds the 80 %
 interval (:mod:`airbnb_assets.ml.calibration`), from the day's log(price / prediction) ratios
-that :func:`day_ratios` collects (one column of doubles: 8 MB per million rows).
+that :func:`~airbnb_assets.ml.calibration.day_ratios` collects (one column of doubles: 8 MB per million rows).
 """
 
 from __future__ import annotations
@@ -16,14 +16,12 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, TARGET
-from airbnb_assets.ml.calibration import RATIO, DayCalibration, day_ratios, ratio_column, served_columns
+from airbnb_assets.ml.calibration import RATIO, DayCalibration, ratio_column, served_columns
 from airbnb_assets.ml.contract import CONTRACT, conform
 from airbnb_assets.platform.tables import PREDICTIONS_QUARANTINE_SCHEMA, PREDICTIONS_SCHEMA
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
-
-__all__ = ["RATIO", "Scored", "day_ratios", "score", "serve"]
 
 
 @dataclass(frozen=True)

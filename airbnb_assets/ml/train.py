@@ -127,8 +127,8 @@ class TrainingResult:
     scheme: str
     n_train: int
     train_snapshots: list[str]
-    model_mae: float = float("nan")
-    band: tuple[float, float] = (float("nan"), float("nan"))
+    model_mae: float
+    band: tuple[float, float]
 
 
 def served_predictions(model: Any, rows: pd.DataFrame) -> np.ndarray:

@@ -12,8 +12,8 @@ import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml import calibration
-from airbnb_assets.ml.calibration import DayCalibration, LooQuantile
-from airbnb_assets.ml.scoring import RATIO, day_ratios, serve
+from airbnb_assets.ml.calibration import RATIO, DayCalibration, LooQuantile, day_ratios
+from airbnb_assets.ml.scoring import serve
 from airbnb_assets.ml.train import GroupMedianBaseline
 
 
