@@ -1,7 +1,7 @@
 """The model asset: retrain after the day was scored and judged, gate out of time, refit the winner.
 
 The daily order (``docs/architecture.rst``, "Data flow and the daily order"): the day's listings
-are scored by the model serving that day (:mod:`airbnb_assets.ml.predictions`), the drift report
+are scored by the model serving that day (:mod:`airbnb_assets.ml.assets.predictions`), the drift report
 judges it, and only then may ``ml/price_model`` retrain; what it promotes serves from the next
 day. The policy is :mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb_assets.ml.registry`.
 """
@@ -15,8 +15,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
+from airbnb_assets.ml.assets.predictions import scored_rows
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
-from airbnb_assets.ml.predictions import scored_rows
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, label_shift
 from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.serving import (
