@@ -73,8 +73,9 @@ def code_version(columns: dg.TableSchema | None = None) -> str:
     """The package version, plus a short hash of the table's declared columns when it has some.
 
     The version is the installed package's (the release tag, or between tags the development
-    version of the commit the environment was built from, ``1.2.1.dev3+g1a2b3c4``): a release or a
-    new commit may change what any asset computes, so it marks every asset changed. The hash
+    version of the commit the environment was built from, ``1.2.1.dev3+g1a2b3c4``, with a
+    ``.d<date>`` suffix for uncommitted changes): a release or a new commit may change what any
+    asset computes, so it marks every asset changed; assets that are no table have only it. The hash
     (8 hex digits of SHA-256 over each column's name, type, description and nullability) marks a
     table changed when its declared schema changes, even within one version.
     """
