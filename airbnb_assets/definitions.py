@@ -6,12 +6,12 @@ from airbnb_assets.environments import Settings, build_resources, current_settin
 from airbnb_assets.gold.assets import gold_listing_features
 from airbnb_assets.ingest.assets import bronze_ingest
 from airbnb_assets.jobs import daily_job, daily_schedule, retrain_job
-from airbnb_assets.ml.model_asset import price_model
-from airbnb_assets.ml.predictions import price_predictions
+from airbnb_assets.ml.assets.model import price_model
+from airbnb_assets.ml.assets.predictions import price_predictions
 from airbnb_assets.ml.retrain_sensor import retrain_sensor
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
-from airbnb_assets.monitoring.dashboard.asset import dashboard
-from airbnb_assets.monitoring.drift.asset import drift_report
+from airbnb_assets.monitoring.dashboard.assets import dashboard
+from airbnb_assets.monitoring.drift.assets import drift_report
 from airbnb_assets.platform.bootstrap import bootstrap_job
 from airbnb_assets.silver.assets import silver_listings
 

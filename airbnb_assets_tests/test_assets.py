@@ -13,11 +13,13 @@ from airbnb_assets.monitoring.dashboard.data import predictions_over_time
 from airbnb_assets.monitoring.drift.reference import reference_path
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import (
+    BRONZE,
     DATA_QUALITY,
     DRIFT_METRICS,
     PREDICTION_STATISTICS,
     SILVER,
     SILVER_QUARANTINE,
+    TABLES,
 )
 from airbnb_assets_tests.conftest import SNAPSHOT_FILES
 
@@ -147,6 +149,24 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert client.get_model_version_by_alias("airbnb_price", "champion").version == 2
     refused = client.get_model_version_by_alias("airbnb_price", "challenger")
     assert refused.tags["decision_reason"] == "contract" and refused.tags["missing_features"] == "room_type"
+    _assert_column_schemas_are_the_written_columns(lakehouse)
+
+
+def _assert_column_schemas_are_the_written_columns(lakehouse: LakehouseResource) -> None:
+    """Each table asset's ``dagster/column_schema`` names the columns its table holds (bronze: the
+    provenance it declares, beside the landed headers' columns, all strings)."""
+    tables = {t.key: t for t in TABLES}
+    specs = [s for a in ASSETS for s in a.specs if s.key in tables]
+    assert len(specs) == 7
+    for spec in specs:
+        declared = {c.name: c.type for c in spec.metadata["dagster/column_schema"].columns}
+        written = {f.name: f.dataType.simpleString() for f in lakehouse.read(tables[spec.key]).schema}
+        if spec.key == BRONZE.key:
+            assert declared.items() <= written.items()
+            assert {t for c, t in written.items() if c not in declared} == {"string"}
+        else:
+            assert sorted(declared) == sorted(written), spec.key
+            assert declared == written, spec.key  # and the same Spark SQL types
 
 
 def test_fail_rule_holds_the_file_not_the_next_run(resources: dict, lakehouse: LakehouseResource) -> None:

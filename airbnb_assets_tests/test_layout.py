@@ -104,3 +104,25 @@ def test_only_the_adapter_module_uses_dagsters_private_api() -> None:
             if any(n.startswith("dagster._") for n in names):
                 private.add(_module_name(path))
     assert private == {"airbnb_assets.dagster_internals"}
+
+
+def _decorators(path: Path) -> set[str]:
+    """Names of the decorators ``path`` applies (``spark_asset``, ``dg.multi_asset``, ...)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef):
+            for d in node.decorator_list:
+                found.add(ast.unparse(d.func if isinstance(d, ast.Call) else d))
+    return found
+
+
+def test_assets_are_declared_one_way_in_assets_modules() -> None:
+    """Every asset is declared with ``platform.declare.spark_asset``, in a room's ``assets`` module
+    (``assets.py``, or a module of an ``assets/`` package); only the Pipes twins (built from those)
+    apply a Dagster asset decorator themselves."""
+    decorators = {_module_name(p): _decorators(p) for p in sorted(PACKAGE.rglob("*.py"))}
+    declared = {m for m, names in decorators.items() if "spark_asset" in names}
+    raw = {m for m, names in decorators.items() if names & {"dg.asset", "dg.multi_asset"}}
+    assert raw == {"airbnb_assets.pipes"}
+    misplaced = sorted(m for m in declared if not (m.endswith(".assets") or ".assets." in m))
+    assert len(declared) == 7 and misplaced == []  # one module per asset definition

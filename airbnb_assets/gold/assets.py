@@ -15,8 +15,8 @@ import dagster as dg
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from airbnb_assets.gold.features import FEATURES, KEYS, TARGET, build_features
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.gold.features import FEATURE_TABLE_COLUMNS, FEATURES, KEYS, TARGET, build_features
+from airbnb_assets.platform.declare import spark_asset, table_spec
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
@@ -123,12 +123,9 @@ def duplicate_keys(gold: DataFrame, dates: list[dt.date]) -> int:
     return rows.groupBy(*KEYS).count().filter(F.col("count") > 1).count()
 
 
-@dg.asset(
-    key=GOLD.key,
-    deps=[SILVER.key],
-    group_name="gold",
-    kinds={"spark", "delta"},
-    check_specs=[
+@spark_asset(
+    table_spec(GOLD, "gold", columns=FEATURE_TABLE_COLUMNS, deps=[SILVER.key]),
+    checks=[
         dg.AssetCheckSpec(
             UNIQUE_CHECK,
             asset=GOLD.key,
@@ -142,11 +139,9 @@ def duplicate_keys(gold: DataFrame, dates: list[dt.date]) -> int:
             "the day is scored, but neither judged nor trained on).",
         ),
     ],
-    description=GOLD.description,
 )
 def gold_listing_features(
     lakehouse: LakehouseResource,
-    pyspark_step_launcher: SparkStep,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Build features for the silver rows added since the last run (not partitioned)."""
     run = run_gold(lakehouse)

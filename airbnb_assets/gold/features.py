@@ -107,6 +107,14 @@ MAX_MISSING_SHARE = 0.5
 TARGET = "price"
 #: Columns that identify a gold row.
 KEYS = ("listing_id", "snapshot_date")
+#: The columns of ``gold/listing_features`` (name, type, meaning): what :func:`build_features` writes.
+FEATURE_TABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("listing_id", "bigint", "Inside Airbnb listing id."),
+    ("snapshot_date", "date", "Scrape date of the source file."),
+    *[(f.name, f.spark_type, f.description) for f in FEATURES],
+    (TARGET, "double", "Nightly price in USD (the target); null without one."),
+    ("_built_at", "timestamp", "When the row was built."),
+)
 
 
 def build_features(silver: DataFrame, features: tuple[Feature, ...] = FEATURES) -> DataFrame:

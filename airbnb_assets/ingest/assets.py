@@ -5,36 +5,24 @@ from collections.abc import Iterator
 import dagster as dg
 
 from airbnb_assets.ingest.autoloader import run_ingestion
+from airbnb_assets.ingest.bronze import PROVENANCE_COLUMNS
 from airbnb_assets.partitions import processing_day
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.platform.declare import spark_asset, table_spec
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import records_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, LANDING_FILES
 
-_KINDS = {"spark", "delta"}
 #: Columns of the per-file table in the bronze materialization's metadata.
 _FILE_COLUMNS = "file_name status rows columns encoding missing_columns new_columns reason".split()
 
 
-@dg.multi_asset(
+@spark_asset(
+    table_spec(BRONZE, "bronze", columns=PROVENANCE_COLUMNS),
+    table_spec(LANDING_FILES, "ops"),
     name="bronze_ingest",
-    specs=[
-        dg.AssetSpec(
-            BRONZE.key,
-            group_name="bronze",
-            kinds=_KINDS,
-            description=BRONZE.description,
-        ),
-        dg.AssetSpec(
-            LANDING_FILES.key,
-            group_name="ops",
-            kinds=_KINDS,
-            description=LANDING_FILES.description,
-        ),
-    ],
 )
 def bronze_ingest(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, pyspark_step_launcher: SparkStep
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult]:
     """Ingest only the files landed since the last run into ``bronze/listings`` (not partitioned)."""
     lakehouse.ensure_landing()

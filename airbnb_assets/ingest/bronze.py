@@ -22,6 +22,14 @@ CORRUPT = "_corrupt_record"
 SPARK_CHARSETS = {"UTF-8", "US-ASCII", "ISO-8859-1", "UTF-16", "UTF-16BE", "UTF-16LE", "UTF-32"}
 #: Provenance columns added to every bronze row.
 PROVENANCE = ("_source_file", "_snapshot_date", "_ingested_at", "_rescued_data")
+#: The declared columns of ``bronze/listings`` (name, type, meaning): its provenance. The others are
+#: the landed headers' columns, every one a string; each materialization reports them all.
+PROVENANCE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("_source_file", "string", "Landed file the row came from."),
+    ("_snapshot_date", "date", "Scrape date of the file (from its name)."),
+    ("_ingested_at", "timestamp", "When bronze ingested the file."),
+    ("_rescued_data", "string", "Raw text of a row whose fields did not match its header, else null."),
+)
 
 
 def read_landed_file(spark: SparkSession, probe: FileProbe) -> DataFrame:

@@ -8,17 +8,17 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.ingest.columns import column_report
 from airbnb_assets.partitions import processing_day
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.platform.declare import spark_asset, table_spec
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import records_table, table_metadata
 from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE, Table
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
 from airbnb_assets.silver.redelivery import name_of
+from airbnb_assets.silver.schema import QUARANTINE_TABLE_COLUMNS, SILVER_TABLE_COLUMNS
 from airbnb_assets.silver.step import SilverReport, held_now, run_silver
 
 RECONCILE_CHECK = "rows_reconcile_with_bronze"
 COLUMNS_CHECK = "no_declared_column_dropped"
-_KINDS = {"spark", "delta"}
 
 
 def check_name(rule: Expectation) -> str:
@@ -128,32 +128,12 @@ def columns_check_result(lakehouse: LakehouseResource, dates: list[Any]) -> dg.A
     )
 
 
-@dg.multi_asset(
+@spark_asset(
+    table_spec(SILVER, "silver", columns=SILVER_TABLE_COLUMNS, deps=[BRONZE.key]),
+    table_spec(SILVER_QUARANTINE, "silver", columns=QUARANTINE_TABLE_COLUMNS, deps=[BRONZE.key]),
+    table_spec(DATA_QUALITY, "ops", deps=[BRONZE.key]),
     name="silver_listings",
-    specs=[
-        dg.AssetSpec(
-            SILVER.key,
-            deps=[BRONZE.key],
-            group_name="silver",
-            kinds=_KINDS,
-            description=SILVER.description,
-        ),
-        dg.AssetSpec(
-            SILVER_QUARANTINE.key,
-            deps=[BRONZE.key],
-            group_name="silver",
-            kinds=_KINDS,
-            description=SILVER_QUARANTINE.description,
-        ),
-        dg.AssetSpec(
-            DATA_QUALITY.key,
-            deps=[BRONZE.key],
-            group_name="ops",
-            kinds=_KINDS,
-            description=DATA_QUALITY.description,
-        ),
-    ],
-    check_specs=[
+    checks=[
         dg.AssetCheckSpec(
             check_name(r),
             asset=SILVER.key,
@@ -178,7 +158,7 @@ def columns_check_result(lakehouse: LakehouseResource, dates: list[Any]) -> dg.A
     ],
 )
 def silver_listings(
-    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, pyspark_step_launcher: SparkStep
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Parse, type and check the bronze rows appended since the last run (not partitioned)."""
     report = run_silver(lakehouse, context.run.run_id, processing_day(context))

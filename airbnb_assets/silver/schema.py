@@ -77,12 +77,33 @@ HEADER_ALIASES: dict[str, str] = {
 #: Raw values that mean "missing" in any column.
 NULL_TOKENS: tuple[str, ...] = ("", "N/A", "n/a", "NA", "null", "NULL", "None")
 
-#: Provenance and audit columns carried on every silver and quarantine row.
-AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("snapshot_date", "Scrape date of the source file (from its name)."),
-    ("_source_file", "Landed file the row came from."),
-    ("_ingested_at", "When bronze ingested the file."),
-    ("_rescued_data", "Raw text of a row whose fields did not match its header, else null."),
-    ("_parse_errors", "Columns whose value was present but could not be parsed."),
-    ("_processed_at", "When silver processed the row."),
+#: Provenance and audit columns carried on every silver and quarantine row: name, type, meaning.
+AUDIT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("snapshot_date", "date", "Scrape date of the source file (from its name)."),
+    ("_source_file", "string", "Landed file the row came from."),
+    ("_ingested_at", "timestamp", "When bronze ingested the file."),
+    ("_rescued_data", "string", "Raw text of a row whose fields did not match its header, else null."),
+    ("_parse_errors", "array<string>", "Columns whose value was present but could not be parsed."),
+    ("_processed_at", "timestamp", "When silver processed the row."),
 )
+#: Columns only silver rows carry.
+SILVER_ONLY: tuple[tuple[str, str, str], ...] = (
+    ("_batch", "string", "Bronze micro-batch (stream id:batch id) that wrote the row."),
+)
+#: Columns only quarantine rows carry.
+QUARANTINE_ONLY: tuple[tuple[str, str, str], ...] = (
+    ("_bronze_record", "string", "The row's raw bronze values as JSON."),
+    ("_quarantine_reason", "string", "Why the row is here: rule names, a hold, a re-delivery, an operator."),
+    ("_held", "boolean", "True while the row's file is held by a fail rule (release or reject it)."),
+    ("_failed_rules", "array<string>", "Expectations the row fails."),
+)
+
+
+def table_columns(extra: tuple[tuple[str, str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """A silver table's columns (name, type, meaning): the declared ones, the audit ones, ``extra``."""
+    return (*[(c.name, c.spark_type, c.description) for c in SILVER_COLUMNS], *AUDIT_COLUMNS, *extra)
+
+
+#: The columns ``silver/listings`` and ``silver/listings_quarantine`` hold (name, type, meaning).
+SILVER_TABLE_COLUMNS = table_columns(SILVER_ONLY)
+QUARANTINE_TABLE_COLUMNS = table_columns(QUARANTINE_ONLY)

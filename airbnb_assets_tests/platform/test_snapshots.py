@@ -70,7 +70,7 @@ def test_latest_snapshot_skips_held_files_and_matches_the_full_scan(
 def test_the_training_window_and_superseded_dates_come_from_the_ledger(
     lakehouse: LakehouseResource, spark
 ) -> None:  # type: ignore[no-untyped-def]
-    from airbnb_assets.ml.model_asset import labelled_until, window_start
+    from airbnb_assets.ml.assets.model import labelled_until, window_start
     from airbnb_assets.platform.snapshots import superseded_dates
 
     assert superseded_dates(lakehouse) is None  # no ledger yet

@@ -13,7 +13,7 @@ import dagster as dg
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.assets import LABELLED_SNAPSHOTS, LABELS_CHECK, gold_listing_features
-from airbnb_assets.ml.model_asset import price_model
+from airbnb_assets.ml.assets.model import price_model
 from airbnb_assets.ml.serving import CHAMPION, held_snapshots
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import GOLD, SILVER

@@ -225,10 +225,14 @@ def render_silver(schema: ModuleType) -> list[str]:
         [literal(c.name), literal(c.spark_type), literal(c.parser), text(c.description)]
         for c in schema.SILVER_COLUMNS
     ]
-    rows += [[literal(name), "", "*audit*", text(desc)] for name, desc in schema.AUDIT_COLUMNS]
+    rows += [
+        [literal(name), literal(kind), role, text(desc)]
+        for columns, role in ((schema.AUDIT_COLUMNS, "*audit*"), (schema.SILVER_ONLY, "*silver only*"))
+        for name, kind, desc in columns
+    ]
     return [
         "One row per listing and snapshot: ``SILVER_COLUMNS`` (typed by their parser) followed by "
-        "``AUDIT_COLUMNS`` (``airbnb_assets.silver.schema``).",
+        "``AUDIT_COLUMNS`` and ``SILVER_ONLY`` (``airbnb_assets.silver.schema``).",
         "",
         *list_table(["Column", "Type", "Parser", "Description"], rows, widths=[3, 1, 1, 7]),
         *heading("Header aliases", "~"),
@@ -247,7 +251,7 @@ def render_aliases(schema: ModuleType) -> list[str]:
 def render_gold(features: ModuleType, schema: ModuleType) -> list[str]:
     """``gold/listing_features``: keys, the declared features (typed) and the target."""
     silver = {c.name: c for c in schema.SILVER_COLUMNS}
-    audit = dict(schema.AUDIT_COLUMNS)
+    audit = {name: desc for name, _, desc in schema.AUDIT_COLUMNS}
     rows = [[literal(k), "key", "", "", text(audit.get(k, "Row key."))] for k in features.KEYS]
     rows += [
         [
@@ -282,7 +286,7 @@ def render_gold(features: ModuleType, schema: ModuleType) -> list[str]:
 
 def render_bronze(bronze: ModuleType, schema: ModuleType) -> list[str]:
     """``bronze/listings``: source columns as landed, plus the declared provenance columns."""
-    audit = dict(schema.AUDIT_COLUMNS)
+    audit = {name: desc for name, _, desc in schema.AUDIT_COLUMNS}
     # Provenance columns carry no descriptions of their own; borrow silver's audit descriptions.
     rows = [[literal(p), text(audit.get(p) or audit.get(p.lstrip("_"), ""))] for p in bronze.PROVENANCE]
     return [

@@ -1,6 +1,6 @@
 """Dashboard: one self-contained offline HTML page, rebuilt each day.
 
-Owns the ``monitoring/dashboard`` asset (:mod:`.asset`), the reads that shape its data
+Owns the ``monitoring/dashboard`` asset (:mod:`.assets`), the reads that shape its data
 (:mod:`.data`), the page (:mod:`.page`) and its Plotly figures (:mod:`.price_figures`,
 :mod:`.drift_figures`, :mod:`.common`).
 

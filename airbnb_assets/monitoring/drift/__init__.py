@@ -1,6 +1,6 @@
 """Drift: is the day's data still like the serving model's training data, and is the model still good?
 
-Owns the ``monitoring/drift_report`` asset (:mod:`.asset`), its HTML/JSON reports and the
+Owns the ``monitoring/drift_report`` asset (:mod:`.assets`), its HTML/JSON reports and the
 ``monitoring/drift_metrics`` history rows, and the pure drift functions: data drift
 (:mod:`.data`), model drift (:mod:`.model`) and the Evidently calls both use (:mod:`.evidently`).
 

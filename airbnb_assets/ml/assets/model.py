@@ -1,7 +1,7 @@
 """The model asset: retrain after the day was scored and judged, gate out of time, refit the winner.
 
 The daily order (``docs/architecture.rst``, "Data flow and the daily order"): the day's listings
-are scored by the model serving that day (:mod:`airbnb_assets.ml.predictions`), the drift report
+are scored by the model serving that day (:mod:`airbnb_assets.ml.assets.predictions`), the drift report
 judges it, and only then may ``ml/price_model`` retrain; what it promotes serves from the next
 day. The policy is :mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb_assets.ml.registry`.
 """
@@ -15,8 +15,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, MAX_MISSING_SHARE, TARGET
+from airbnb_assets.ml.assets.predictions import scored_rows
 from airbnb_assets.ml.contract import CATEGORICAL, CONTRACT, NUMERIC, missing_required
-from airbnb_assets.ml.predictions import scored_rows
 from airbnb_assets.ml.promotion import PROMOTION_TOLERANCE, decide, label_shift
 from airbnb_assets.ml.reference import store_reference
 from airbnb_assets.ml.serving import (
@@ -27,8 +27,8 @@ from airbnb_assets.ml.serving import (
     own_mae,
     serving_version,
 )
-from airbnb_assets.partitions import DAILY, partition_day
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.partitions import partition_day
+from airbnb_assets.platform.declare import asset_spec, spark_asset
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.snapshots import candidate_dates, latest_snapshot
@@ -105,22 +105,23 @@ def _contract_check(missing: list[str], evaluated_on: Any, share: float) -> dg.A
     )
 
 
-@dg.asset(
-    key=MODEL_KEY,
-    deps=[GOLD.key, DRIFT_REPORT_KEY],
-    partitions_def=DAILY,
-    group_name="ml",
-    kinds={"scikitlearn", "mlflow"},
-    check_specs=[
+@spark_asset(
+    asset_spec(
+        MODEL_KEY,
+        "ml",
+        "Retrains after the day was scored and judged: a challenger trained on the snapshots before "
+        "the latest labelled one is compared out of time with the serving champion; a winner is "
+        "refit on every labelled row of the training window and serves from the next day.",
+        kinds={"scikitlearn", "mlflow"},
+        deps=[GOLD.key, DRIFT_REPORT_KEY],
+    ),
+    checks=[
         dg.AssetCheckSpec(
             TRAINING_CONTRACT_CHECK,
             asset=MODEL_KEY,
             description="The latest labelled snapshot has every required feature (else no promotion).",
         )
     ],
-    description="Retrains after the day was scored and judged: a challenger trained on the snapshots "
-    "before the latest labelled one is compared out of time with the serving champion; a winner is "
-    "refit on every labelled row of the training window and serves from the next day.",
 )
 def price_model(
     context: dg.AssetExecutionContext,
@@ -128,7 +129,6 @@ def price_model(
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
-    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     # scikit-learn and MLflow load in this step, not with the code location (test_definitions).

@@ -6,8 +6,7 @@ import dagster as dg
 
 from airbnb_assets.monitoring.dashboard import data as dd
 from airbnb_assets.monitoring.dashboard.page import DashboardData, write_dashboard
-from airbnb_assets.partitions import DAILY
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.platform.declare import asset_spec, spark_asset
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import (
     DASHBOARD_KEY,
@@ -21,20 +20,20 @@ from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets.resources.monitoring import MonitoringResource
 
 
-@dg.asset(
-    key=DASHBOARD_KEY,
-    deps=[DRIFT_REPORT_KEY, PREDICTIONS.key, MODEL_KEY, DATA_QUALITY.key],
-    partitions_def=DAILY,
-    group_name="monitoring",
-    kinds={"plotly", "html"},
-    description="Self-contained offline HTML dashboard, rebuilt daily: prices, drift, data quality, models.",
+@spark_asset(
+    asset_spec(
+        DASHBOARD_KEY,
+        "monitoring",
+        "Self-contained offline HTML dashboard, rebuilt daily: prices, drift, data quality, models.",
+        kinds={"plotly", "html"},
+        deps=[DRIFT_REPORT_KEY, PREDICTIONS.key, MODEL_KEY, DATA_QUALITY.key],
+    )
 )
 def dashboard(
     context: dg.AssetExecutionContext,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
-    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Rebuild the dashboard page from the lakehouse tables and the model registry."""
     client = mlflow.activate()

@@ -12,8 +12,8 @@ from airbnb_assets.ml.calibration import DayCalibration, day_ratios
 from airbnb_assets.ml.prediction_stats import day_stats, stats_rows
 from airbnb_assets.ml.scoring import score, serve
 from airbnb_assets.ml.serving import CHAMPION, check_registry, interval_band, serving_version
-from airbnb_assets.partitions import DAILY, partition_day
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.partitions import partition_day
+from airbnb_assets.platform.declare import spark_asset, table_spec
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
 from airbnb_assets.platform.snapshots import latest_snapshot
@@ -30,13 +30,19 @@ CONTRACT_CHECK = "feature_contract_complete"
 SCORED_CHECK = "every_row_scored"
 
 
-@dg.asset(
-    key=PREDICTIONS.key,
-    deps=[GOLD.key],
-    partitions_def=DAILY,
-    group_name="ml",
-    kinds={"spark", "delta", "mlflow"},
-    check_specs=[
+@spark_asset(
+    table_spec(
+        PREDICTIONS,
+        "ml",
+        deps=[GOLD.key],
+        kinds={"mlflow"},
+        description="Daily price predictions for the latest snapshot up to the day, by the champion "
+        "that served when the day began (trained only on earlier snapshots; a rerun or backfill "
+        "replaces the day), moved to the day's market level with an 80 % interval from the day's "
+        "other listings (airbnb_assets.ml.calibration). Rows that cannot be scored go to "
+        "gold/price_predictions_quarantine.",
+    ),
+    checks=[
         dg.AssetCheckSpec(
             CONTRACT_CHECK,
             asset=PREDICTIONS.key,
@@ -49,17 +55,9 @@ SCORED_CHECK = "every_row_scored"
             description="Every input row was scored or quarantined with a reason.",
         ),
     ],
-    description="Daily price predictions for the latest snapshot up to the day, by the champion that "
-    "served when the day began (trained only on earlier snapshots; a rerun or backfill replaces the "
-    "day), moved to the day's market level with an 80 % interval from the day's other listings "
-    "(airbnb_assets.ml.calibration). Rows that cannot be scored go to "
-    "gold/price_predictions_quarantine.",
 )
 def price_predictions(
-    context: dg.AssetExecutionContext,
-    lakehouse: LakehouseResource,
-    mlflow: MlflowResource,
-    pyspark_step_launcher: SparkStep,
+    context: dg.AssetExecutionContext, lakehouse: LakehouseResource, mlflow: MlflowResource
 ) -> dg.MaterializeResult:
     """Score the day's listings in Spark with the model serving that snapshot."""
     client = mlflow.activate()

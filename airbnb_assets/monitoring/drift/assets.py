@@ -13,8 +13,8 @@ from airbnb_assets.ml.serving import interval_band, training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
 from airbnb_assets.monitoring.drift.model import COVERAGE_TOLERANCE, LEVEL_TOLERANCE, model_drift
 from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day
-from airbnb_assets.partitions import DAILY, partition_day
-from airbnb_assets.platform.databricks import SparkStep
+from airbnb_assets.partitions import partition_day
+from airbnb_assets.platform.declare import asset_spec, spark_asset
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.sampling import sample_to_pandas
 from airbnb_assets.platform.tables import (
@@ -41,13 +41,18 @@ def _no_report(reason: str) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(
-    key=DRIFT_REPORT_KEY,
-    deps=[PREDICTIONS.key, GOLD.key],
-    partitions_def=DAILY,
-    group_name="monitoring",
-    kinds={"evidently", "delta"},
-    check_specs=[
+@spark_asset(
+    asset_spec(
+        DRIFT_REPORT_KEY,
+        "monitoring",
+        "Evidently data drift (day's features vs the serving champion's training data) and model "
+        "drift (that champion's MAE/RMSE/R² on the day's labelled rows, never seen in training, vs "
+        "its out-of-sample reference; prediction distribution); HTML + JSON reports, drift_metrics "
+        "history.",
+        kinds={"evidently", "delta"},
+        deps=[PREDICTIONS.key, GOLD.key],
+    ),
+    checks=[
         dg.AssetCheckSpec(
             DATA_DRIFT_CHECK,
             asset=DRIFT_REPORT_KEY,
@@ -60,16 +65,12 @@ def _no_report(reason: str) -> dg.MaterializeResult:
             "its own out-of-sample reference MAE.",
         ),
     ],
-    description="Evidently data drift (day's features vs the serving champion's training data) and model "
-    "drift (that champion's MAE/RMSE/R² on the day's labelled rows, never seen in training, vs its "
-    "out-of-sample reference; prediction distribution); HTML + JSON reports, drift_metrics history.",
 )
 def drift_report(
     context: dg.AssetExecutionContext,
     lakehouse: LakehouseResource,
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
-    pyspark_step_launcher: SparkStep,
 ) -> dg.MaterializeResult:
     """Judge the model that scored the day (recorded on its predictions) on data it never saw."""
     client = mlflow.activate()
