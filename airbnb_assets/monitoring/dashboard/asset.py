@@ -38,7 +38,7 @@ def dashboard(
 ) -> dg.MaterializeResult:
     """Rebuild the dashboard page from the lakehouse tables and the model registry."""
     client = mlflow.activate()
-    predictions, metrics, quality = dd.read_inputs(lakehouse)  # the small tables as pandas
+    predictions, metrics, quality = dd.read_inputs(lakehouse)
     data = DashboardData(env=monitoring.env, run_date=context.partition_key)
     if predictions is not None:
         data.price_by_group = dd.price_by_group(predictions, lakehouse.read(GOLD), context.partition_key)
