@@ -32,18 +32,24 @@ INGESTED = "ingested"
 SUPERSEDED = "superseded"
 
 
+def _ledger_dates(lakehouse: LakehouseResource, status: str) -> set[dt.date] | None:
+    """Snapshot dates of the ledger's rows with ``status`` (``None``: no ledger).
+
+    The ledger is small, so it is read whole as pandas: from its Delta log and files without Spark
+    on this machine's disk (:meth:`~airbnb_assets.platform.lakehouse.LakehouseResource.to_pandas`),
+    with one Spark read elsewhere.
+    """
+    if not lakehouse.exists(LANDING_FILES):
+        return None
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["snapshot_date", "status"])[0]
+    dates = ledger.loc[ledger["status"] == status, "snapshot_date"].dropna()
+    return {d.date() if isinstance(d, dt.datetime) else d for d in dates}
+
+
 def candidate_dates(lakehouse: LakehouseResource, day: dt.date) -> list[dt.date] | None:
     """Snapshot dates up to ``day`` the ledger saw ingested, newest first (``None``: no ledger)."""
-    ledger = lakehouse.read_or_none(LANDING_FILES)
-    if ledger is None:
-        return None
-    rows = (
-        ledger.filter((F.col("status") == INGESTED) & (F.col("snapshot_date") <= F.lit(day)))
-        .select("snapshot_date")
-        .distinct()
-        .collect()
-    )
-    return sorted((r[0] for r in rows if r[0] is not None), reverse=True)
+    dates = _ledger_dates(lakehouse, INGESTED)
+    return None if dates is None else sorted((d for d in dates if d <= day), reverse=True)
 
 
 def superseded_dates(lakehouse: LakehouseResource) -> list[dt.date] | None:
@@ -52,11 +58,8 @@ def superseded_dates(lakehouse: LakehouseResource) -> list[dt.date] | None:
     A supersession is the only deletion from silver, so these are the only dates that can vanish
     from it (when the re-delivery brought no valid row).
     """
-    ledger = lakehouse.read_or_none(LANDING_FILES)
-    if ledger is None:
-        return None
-    rows = ledger.filter(F.col("status") == SUPERSEDED).select("snapshot_date").distinct().collect()
-    return sorted(r[0] for r in rows if r[0] is not None)
+    dates = _ledger_dates(lakehouse, SUPERSEDED)
+    return None if dates is None else sorted(dates)
 
 
 def has_snapshot(table: DataFrame, date: dt.date, where: Column | None = None) -> bool:

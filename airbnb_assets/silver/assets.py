@@ -11,7 +11,7 @@ from airbnb_assets.partitions import processing_day
 from airbnb_assets.platform.declare import spark_asset, table_spec
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import records_table, table_metadata
-from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE, Table
+from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets.silver.expectations import EXPECTATIONS, Expectation
 from airbnb_assets.silver.redelivery import name_of
 from airbnb_assets.silver.schema import QUARANTINE_TABLE_COLUMNS, SILVER_TABLE_COLUMNS
@@ -81,25 +81,35 @@ def log_held_and_superseded(context: dg.AssetExecutionContext, report: SilverRep
 
 
 def reconcile(lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, Any]]:
-    """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal)."""
+    """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal).
+
+    The three tables' rows of ``dates`` are counted in one aggregate over their union (one Spark
+    job and its shuffle, instead of a grouped count per table).
+    """
     if not dates:
         return []
-
-    def counts(table: Table) -> dict[Any, int]:
+    parts = []
+    for table in (BRONZE, SILVER, SILVER_QUARANTINE):
         df = lakehouse.read_or_none(table)
-        if df is None:
-            return {}
-        date_col = "_snapshot_date" if table == BRONZE else "snapshot_date"
-        rows = df.filter(F.col(date_col).isin(dates)).groupBy(date_col).count().collect()
-        return {r[0]: r[1] for r in rows}
-
-    bronze, silver, quarantine = (counts(t) for t in (BRONZE, SILVER, SILVER_QUARANTINE))
+        if df is not None:
+            date_col = "_snapshot_date" if table == BRONZE else "snapshot_date"
+            parts.append(
+                df.filter(F.col(date_col).isin(dates)).select(
+                    F.col(date_col).alias("snapshot_date"), F.lit(table.name).alias("table")
+                )
+            )
+    counts: dict[tuple[Any, str], int] = {}
+    if parts:
+        union = parts[0]
+        for part in parts[1:]:
+            union = union.unionByName(part)
+        counts = {(r[0], r[1]): r[2] for r in union.groupBy("snapshot_date", "table").count().collect()}
     return [
         {
             "snapshot_date": str(d),
-            "bronze": bronze.get(d, 0),
-            "silver": silver.get(d, 0),
-            "quarantine": quarantine.get(d, 0),
+            "bronze": counts.get((d, BRONZE.name), 0),
+            "silver": counts.get((d, SILVER.name), 0),
+            "quarantine": counts.get((d, SILVER_QUARANTINE.name), 0),
         }
         for d in sorted(dates)
     ]

@@ -113,3 +113,30 @@ def test_figure_four_comes_from_the_recorded_commands(tmp_path: Path) -> None:
     assert text.startswith("# hand-written\n")
     [row] = [line for line in text.splitlines() if line.startswith("| 4. `make test`")]
     assert "on abc1234, 2026-11-27T18:00Z" in row and "12 min 34 s" in row and "**not met**" in row
+
+
+def test_spark_jobs_are_counted_per_step_from_the_event_log() -> None:
+    from benchmarks.spark_jobs import job_starts, per_step
+
+    def start(ms: int, site: str) -> str:
+        return json.dumps(
+            {"Event": "SparkListenerJobStart", "Submission Time": ms, "Properties": {"callSite.short": site}}
+        )
+
+    lines = [
+        start(1_000, "collect at x.py:1"),
+        json.dumps({"Event": "SparkListenerJobEnd", "Completion Time": 1_500}),
+        start(2_000, ""),
+        start(2_500, "collect at x.py:1"),
+        start(9_000, "toPandas at y.py:2"),
+    ]
+    jobs = job_starts(lines)
+    assert [at for at, _ in jobs] == [1.0, 2.0, 2.5, 9.0]
+    steps = per_step([("silver", 0.5, 3.0), ("gold", 3.0, 4.0)], jobs)
+    assert steps[0] == {
+        "step": "silver",
+        "seconds": 2.5,
+        "jobs": 3,
+        "sites": {"collect at x.py:1": 2, "(Delta / Spark internal)": 1},
+    }
+    assert steps[1]["jobs"] == 0

@@ -1,4 +1,4 @@
-"""Dashboard inputs: small per-day aggregates of the lakehouse tables (Spark in, pandas out)."""
+"""Dashboard inputs: small per-day aggregates of the lakehouse tables, as pandas frames."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from airbnb_assets.platform.tables import (
     PREDICTION_STATISTICS,
     PREDICTION_STATS_REPORT,
     PREDICTIONS,
+    Table,
 )
 
 if TYPE_CHECKING:
@@ -21,31 +22,38 @@ if TYPE_CHECKING:
 
 
 def _frame(df: DataFrame) -> pd.DataFrame:
-    out = df.toPandas()
-    for col in out.columns:
-        if col == "run_date":
-            out[col] = out[col].astype(str)
+    return _dated(df.toPandas())
+
+
+def _dated(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``run_date`` as ISO text (the page's x axis and its join key)."""
+    out = frame.copy()
+    if "run_date" in out.columns:
+        out["run_date"] = out["run_date"].astype(str)
     return out
 
 
-def predictions_over_time(metrics: DataFrame) -> pd.DataFrame:
+def predictions_over_time(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per run date: mean/median predicted and actual price, the band's medians, coverage, model version.
 
     Read from the few prediction statistics rows per day (``report = "predictions"`` of
     ``monitoring/drift_metrics``, written once when the day is scored), not from the predictions.
     """
-    stats = metrics.filter(
-        (F.col("report") == PREDICTION_STATS_REPORT) & (F.col("column").isin(*PREDICTION_STATISTICS))
-    )
+    metrics = _dated(metrics)
+    stats = metrics[
+        (metrics["report"] == PREDICTION_STATS_REPORT) & metrics["column"].isin(PREDICTION_STATISTICS)
+    ]
     wide = (
-        stats.groupBy("run_date")
-        .pivot("column", list(PREDICTION_STATISTICS))
-        .agg(F.first("score"))
-        .join(stats.groupBy("run_date").agg(F.max("model_version").alias("model_version")), "run_date")
-        .filter(F.col("rows_scored") > 0)
+        stats.groupby(["run_date", "column"])["score"]
+        .first()
+        .unstack()
+        .reindex(columns=list(PREDICTION_STATISTICS))
+        .join(stats.groupby("run_date")["model_version"].max())
     )
-    return _frame(
-        wide.select(
+    wide = wide[wide["rows_scored"] > 0].reset_index().sort_values("run_date", ignore_index=True)
+    wide["n_rows"] = wide["rows_scored"].astype("int64")
+    return wide[
+        [
             "run_date",
             "model_version",
             "mean_predicted",
@@ -56,9 +64,9 @@ def predictions_over_time(metrics: DataFrame) -> pd.DataFrame:
             "median_p90",
             "coverage_80",
             "market_level",
-            F.col("rows_scored").cast("long").alias("n_rows"),
-        ).orderBy("run_date")
-    )
+            "n_rows",
+        ]
+    ]
 
 
 def price_by_group(predictions: DataFrame, gold: DataFrame, run_date: str) -> pd.DataFrame:
@@ -82,39 +90,74 @@ def price_by_group(predictions: DataFrame, gold: DataFrame, run_date: str) -> pd
     )
 
 
-def drift_over_time(metrics: DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def drift_over_time(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per run date: dataset verdict, share drifted and model MAE; and per-column scores."""
-    data = metrics.filter(F.col("report") == "data")
-    model = metrics.filter((F.col("report") == "model") & (F.col("column") == "mae"))
-    days = data.groupBy("run_date").agg(
-        F.max(F.col("dataset_drift").cast("int")).cast("boolean").alias("dataset_drift"),
-        F.max("share_drifted").alias("share_drifted"),
-        F.max("report_path").alias("report_path"),
+    metrics = _dated(metrics)
+    data = metrics[metrics["report"] == "data"]
+    model = metrics[(metrics["report"] == "model") & (metrics["column"] == "mae")]
+    days = (
+        data.assign(dataset_drift=data["dataset_drift"].astype("boolean"))
+        .groupby("run_date")
+        .agg(
+            dataset_drift=("dataset_drift", "max"),
+            share_drifted=("share_drifted", "max"),
+            report_path=("report_path", "first"),  # the first non-null: one report a day
+        )
+        .reset_index()
     )
-    mae = model.select(
-        "run_date", F.col("score").alias("model_mae"), F.col("reference").alias("reference_mae")
+    mae = model[["run_date", "score", "reference"]].rename(
+        columns={"score": "model_mae", "reference": "reference_mae"}
     )
-    status = _frame(days.join(mae, "run_date", "left").orderBy("run_date"))
-    columns = _frame(data.select("run_date", "column", "score", "drifted").orderBy("run_date", "column"))
+    status = days.merge(mae, on="run_date", how="left").sort_values("run_date", ignore_index=True)
+    columns = data[["run_date", "column", "score", "drifted"]].sort_values(
+        ["run_date", "column"], ignore_index=True
+    )
     return status, columns
 
 
-def quality_over_time(quality: DataFrame) -> pd.DataFrame:
+def quality_over_time(quality: pd.DataFrame) -> pd.DataFrame:
     """Failed rows per run date and rule (committed runs only)."""
-    return _frame(
-        quality.filter("committed")
-        .groupBy("run_date", "rule", "action")
-        .agg(F.sum("failed_rows").alias("failed_rows"), F.sum("total_rows").alias("total_rows"))
-        .orderBy("run_date", "rule")
+    committed = _dated(quality[quality["committed"].fillna(False).astype(bool)])
+    return (
+        committed.groupby(["run_date", "rule", "action"], as_index=False)[["failed_rows", "total_rows"]]
+        .sum()
+        .sort_values(["run_date", "rule"], ignore_index=True)
     )
 
 
-def read_inputs(lakehouse: LakehouseResource) -> tuple[DataFrame | None, DataFrame | None, DataFrame | None]:
-    """The predictions, drift metrics and data-quality tables (``None`` where not created yet)."""
+#: The columns of ``monitoring/drift_metrics`` and of ``ops/data_quality`` the charts read.
+METRICS_COLUMNS = [
+    "run_date",
+    "report",
+    "column",
+    "score",
+    "reference",
+    "drifted",
+    "dataset_drift",
+    "share_drifted",
+    "report_path",
+    "model_version",
+]
+QUALITY_COLUMNS = ["run_date", "rule", "action", "failed_rows", "total_rows", "committed"]
+
+
+def read_inputs(
+    lakehouse: LakehouseResource,
+) -> tuple[DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:
+    """The predictions table (Spark), and the drift metrics and data-quality tables as pandas.
+
+    The two small tables (a few dozen rows a day) are read once each and charted with pandas: from
+    the Delta log and files without Spark where the lakehouse is on this machine's disk, with one
+    Spark read elsewhere (charting them with Spark took about 30 Spark jobs of pivots and joins).
+    """
+
+    def small(table: Table, columns: list[str]) -> pd.DataFrame | None:
+        return lakehouse.to_pandas(table, columns)[0] if lakehouse.exists(table) else None
+
     return (
         lakehouse.read_or_none(PREDICTIONS),
-        lakehouse.read_or_none(DRIFT_METRICS),
-        lakehouse.read_or_none(DATA_QUALITY),
+        small(DRIFT_METRICS, METRICS_COLUMNS),
+        small(DATA_QUALITY, QUALITY_COLUMNS),
     )
 
 

@@ -20,7 +20,7 @@ def test_predictions_over_time_reads_the_statistics_rows(lakehouse: LakehouseRes
     rows += stats_rows(dt.date(2017, 5, 2), APRIL, "2", {"rows_scored": 0}, 0)  # nothing scored: not shown
     drift = {"run_date": APRIL, "report": "data", "column": "room_type", "score": 0.2, "drifted": True}
     lakehouse.append(lakehouse.create_frame([*rows, drift], DRIFT_METRICS), DRIFT_METRICS)
-    frame = predictions_over_time(lakehouse.read(DRIFT_METRICS))
+    frame = predictions_over_time(lakehouse.to_pandas(DRIFT_METRICS)[0])
     assert frame[["run_date", "model_version", "n_rows"]].values.tolist() == [
         ["2017-03-02", "1", 6000],
         ["2017-04-02", "2", 7000],
@@ -47,3 +47,73 @@ def test_price_by_group_joins_the_days_snapshot(snapshot_gold, snapshot_gold_row
     assert got.sort_index().to_dict() == expected.sort_index().to_dict()
     assert groups["n"].sum() == len(april)  # every row of the day joined its own snapshot once
     assert price_by_group(predictions, snapshot_gold, "2017-05-02").empty
+
+
+def test_drift_and_quality_over_time_from_the_small_tables_as_pandas() -> None:
+    import pandas as pd
+
+    from airbnb_assets.monitoring.dashboard.data import drift_over_time, quality_over_time
+
+    def data(day: dt.date, column: str, drifted: bool | None, verdict: bool | None, path: str | None) -> dict:
+        return {
+            "run_date": day,
+            "report": "data",
+            "column": column,
+            "score": 0.1,
+            "reference": None,
+            "drifted": drifted,
+            "dataset_drift": verdict,
+            "share_drifted": 0.5 if verdict is not None else None,
+            "report_path": path,
+            "model_version": "1",
+        }
+
+    mae = {"run_date": APRIL, "report": "model", "column": "mae", "score": 30.0, "reference": 25.0}
+    metrics = pd.DataFrame(
+        [
+            data(APRIL, "room_type", True, True, "/r/2017-04-02/index.html"),
+            data(APRIL, "price", False, None, None),
+            data(MARCH, "room_type", False, False, "/r/2017-03-02/index.html"),
+            mae,
+        ]
+    )
+    status, columns = drift_over_time(metrics)
+    assert status["run_date"].tolist() == ["2017-03-02", "2017-04-02"]
+    assert status["dataset_drift"].tolist() == [False, True]
+    assert status["report_path"].tolist() == ["/r/2017-03-02/index.html", "/r/2017-04-02/index.html"]
+    assert status["model_mae"].isna().tolist() == [True, False] and status.loc[1, "reference_mae"] == 25.0
+    assert columns[["run_date", "column"]].values.tolist() == [
+        ["2017-03-02", "room_type"],
+        ["2017-04-02", "price"],
+        ["2017-04-02", "room_type"],
+    ]
+
+    quality = pd.DataFrame(
+        [
+            {
+                "run_date": "2017-04-02",
+                "rule": "r",
+                "action": "drop",
+                "failed_rows": 2,
+                "total_rows": 9,
+                "committed": True,
+            },
+            {
+                "run_date": "2017-04-02",
+                "rule": "r",
+                "action": "drop",
+                "failed_rows": 3,
+                "total_rows": 9,
+                "committed": True,
+            },
+            {
+                "run_date": "2017-04-02",
+                "rule": "r",
+                "action": "drop",
+                "failed_rows": 7,
+                "total_rows": 9,
+                "committed": False,
+            },
+        ]
+    )
+    assert quality_over_time(quality)[["failed_rows", "total_rows"]].values.tolist() == [[5, 18]]
