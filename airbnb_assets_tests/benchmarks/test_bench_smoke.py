@@ -140,3 +140,11 @@ def test_spark_jobs_are_counted_per_step_from_the_event_log() -> None:
         "sites": {"collect at x.py:1": 2, "(Delta / Spark internal)": 1},
     }
     assert steps[1]["jobs"] == 0
+
+
+def test_timed_commands_do_not_inherit_the_outer_makes_arguments() -> None:
+    from benchmarks.scenarios import make_environment
+
+    outer = {"PATH": "/usr/bin", "MAKEFLAGS": " -- ARGS=demo", "MFLAGS": "", "MAKELEVEL": "1"}
+    outer["HOME"] = "/root"
+    assert make_environment(outer) == {"PATH": "/usr/bin", "HOME": "/root"}
