@@ -28,6 +28,7 @@ from airbnb_assets_tests.databricks_emulator.server import Workspace
 from airbnb_assets_tests.databricks_emulator.testbed import (
     SCOPES,
     SECRET_WEBHOOK,
+    SPARK_STEPS,
     EmulatedDays,
     airbnb,
     airbnb_background,
@@ -39,7 +40,6 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
 )
 
 DAYS = ("2015-05-04", "2016-07-02")
-SPARK_STEPS = 7  # daily_job: bronze, silver, gold, predictions, drift, dashboard; retrain_job: model
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+import dagster as dg
 import pytest
 
 from airbnb_assets_tests.conftest import build_gold, csv_data_rows, snapshot_file
 from airbnb_assets_tests.databricks_emulator.server import Workspace
-from airbnb_assets_tests.databricks_emulator.testbed import SCOPES, EmulatedDays, check_days, run_days
+from airbnb_assets_tests.databricks_emulator.testbed import (
+    SCOPES,
+    SPARK_STEPS,
+    EmulatedDays,
+    check_days,
+    events,
+    run_days,
+)
 
 DAYS = ("2015-05-04",)
-SPARK_STEPS = 7  # daily_job: bronze, silver, gold, predictions, drift, dashboard; retrain_job: model
 
 
 @pytest.fixture(scope="module")
@@ -76,23 +83,13 @@ def job_assets(name: str) -> set[str]:
 
 def reported(env: dict[str, str]) -> tuple[set[str], dict[str, tuple[bool, str]]]:
     """The asset keys the day's runs materialized, and each check's (passed, severity), from Dagster."""
-    import dagster as dg
-    from dagster._core.instance.ref import InstanceRef
-
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
     materialized: set[str] = set()
     checks: dict[str, tuple[bool, str]] = {}
-    for record in instance.get_run_records(dg.RunsFilter(job_name="daily_job")) + instance.get_run_records(
-        dg.RunsFilter(job_name="retrain_job")
-    ):
-        for event in instance.all_logs(record.dagster_run.run_id):
-            dagster_event = event.dagster_event
-            if dagster_event is None:
-                continue
-            if dagster_event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION:
-                materialized.add(dagster_event.asset_key.to_user_string())
-            elif dagster_event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-                data = dagster_event.event_specific_data
-                key = f"{data.asset_key.to_user_string()}:{data.check_name}"
-                checks[key] = (data.passed, data.severity.value)
+    for job in ("daily_job", "retrain_job"):
+        for event in events(env, job, dg.DagsterEventType.ASSET_MATERIALIZATION):
+            materialized.add(event.asset_key.to_user_string())
+        for event in events(env, job, dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+            data = event.event_specific_data
+            key = f"{data.asset_key.to_user_string()}:{data.check_name}"
+            checks[key] = (data.passed, data.severity.value)
     return materialized, checks

@@ -21,6 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dagster as dg
+
 from airbnb_assets.platform.spark import metastore_conf
 from airbnb_assets_tests.databricks_emulator.server import Workspace
 
@@ -28,6 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 #: The secret store of the emulated Key Vault-backed scope (the alert webhook's URL is a secret).
 SECRET_WEBHOOK = "https://hooks.example.invalid/services/T0/B0/emulator-secret-4f2a"
 SCOPES = {"airbnb-test": {"airbnb-alert-webhook-url": SECRET_WEBHOOK}}
+#: Submitted runs of a labelled day, one per Spark asset: daily_job's bronze, silver, gold,
+#: predictions, drift and dashboard, and retrain_job's model.
+SPARK_STEPS = 7
 
 
 def catalog_conf(root: Path) -> dict[str, str]:
@@ -183,9 +188,10 @@ def run_days(ws: Workspace, base: Path, files: list[Path], compute: str) -> Emul
 
 def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[str, int]) -> None:
     """What one or two emulated days must show: every command succeeded, one cluster per Dagster
-    run and none left running, DEV's row counts, the first day unscored, a version registered by
-    each day's retrain on the cluster (the first one champion), and a second day scored, judged
-    and charted there by the version the first day registered."""
+    run and none left running, DEV's row counts, no table compacted, the first day unscored, a
+    version registered by each day's retrain on the cluster (the first one champion; the second's
+    alias as its gate decided), and a second day scored, judged and charted there by the version
+    the first day registered."""
     from deltalake import DeltaTable
 
     for label, outcome in days.outcomes.items():
@@ -206,6 +212,10 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
         return [r for r in table if all(str(r[k]) == v for k, v in where.items())]
 
     assert len(rows("bronze", "listings")) == sum(bronze_rows.values())
+    # Each run is a fresh cluster JVM, and none of its writes compacted a table of a few files.
+    for schema, name in (("bronze", "listings"), ("silver", "listings"), ("gold", "listing_features")):
+        history = DeltaTable(days.table_path(schema, name)).history()
+        assert "OPTIMIZE" not in [c["operation"] for c in history], (schema, name)
     assert len(rows("silver", "listings")) == sum(gold_rows.values())
     for day, expected in gold_rows.items():
         assert len(rows("gold", "listing_features", snapshot_date=day)) == expected
@@ -214,11 +224,18 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
     with contextlib.closing(registry):
         versions = registry.execute("SELECT version FROM model_versions ORDER BY version").fetchall()
         aliases = registry.execute("SELECT alias, version FROM registered_model_aliases").fetchall()
+        decisions = registry.execute(
+            "SELECT version, value FROM model_version_tags WHERE key = 'promotion' ORDER BY version"
+        ).fetchall()
     assert [v for (v,) in versions] == list(range(1, len(gold_rows) + 1))  # one per day's retrain
     if not later:  # the first day's retrain, judged on a holdout, is the champion
         assert aliases == [("champion", 1)]
     else:  # the second day is served by the version the first day registered
         (second,) = later
+        # v2's alias is its gate's decision: champion if promoted, else challenger beside v1.
+        expected = {"promoted": [("champion", 2)], "refused": [("challenger", 2), ("champion", 1)]}
+        assert decisions[0] == (1, "promoted") and len(decisions) == 2
+        assert sorted(aliases) == expected[decisions[1][1]]
         scored = rows("gold", "price_predictions", snapshot_date=second)
         assert len(scored) > 0.9 * gold_rows[second]
         assert {str(r["model_version"]) for r in scored} == {"1"}
@@ -229,16 +246,26 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
     assert max(gold_rows) in dashboard.read_text(encoding="utf-8")
 
 
-def step_failure(env: dict[str, str]) -> tuple[str, str]:
-    """The failed step of the environment's one ``daily_job`` run: its key and its error's text."""
-    import dagster as dg
+def instance(env: dict[str, str]) -> dg.DagsterInstance:
+    """The Dagster instance of the environment's runs (its ``DAGSTER_HOME``)."""
     from dagster._core.instance.ref import InstanceRef
 
-    instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
-    (record,) = instance.get_run_records(dg.RunsFilter(job_name="daily_job"))
-    records = instance.get_records_for_run(
-        record.dagster_run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
-    ).records
-    (event,) = [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
+
+
+def events(env: dict[str, str], job: str, kind: dg.DagsterEventType) -> list[dg.DagsterEvent]:
+    """The events of type ``kind`` of every run of ``job`` in the environment's instance."""
+    runs = instance(env)
+    found = []
+    for record in runs.get_run_records(dg.RunsFilter(job_name=job)):
+        records = runs.get_records_for_run(record.dagster_run.run_id, of_type=kind).records
+        found += [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
+    return found
+
+
+def step_failure(env: dict[str, str]) -> tuple[str, str]:
+    """The failed step of the environment's one ``daily_job`` run: its key and its error's text."""
+    (record,) = instance(env).get_run_records(dg.RunsFilter(job_name="daily_job"))
+    (event,) = events(env, "daily_job", dg.DagsterEventType.STEP_FAILURE)
     error = event.step_failure_data.error
     return str(event.step_key), error.to_string() if error else ""
