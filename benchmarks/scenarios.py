@@ -122,10 +122,11 @@ def million_rows(bench: Bench, iterations: int, rows: int = 1_000_000, floor: bo
         "iterations": iterations,
         "seconds": seconds,
         **out,
-        "target_seconds": 90,
+        "target_ratio": 1.3,  # of the floor (the bare script's seconds on the same day)
         "peak_rss_gb": peak / GB,
         "target_peak_rss_gb": 4.0,
-        "met": seconds <= 90 and peak <= 4 * GB,
+        # Judged only with the floor measured here; RESULTS.md also judges it against a recorded one.
+        "met": seconds <= 1.3 * out["bare_seconds"] and peak <= 4 * GB if out else None,
         "steps": _median_steps(runs),
         "runs": runs,
     }
