@@ -38,7 +38,7 @@ RUNTIME_PROVIDED = frozenset({"pyspark", "delta-spark", "py4j"})
 #: The cluster's pins (``make cluster-requirements`` regenerates them; see the file's header).
 CLUSTER_REQUIREMENTS = Path(__file__).with_name("cluster-requirements.txt")
 #: Spark settings a job cluster gets as a local session does: AQE coalescing of cached shuffles
-#: (one file for a small day) and Delta auto compaction (see ``platform.session.LOCAL_CONF``).
+#: (one file for a small day) and Delta auto compaction off (see ``platform.session.LOCAL_CONF``).
 FILE_SIZE_CONF = (
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning",
     "spark.databricks.delta.autoCompact.enabled",

@@ -44,7 +44,7 @@ def log_facts(path: str) -> LogFacts:
     return LogFacts(version=int(table.version()), rows=rows)
 
 
-#: Commits read to find the latest write behind an auto compaction.
+#: Commits read to find the latest write behind a compaction.
 COMPACTION_LOOKBACK = 3
 
 

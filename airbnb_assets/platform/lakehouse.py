@@ -197,6 +197,22 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
         version = int(self.delta(table).history(1).collect()[0]["version"])
         return LogFacts(version, int(self.read(table).count()))
 
+    def file_stats(self, table: Table) -> tuple[int, int]:
+        """The number of data files of the table's current version and their total bytes.
+
+        From the Delta log with delta-rs on this machine's disk (no Spark job); elsewhere from
+        ``DESCRIBE DETAIL`` (the log's metadata, no data file read).
+        """
+        local = self.local_table_path(table)
+        if local is not None:
+            import pyarrow as pa
+            from deltalake import DeltaTable as PathTable
+
+            sizes = pa.table(PathTable(local).get_add_actions(flatten=True)).column("size_bytes")
+            return len(sizes), int(pa.compute.sum(sizes).as_py() or 0)
+        detail = self.delta(table).detail().select("numFiles", "sizeInBytes").first()
+        return (int(detail[0] or 0), int(detail[1] or 0)) if detail is not None else (0, 0)
+
     def row_count(self, table: Table) -> int:
         """Rows of the table's current version (0 if it does not exist), from the log where it can."""
         facts = self.facts(table)
@@ -220,7 +236,7 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
     def last_commit(self, table: Table) -> tuple[int, dict[str, Any]]:
         """The table's latest version, and the ``operationMetrics`` of its latest write.
 
-        An auto compaction (``OPTIMIZE``) that followed the write is skipped for the metrics.
+        A compaction (``OPTIMIZE``) that followed the write is skipped for the metrics.
         """
         local = self._local_log(table)
         if local is not None:

@@ -39,9 +39,11 @@ LOCAL_CONF: dict[str, str] = {
     # ... and AQE may coalesce a cached plan's shuffle too (silver caches its judged rows): without
     # it, a 2,000-row day was written as 32 files.
     "spark.sql.optimizer.canChangeCachedPlanOutputPartitioning": "true",
-    # Delta auto compaction: once a table (or partition) holds 50 small files, the write that
-    # crossed the line compacts them (an OPTIMIZE commit, dataChange=false: streams skip it).
-    "spark.databricks.delta.autoCompact.enabled": "true",
+    # Delta auto compaction off: it counts only the files this JVM wrote and compacts any table
+    # this JVM has not compacted yet on its first write, so every run in a fresh process (a Dagster
+    # run, a job cluster) rewrote each table it wrote: six OPTIMIZEs, about 20 s, on a real day.
+    # The lakehouse compacts a table once it holds 50 small files (TableWrites.compact_small_files).
+    "spark.databricks.delta.autoCompact.enabled": "false",
     # Java's full charset list (Mac Roman, windows-1252 landed files): set when the session starts,
     # never at run time (``spark.conf.set`` is refused on Databricks shared and serverless compute).
     "spark.sql.legacy.javaCharsets": "true",

@@ -10,9 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from delta.tables import DeltaTable
     from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 
     from airbnb_assets.platform.tables import Table
+
+
+#: An unpartitioned table is compacted by the write that brings it to this many data files ...
+COMPACT_MIN_FILES = 50
+#: ... when they average under this size (Delta auto compaction's target file size).
+SMALL_FILE_BYTES = 128 * 1024 * 1024
 
 
 def sql_string(text: str) -> str:
@@ -37,6 +44,8 @@ class TableWrites:
         def identifier(self, table: Table) -> str: ...  # noqa: D102
         def exists(self, table: Table) -> bool: ...  # noqa: D102
         def last_commit(self, table: Table) -> tuple[int, dict[str, Any]]: ...  # noqa: D102
+        def file_stats(self, table: Table) -> tuple[int, int]: ...  # noqa: D102
+        def delta(self, table: Table) -> DeltaTable: ...  # noqa: D102
 
     def create_frame(self, rows: list[dict[str, Any]], table: Table) -> DataFrame:
         """A DataFrame of ``rows`` with the table's declared schema."""
@@ -104,7 +113,28 @@ class TableWrites:
         value = self.last_commit(table)[1].get("numOutputRows")
         return int(value) if value is not None else None
 
+    def compact_small_files(self, table: Table) -> bool:
+        """``OPTIMIZE`` an unpartitioned table that holds :data:`COMPACT_MIN_FILES` small files.
+
+        Called after every write. Delta's own auto compaction is off: it counts only the files
+        this JVM wrote and compacts, on its first write, any table this JVM has not compacted yet,
+        so a run in a fresh process (every Dagster run, every job cluster) rewrote every table it
+        wrote. A partitioned table gets one file per partition and writer, and is left as it is.
+        Returns whether it compacted.
+        """
+        if table.partition_by is not None:
+            return False
+        files, size = self.file_stats(table)
+        if files < COMPACT_MIN_FILES or size >= files * SMALL_FILE_BYTES:
+            return False
+        self.delta(table).optimize().executeCompaction()  # an OPTIMIZE commit: dataChange=false
+        return True
+
     def _save(self, writer: DataFrameWriter, table: Table) -> None:
+        self._write(writer, table)
+        self.compact_small_files(table)
+
+    def _write(self, writer: DataFrameWriter, table: Table) -> None:
         if table.partition_by:
             writer = writer.partitionBy(table.partition_by)
         if not self.catalog:

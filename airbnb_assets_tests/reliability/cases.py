@@ -189,9 +189,10 @@ CASES: tuple[Case, ...] = (
         "small_files",
         "Day after day of small writes (a 2,000-row day used to add 32 files to ``silver/listings``, "
         "four to each bookkeeping table).",
-        "A small day is one file per table (AQE coalesces cached shuffles too); Delta auto compaction "
-        "rewrites a table's small files once it holds 50 (an ``OPTIMIZE`` commit streams skip); "
-        'what the last write wrote stays readable behind it. See the runbook\'s "Small files".',
+        "A small day is one file per table (AQE coalesces cached shuffles too); the write that brings "
+        "a table to 50 small files compacts it (an ``OPTIMIZE`` commit streams skip), and a new "
+        "process's first write does not (Delta's auto compaction did: it is off); what the last "
+        'write wrote stays readable behind it. See the runbook\'s "Small files".',
         "test_a_small_day_is_one_file_per_table",
     ),
     Case(

@@ -119,7 +119,7 @@ def test_a_deleted_data_file_stops_the_next_run_and_show_with_the_fix(  # type: 
 ) -> None:
     path = small_snapshot(tmp_path, "2019-10-14", rows=200)
     lakehouse.append(build_silver(spark, [path]).repartition(2), SILVER)  # a real silver table, 2 files
-    # A file the latest version lists (auto compaction may have tombstoned the two it wrote first).
+    # A file the latest version lists (a compaction may have tombstoned the two it wrote first).
     lost = Path(DeltaTable(lakehouse.path(SILVER)).file_uris()[0].removeprefix("file://"))
     lost.unlink()  # removed by hand: the log still lists it and still counts its rows
 
