@@ -115,6 +115,37 @@ def _check_catalog(session: SparkSession, wanted: str) -> SparkSession:
     return session
 
 
+@contextlib.contextmanager
+def _first_resolve(ivy_dir: str | None, resolves: bool) -> Iterator[None]:
+    """Let one process at a time start Spark until one start has resolved Delta's jars into Ivy.
+
+    Spark resolves ``spark.jars.packages`` with Ivy at every start; two processes filling an empty
+    Ivy cache at once corrupt each other's downloads (``unresolved dependency ... not found``: seen
+    with two pytest workers on a fresh machine). A marker in the cache, written after the first
+    locked start succeeds, lets later starts run side by side. Nothing to do when the jars come
+    from ``.jars`` (``resolves`` false).
+    """
+    if not resolves:
+        yield
+        return
+    import fcntl
+    from importlib.metadata import version
+
+    cache = ivy_dir or os.path.join(os.path.expanduser("~"), ".ivy2.5.2")
+    marker = os.path.join(cache, f".airbnb_assets-delta-{version('delta-spark')}.resolved")
+    if os.path.exists(marker):
+        yield
+        return
+    os.makedirs(cache, exist_ok=True)
+    with open(os.path.join(cache, ".airbnb_assets.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+            open(marker, "w").close()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def get_or_create_session(
     master: str | None = "local[2]",
     local_dir: str | None = None,
@@ -158,7 +189,8 @@ def get_or_create_session(
 
         builder = configure_spark_with_delta_pip(builder)
     try:
-        with _jvm_output_to(jvm_log):
+        resolves = not jars  # configure_spark_with_delta_pip: Delta's jars by spark.jars.packages
+        with _first_resolve(conf.get("spark.jars.ivy"), resolves), _jvm_output_to(jvm_log):
             spark = builder.getOrCreate()
     except Exception as exc:
         if jvm_log is None:
