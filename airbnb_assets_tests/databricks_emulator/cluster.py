@@ -204,6 +204,7 @@ class Cluster:
             "EMULATOR_CLUSTER_TOKEN": self.token,
             "EMULATOR_CLUSTER_ID": self.cluster_id,
             "EMULATOR_SPARK_DIR": str(self.folder / "spark"),
+            "EMULATOR_IVY_DIR": str(environment.ivy_dir(environment.runtime())),
             "EMULATOR_SPARK_CONF": json.dumps(
                 {k: self._resolve(str(v)) for k, v in (self.spec.get("spark_conf") or {}).items()}
             ),

@@ -5,7 +5,9 @@ Nothing here is the orchestrator's environment. Three layers, each a folder unde
 
 1. **The runtime** (``runtime-<key>``): CPython 3.12 (pyenv's, or ``EMULATOR_PYTHON``) with the
    runtime's preinstalled libraries at their versions (:data:`DBR_LIBRARIES`, with its source),
-   pyspark 4.0.0 and delta-spark 4.0.0. Key: the interpreter's version and the list.
+   pyspark 4.0.0 and delta-spark 4.0.0, and Delta's jars in the runtime's own Ivy folder (resolved
+   once, here: no cluster start touches the orchestrator's ``~/.ivy2.5.2``). Key: the
+   interpreter's version and the list.
 2. **The run's PyPI libraries** (``libraries-<key>``): a virtual environment that sees the
    runtime's packages through a ``.pth`` line and gets ``pip install`` of the requested pins, as a
    cluster's library installation does (a pin the index lacks, or one that conflicts with
@@ -93,7 +95,7 @@ def runtime() -> Path:
     """Layer 1, built on first use: the runtime's Python with its preinstalled libraries."""
     python = python312()
     version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout
-    target = CACHE / f"runtime-{_key(version, DBR_LIBRARIES.read_text(), *RUNTIME_EXTRAS)}"
+    target = CACHE / f"runtime-{_key(version, DBR_LIBRARIES.read_text(), *RUNTIME_EXTRAS, 'ivy')}"
     if (target / ".ready").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -120,8 +122,30 @@ def runtime() -> Path:
             ],
             check=True,
         )
+        _resolve_delta_jars(target)
         (target / ".ready").touch()
     return target
+
+
+#: Where a runtime keeps Delta's jars (Ivy's cache): DBR ships them; here they are resolved once,
+#: while the runtime is built, so no cluster start shares or races the orchestrator's ``~/.ivy2.5.2``.
+def ivy_dir(runtime_env: Path) -> Path:
+    """The runtime's own Ivy folder (``spark.jars.ivy`` of every emulated cluster's driver)."""
+    return runtime_env / "ivy"
+
+
+def _resolve_delta_jars(runtime_env: Path) -> None:
+    """Start and stop the runtime's Spark once so that Ivy fetches Delta's jars into its own folder."""
+    script = (
+        "import sys; from delta import configure_spark_with_delta_pip as c; "
+        "from pyspark.sql import SparkSession as S; "
+        "b = S.builder.master('local[1]').config('spark.jars.ivy', sys.argv[1])"
+        ".config('spark.ui.enabled', 'false'); c(b).getOrCreate().stop()"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK", "SPARK_"))}
+    subprocess.run(
+        [str(runtime_env / "bin" / "python"), "-c", script, str(ivy_dir(runtime_env))], env=env, check=True
+    )
 
 
 def _layered_env(target: Path, layers: list[Path]) -> Path:

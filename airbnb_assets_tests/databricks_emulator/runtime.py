@@ -116,6 +116,7 @@ def driver(state_file: str) -> None:
         **RUNTIME_CONF,
         "spark.databricks.clusterUsageTags.clusterId": os.environ["EMULATOR_CLUSTER_ID"],
         "spark.local.dir": os.environ["EMULATOR_SPARK_DIR"],
+        "spark.jars.ivy": os.environ["EMULATOR_IVY_DIR"],  # the runtime's Delta jars, not ~/.ivy2.5.2
         **json.loads(os.environ.get("EMULATOR_SPARK_CONF", "{}")),
     }
     builder = SparkSession.builder.master(conf.pop("spark.master", "local[2]")).appName("Databricks Shell")
