@@ -145,6 +145,11 @@ def test_figure_two_is_judged_against_the_floor_of_its_run_or_the_latest_recorde
     # Fast enough but over 4 GB: not met; no floor anywhere: not judged.
     assert figure_two([run("t1", 150.0, 4.5, bare=141.0)])[0][3] == "**not met**"
     assert figure_two([run("t1", 150.0, 3.0)])[0][3] == "—"
+    # A run that recorded its own targets and verdict is shown with them, not issue 22's.
+    own = run("t1", 170.0, 4.5, bare=141.0)
+    own["scenarios"]["million_rows"] |= {"target_ratio": 1.25, "target_peak_rss_gb": 5.0, "met": True}
+    [row] = figure_two([own])
+    assert row[2:4] == ["≤ 1.25× the floor, ≤ 5 GB", "met"]
 
 
 def test_spark_jobs_are_counted_per_step_from_the_event_log() -> None:
