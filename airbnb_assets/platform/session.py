@@ -49,6 +49,9 @@ LOCAL_CONF: dict[str, str] = {
     "spark.sql.legacy.javaCharsets": "true",
 }
 
+#: Spark 4's default Ivy folder, named here so the first start's lock and Spark's resolution agree.
+DEFAULT_IVY_DIR = os.path.join(os.path.expanduser("~"), ".ivy2.5.2")
+
 DEFAULT_JARS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), ".jars")
 
 
@@ -131,7 +134,7 @@ def _first_resolve(ivy_dir: str | None, resolves: bool) -> Iterator[None]:
     import fcntl
     from importlib.metadata import version
 
-    cache = ivy_dir or os.path.join(os.path.expanduser("~"), ".ivy2.5.2")
+    cache = ivy_dir or DEFAULT_IVY_DIR
     marker = os.path.join(cache, f".airbnb_assets-delta-{version('delta-spark')}.resolved")
     if os.path.exists(marker):
         yield
@@ -182,15 +185,16 @@ def get_or_create_session(
         builder = builder.config(key, value)
 
     jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []
+    ivy_dir = None
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
-    else:
+    else:  # Delta's jars by spark.jars.packages, resolved into the Ivy folder the lock guards
         from delta import configure_spark_with_delta_pip
 
-        builder = configure_spark_with_delta_pip(builder)
+        ivy_dir = conf.get("spark.jars.ivy") or DEFAULT_IVY_DIR
+        builder = configure_spark_with_delta_pip(builder.config("spark.jars.ivy", ivy_dir))
     try:
-        resolves = not jars  # configure_spark_with_delta_pip: Delta's jars by spark.jars.packages
-        with _first_resolve(conf.get("spark.jars.ivy"), resolves), _jvm_output_to(jvm_log):
+        with _first_resolve(ivy_dir, resolves=not jars), _jvm_output_to(jvm_log):
             spark = builder.getOrCreate()
     except Exception as exc:
         if jvm_log is None:

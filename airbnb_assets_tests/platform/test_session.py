@@ -58,3 +58,14 @@ def test_jars_from_the_jars_folder_take_no_lock(tmp_path: Path) -> None:
     with _first_resolve(str(tmp_path), resolves=False):
         pass
     assert list(tmp_path.iterdir()) == []
+
+
+def test_spark_resolved_delta_into_the_folder_the_lock_guards(spark) -> None:  # type: ignore[no-untyped-def]
+    conf = spark.sparkContext.getConf()
+    if conf.get("spark.jars", ""):  # the jars came from .jars (`make jars`): nothing was resolved
+        assert "delta-spark" in conf.get("spark.jars")
+        return
+    ivy = conf.get("spark.jars.ivy")
+    assert ivy, "the session resolved Delta's jars into an Ivy folder it was not told of"
+    assert list(Path(ivy).glob(".airbnb_assets-delta-*.resolved"))
+    assert list(Path(ivy).glob("jars/io.delta_delta-spark*.jar"))
