@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import statistics
 import subprocess
 import time
@@ -182,10 +183,16 @@ def commands() -> dict[str, Any]:
 def make_environment(environ: dict[str, str]) -> dict[str, str]:
     """``environ`` without the variables through which an outer ``make`` passes its own arguments.
 
-    ``make bench-commands ARGS=demo`` exports ``ARGS=demo`` to sub-makes through ``MAKEFLAGS``;
-    the timed ``make demo`` must run as a user types it, not as ``airbnb replay --fresh demo``.
+    ``make bench-commands ARGS=demo`` passes ``ARGS=demo`` to sub-makes twice: in ``MAKEFLAGS``
+    (after ``--``) and as an exported ``ARGS`` variable. The timed ``make demo`` must run as a user
+    types it, not as ``airbnb replay --fresh demo``: both are dropped, with every other variable
+    the outer command line set.
     """
-    return {k: v for k, v in environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    flags = environ.get("MAKEFLAGS", "").split(" -- ", 1)
+    assigned = flags[1].split() if len(flags) == 2 else []
+    names = {m.group(1) for t in assigned if (m := re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", t))}
+    dropped = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", *names}
+    return {k: v for k, v in environ.items() if k not in dropped}
 
 
 def time_commands(targets: list[str]) -> dict[str, Any]:

@@ -182,6 +182,7 @@ def test_spark_jobs_are_counted_per_step_from_the_event_log() -> None:
 def test_timed_commands_do_not_inherit_the_outer_makes_arguments() -> None:
     from benchmarks.scenarios import make_environment
 
-    outer = {"PATH": "/usr/bin", "MAKEFLAGS": " -- ARGS=demo", "MFLAGS": "", "MAKELEVEL": "1"}
-    outer["HOME"] = "/root"
+    # What GNU make gives the recipe of `make bench-commands ARGS=demo V=1` (the variables exported too).
+    outer = {"PATH": "/usr/bin", "MAKEFLAGS": " -- V=1 ARGS=demo", "MFLAGS": "", "MAKELEVEL": "1"}
+    outer |= {"ARGS": "demo", "V": "1", "MAKEOVERRIDES": "${-*-command-variables-*-}", "HOME": "/root"}
     assert make_environment(outer) == {"PATH": "/usr/bin", "HOME": "/root"}
