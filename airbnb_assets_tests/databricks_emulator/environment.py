@@ -95,7 +95,7 @@ def runtime() -> Path:
     """Layer 1, built on first use: the runtime's Python with its preinstalled libraries."""
     python = python312()
     version = subprocess.run([python, "--version"], capture_output=True, text=True, check=True).stdout
-    target = CACHE / f"runtime-{_key(version, DBR_LIBRARIES.read_text(), *RUNTIME_EXTRAS, 'ivy')}"
+    target = CACHE / f"runtime-{_key(version, DBR_LIBRARIES.read_text(), *RUNTIME_EXTRAS, 'ivy', 'pyc')}"
     if (target / ".ready").exists():
         return target
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -110,6 +110,7 @@ def runtime() -> Path:
                 "pip",
                 "install",
                 "-q",
+                "--compile-bytecode",  # a runtime's image ships its libraries compiled
                 "--python",
                 str(target / "bin" / "python"),
                 "--only-binary",
