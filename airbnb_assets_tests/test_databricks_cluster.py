@@ -38,10 +38,17 @@ PROBE = """
 import importlib.util, json, sys
 import pyspark
 found = importlib.util.find_spec("airbnb_assets")
+runtime_mx = spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
 report = {
     "python": list(sys.version_info[:2]), "executable": sys.executable, "path": sys.path,
     "pyspark": pyspark.__version__, "spark": spark.version,
     "airbnb_assets": found.origin if found else None,
+    "jvm": {
+        "args": list(runtime_mx.getInputArguments()),
+        "classpath": spark._jvm.System.getProperty("java.class.path"),
+        "home": spark._jvm.System.getProperty("java.home"),
+        "cwd": spark._jvm.System.getProperty("user.dir"),
+    },
     "delta": spark.range(3).write.format("delta").mode("overwrite").save(sys.argv[1]) or
              spark.read.format("delta").load(sys.argv[1]).count(),
 }
@@ -105,6 +112,19 @@ def test_the_cluster_runs_the_runtime_and_imports_the_project_only_from_its_whee
     assert bare["airbnb_assets"] is None  # neither the checkout nor the orchestrator's venv is there
     assert environment.leaks(bare["path"]) == []
     assert not bare["executable"].startswith(str(REPO / ".venv"))
+    # The driver maps the runtime's class archive: with -Xshare:on its Java refuses to start when
+    # the archive does not fit its classpath (as with Spark SQL's jar left out).
+    jvm = bare["jvm"]
+    archive = environment.class_archive(environment.runtime())
+    assert f"-XX:SharedArchiveFile={archive}" in jvm["args"] and "-XX:TieredStopAtLevel=1" in jvm["args"]
+    java = [f"{jvm['home']}/bin/java", "-Xshare:on", f"-XX:SharedArchiveFile={archive}"]
+    mapped = subprocess.run([*java, "-cp", jvm["classpath"], "-version"], cwd=jvm["cwd"], capture_output=True)
+    assert mapped.returncode == 0, mapped.stderr
+    fewer = ":".join(e for e in jvm["classpath"].split(":") if "/spark-sql_" not in e)
+    refused = subprocess.run(
+        [*java, "-cp", fewer, "-version"], cwd=jvm["cwd"], capture_output=True, text=True
+    )
+    assert refused.returncode != 0 and "shared class paths mismatch" in refused.stderr
 
     wheel = upload_wheel(workspace)
     pins = [{"pypi": {"package": pin}} for pin in cluster_pins()]

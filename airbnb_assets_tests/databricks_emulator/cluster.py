@@ -165,7 +165,10 @@ class Cluster:
             with open(self.log, "ab") as out:
                 self._driver = subprocess.Popen(
                     [str(self.python), str(self.folder / "runtime.py"), "driver", str(state)],
-                    env=self._base_environment(),
+                    env={
+                        **self._base_environment(),
+                        "SPARK_SUBMIT_OPTS": environment.java_options(environment.runtime()),
+                    },
                     cwd=self.folder,
                     stdout=out,
                     stderr=subprocess.STDOUT,
