@@ -38,6 +38,9 @@ SECRET_REF = re.compile(r"\{\{secrets/([^/}]+)/([^}]+)\}\}")
 #: What the runtime provides: installing these from PyPI would replace the cluster's Spark.
 RUNTIME_PACKAGES = frozenset({"pyspark", "py4j", "delta-spark"})
 DRIVER_START_SECONDS = 240
+#: How long building a cluster's environment may take: the first cluster on a fresh checkout
+#: builds the runtime, its class archive and the run's libraries (minutes, once).
+ENVIRONMENT_BUILD_SECONDS = 1800
 
 
 class Cluster:
@@ -53,6 +56,7 @@ class Cluster:
         self.installed: tuple[list[str], list[str]] | None = None
         self._driver: subprocess.Popen[bytes] | None = None
         self._gateway: dict[str, Any] = {}
+        self._built = threading.Event()
         self._started = threading.Event()
         self._lock = threading.Lock()
 
@@ -61,7 +65,12 @@ class Cluster:
         threading.Thread(target=self._start, daemon=True).start()
 
     def wait_running(self, timeout: float = DRIVER_START_SECONDS) -> None:
-        """Block until the driver is up; raise with the cluster's message if it did not start."""
+        """Block until the driver is up; raise with the cluster's message if it did not start.
+
+        ``timeout`` counts from when the cluster's environment is built (a one-time build may
+        take minutes: :data:`ENVIRONMENT_BUILD_SECONDS`).
+        """
+        self._built.wait(ENVIRONMENT_BUILD_SECONDS)
         self._started.wait(timeout)
         if self.state != "RUNNING":
             raise RuntimeError(f"Cluster {self.cluster_id} is {self.state}: {self.message}")
@@ -143,6 +152,7 @@ class Cluster:
         if self.state != "TERMINATED":
             self.state, self.message = "TERMINATED", message
             self.workspace.terminated.append(self.cluster_id)
+        self._built.set()
         self._started.set()
         shutil.rmtree(self.folder / "python", ignore_errors=True)
 
@@ -160,6 +170,8 @@ class Cluster:
     def _start(self) -> None:
         try:
             self.python = environment.cluster_python(self.folder, [], [])
+            java_options = environment.java_options(environment.runtime())
+            self._built.set()
             shutil.copy(RUNTIME, self.folder / "runtime.py")
             state = self.folder / "gateway.json"
             with open(self.log, "ab") as out:
@@ -167,7 +179,7 @@ class Cluster:
                     [str(self.python), str(self.folder / "runtime.py"), "driver", str(state)],
                     env={
                         **self._base_environment(),
-                        "SPARK_SUBMIT_OPTS": environment.java_options(environment.runtime()),
+                        "SPARK_SUBMIT_OPTS": java_options,
                     },
                     cwd=self.folder,
                     stdout=out,
@@ -189,6 +201,7 @@ class Cluster:
         except Exception as exc:  # the cluster fails to start, as on Databricks
             self.terminate(f"Cluster start failed: {exc}")
         finally:
+            self._built.set()
             self._started.set()
 
     def _base_environment(self) -> dict[str, str]:
