@@ -1,4 +1,4 @@
-"""Estimators of the price model: the empty-column guard, the mask-augmented booster, the log-price wrapper.
+"""Estimators of the price model: the mask-augmented booster and the log-price wrapper.
 
 Part of the model itself (registered with ``cloudpickle.register_pickle_by_value``): imports only
 numpy, pandas and scikit-learn.
@@ -10,60 +10,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
-
-
-class EmptyColumnGuard(TransformerMixin, BaseEstimator):
-    """Pass numeric columns through with their ``NaN``, except columns entirely missing at fit time.
-
-    A column with no value in the training rows (absent from every training snapshot) carries no
-    information and would break the booster's binning; it is replaced by a constant ``0`` both at
-    fit and at predict time. Other columns keep their ``NaN`` for the booster's missing-value
-    handling.
-    """
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> EmptyColumnGuard:
-        """Record which columns have no value.
-
-        Args:
-            X: Numeric columns.
-            y: Ignored.
-
-        Returns:
-            The fitted transformer.
-        """
-        data = pd.DataFrame(X).apply(pd.to_numeric, errors="coerce")
-        self.feature_names_in_ = np.asarray([str(c) for c in data.columns], dtype=object)
-        self.n_features_in_ = data.shape[1]
-        self.empty_ = data.isna().all(axis=0).to_numpy()
-        return self
-
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """Cast to float and blank the columns that were empty at fit time.
-
-        Args:
-            X: Numeric columns (same order as at fit time).
-
-        Returns:
-            A float array.
-        """
-        check_is_fitted(self, "empty_")
-        values = pd.DataFrame(X).apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
-        values[:, self.empty_] = 0.0
-        return values
-
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """Names of the output columns (the input names).
-
-        Args:
-            input_features: Ignored.
-
-        Returns:
-            The input column names.
-        """
-        return self.feature_names_in_.copy()
 
 
 class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
@@ -78,6 +27,10 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
     Groups are found from the input column names (a pandas frame from the preprocessing): every
     ``numeric__*`` column is its own group, except those in ``keep``; all ``text_ridge__*`` and
     ``title__*`` columns form one group. The masks come from ``random_state``, so fits are repeatable.
+
+    A column with no value in any training row (absent from every training snapshot: the title and
+    four numeric columns of 2019-06-02, for one) carries no information and would break the
+    booster's binning; it is a constant ``0`` at fit and at predict time, so it never splits.
 
     Args:
         loss: Booster loss (``"absolute_error"``, ``"squared_error"``, ...).
@@ -144,7 +97,9 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
             The fitted estimator.
         """
         names = [str(c) for c in getattr(X, "columns", range(np.shape(X)[1]))]
-        values = np.asarray(X, dtype="float64")
+        values = np.array(X, dtype="float64")
+        self.empty_ = np.isnan(values).all(axis=0)
+        values[:, self.empty_] = 0.0
         target = np.asarray(y, dtype="float64")
         blocks, targets, weights = [values], [target], [np.ones(len(values))]
         if self.mask_prob > 0 and self.n_copies > 0:
@@ -187,7 +142,9 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
             The predictions.
         """
         check_is_fitted(self, "booster_")
-        return self.booster_.predict(np.asarray(X, dtype="float64"))
+        values = np.array(X, dtype="float64")
+        values[:, self.empty_] = 0.0
+        return self.booster_.predict(values)
 
 
 class LogPriceRegressor(RegressorMixin, BaseEstimator):

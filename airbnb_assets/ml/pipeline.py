@@ -40,7 +40,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from airbnb_assets.ml.estimators import EmptyColumnGuard, LogPriceRegressor, MaskAugmentedBooster
+from airbnb_assets.ml.estimators import LogPriceRegressor, MaskAugmentedBooster
 from airbnb_assets.ml.text import OutOfFoldTextRidge, title_feature_names, title_features
 
 #: Hyper-parameters of the whole estimator (flat; logged to MLflow).
@@ -92,6 +92,18 @@ def fill_missing_categories(frame: pd.DataFrame) -> pd.DataFrame:
     """
     data = pd.DataFrame(frame)
     return data.astype(object).where(data.notna(), MISSING)
+
+
+def numeric_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numeric columns as floats, ``NaN`` where missing or not a number (the booster handles ``NaN``).
+
+    Args:
+        frame: Numeric columns.
+
+    Returns:
+        The columns as ``float64``.
+    """
+    return pd.DataFrame(frame).apply(pd.to_numeric, errors="coerce").astype("float64")
 
 
 def geo_features(frame: pd.DataFrame) -> pd.DataFrame:
@@ -153,7 +165,7 @@ def build_pipeline(
     excluded = {c.strip() for c in str(p["exclude_numeric"]).split(",") if c.strip()}
     numeric = [c for c in numeric if c not in excluded]
     transformers: list[tuple[str, Any, list[str]]] = [
-        ("numeric", EmptyColumnGuard(), list(numeric)),
+        ("numeric", FunctionTransformer(numeric_values, feature_names_out="one-to-one"), list(numeric)),
         (
             "categorical",
             make_pipeline(

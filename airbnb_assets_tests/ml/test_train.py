@@ -58,3 +58,20 @@ def test_refit_is_reproducible(labelled: pd.DataFrame) -> None:
     x = features_frame(rows)
     a, b = fit(rows).predict(x), fit(shuffled).predict(x)
     assert (a == b).all()
+
+
+def test_a_first_snapshot_without_titles_trains_and_ignores_what_it_never_saw(
+    snapshot_gold_rows: pd.DataFrame,
+) -> None:
+    # 2019-06-02 has no title and four numeric columns fewer: every text feature is empty, which
+    # broke scikit-learn 1.9's binning when it was the first labelled snapshot (a retrain's crash).
+    rows = snapshot_gold_rows[
+        (snapshot_gold_rows.snapshot_date.astype(str) == "2019-06-02") & snapshot_gold_rows.price.notna()
+    ]
+    x = features_frame(rows)
+    assert x["name"].isna().all() and x["minimum_nights"].isna().all()
+    result = train(rows)
+    assert result.scheme.startswith("single snapshot")
+    assert result.metrics["mae"] < result.baseline_metrics["mae"]
+    titled = x.assign(name="Luxury 3 bedroom flat, 2 baths", minimum_nights=30.0)
+    assert (result.model.predict(titled) == result.model.predict(x)).all()  # never split on them
