@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import functions as F
-
 from airbnb_assets.platform.tables import LANDING_FILES
 from airbnb_assets.silver.schema import HEADER_ALIASES, SILVER_COLUMNS
 
@@ -78,10 +76,19 @@ def dropped_columns(files: list[dict[str, Any]], dates: list[dt.date]) -> list[d
 
 def column_report(lakehouse: LakehouseResource, dates: list[dt.date]) -> list[dict[str, Any]]:
     """:func:`dropped_columns` for the snapshot dates a run processed, from ``ops/landing_files``."""
-    ledger = lakehouse.read_or_none(LANDING_FILES)
-    if ledger is None or not dates:
+    if not dates or not lakehouse.exists(LANDING_FILES):
         return []
-    rows = ledger.filter(F.col("status") == "ingested").select(
-        "file_name", "snapshot_date", "status", "columns"
-    )
-    return dropped_columns([r.asDict() for r in rows.collect()], dates)
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_name", "snapshot_date", "status", "columns"])[0]
+    ingested = ledger[ledger["status"] == "ingested"]
+    files = [
+        {
+            "file_name": name,
+            "snapshot_date": date,
+            "status": "ingested",
+            "columns": None if c is None else list(c),
+        }
+        for name, date, c in zip(
+            ingested["file_name"], ingested["snapshot_date"], ingested["columns"], strict=True
+        )
+    ]
+    return dropped_columns(files, dates)

@@ -229,6 +229,35 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
         version = self.version(table)
         return (frame.select(*columns) if columns else frame).toPandas(), int(version or 0)
 
+    def grouped_counts(self, table: Table, by: str, where: list[tuple[str, str, Any]]) -> dict[Any, int]:
+        """Rows per value of ``by`` among those matching every ``(column, "=" | "in", value)`` of ``where``.
+
+        A table that does not exist, or lacks a column of ``where``, counts nothing. On this
+        machine's disk the table is read with delta-rs (only ``by``'s column of the files whose
+        statistics may match, no Spark job); elsewhere one Spark aggregate counts.
+        """
+        local = self.local_table_path(table)
+        if local is not None:
+            from deltalake import DeltaTable as PathTable
+            from pyarrow import parquet
+
+            dataset = PathTable(local).to_pyarrow_dataset()
+            if any(column not in dataset.schema.names for column, _, _ in where):
+                return {}
+            rows = dataset.to_table(columns=[by], filter=parquet.filters_to_expression(where))
+            counts = rows.group_by(by).aggregate([([], "count_all")])
+            return dict(
+                zip(counts.column(by).to_pylist(), counts.column("count_all").to_pylist(), strict=True)
+            )
+        from pyspark.sql import functions as F
+
+        frame = self.read_or_none(table)
+        if frame is None or any(column not in frame.columns for column, _, _ in where):
+            return {}
+        for column, op, value in where:
+            frame = frame.filter(F.col(column).isin(list(value)) if op == "in" else F.col(column) == value)
+        return {r[0]: r[1] for r in frame.groupBy(by).count().collect()}
+
     def version(self, table: Table) -> int | None:
         """Latest committed version of the table, or ``None`` if it does not exist."""
         return self.last_commit(table)[0] if self.exists(table) else None

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from pyspark.sql import functions as F
 
 from airbnb_assets.ingest.columns import column_report
 from airbnb_assets.partitions import processing_day
@@ -81,35 +80,23 @@ def log_held_and_superseded(context: dg.AssetExecutionContext, report: SilverRep
 
 
 def reconcile(lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, Any]]:
-    """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal).
-
-    The three tables' rows of ``dates`` are counted in one aggregate over their union (one Spark
-    job and its shuffle, instead of a grouped count per table).
-    """
+    """Per snapshot date: bronze rows vs silver + quarantine rows (they must be equal)."""
     if not dates:
         return []
-    parts = []
-    for table in (BRONZE, SILVER, SILVER_QUARANTINE):
-        df = lakehouse.read_or_none(table)
-        if df is not None:
-            date_col = "_snapshot_date" if table == BRONZE else "snapshot_date"
-            parts.append(
-                df.filter(F.col(date_col).isin(dates)).select(
-                    F.col(date_col).alias("snapshot_date"), F.lit(table.name).alias("table")
-                )
-            )
-    counts: dict[tuple[Any, str], int] = {}
-    if parts:
-        union = parts[0]
-        for part in parts[1:]:
-            union = union.unionByName(part)
-        counts = {(r[0], r[1]): r[2] for r in union.groupBy("snapshot_date", "table").count().collect()}
+    counts = {
+        table.name: lakehouse.grouped_counts(table, column, [(column, "in", dates)])
+        for table, column in (
+            (BRONZE, "_snapshot_date"),
+            (SILVER, "snapshot_date"),
+            (SILVER_QUARANTINE, "snapshot_date"),
+        )
+    }
     return [
         {
             "snapshot_date": str(d),
-            "bronze": counts.get((d, BRONZE.name), 0),
-            "silver": counts.get((d, SILVER.name), 0),
-            "quarantine": counts.get((d, SILVER_QUARANTINE.name), 0),
+            "bronze": counts[BRONZE.name].get(d, 0),
+            "silver": counts[SILVER.name].get(d, 0),
+            "quarantine": counts[SILVER_QUARANTINE.name].get(d, 0),
         }
         for d in sorted(dates)
     ]

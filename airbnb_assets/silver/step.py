@@ -214,8 +214,4 @@ def run_silver(
 
 def held_now(lakehouse: LakehouseResource) -> dict[str, int]:
     """Files whose rows are held in the quarantine right now → held rows (waiting for an operator)."""
-    quarantine = lakehouse.read_or_none(SILVER_QUARANTINE)
-    if quarantine is None or HELD not in quarantine.columns:
-        return {}
-    rows = quarantine.filter(F.coalesce(F.col(HELD), F.lit(False))).groupBy("_source_file").count().collect()
-    return {r[0]: r[1] for r in rows}
+    return lakehouse.grouped_counts(SILVER_QUARANTINE, "_source_file", [(HELD, "=", True)])

@@ -106,3 +106,20 @@ def test_partition_rows_replace_only_matching_rows_and_report_rows_written(
     kept = sorted((r["report"], r["column"]) for r in lakehouse.read(DRIFT_METRICS).collect())
     assert kept == [("data", "c"), ("predictions", "n")]
     assert lakehouse.last_write_rows(PREDICTIONS) is None  # no table, no commit
+
+
+def test_grouped_counts_agree_with_and_without_spark(lakehouse: LakehouseResource) -> None:
+    where = [("run_date", "in", DAYS[:2]), ("model_version", "=", "1")]
+    assert lakehouse.grouped_counts(PREDICTIONS, "run_date", where) == {}  # no table yet
+    for day, n in zip(DAYS, (3, 2, 4), strict=True):
+        lakehouse.append(_predictions(lakehouse, day, range(n), 100.0), PREDICTIONS)
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(5), 90.0), PREDICTIONS, DAYS[1])
+    by_spark = lakehouse.model_copy(update={"delta_rs": False})
+    assert lakehouse.local_table_path(PREDICTIONS) and not by_spark.local_table_path(PREDICTIONS)
+    expected = {DAYS[0]: 3, DAYS[1]: 5}  # the third day filtered out, the replaced day counted once
+    assert lakehouse.grouped_counts(PREDICTIONS, "run_date", where) == expected
+    assert by_spark.grouped_counts(PREDICTIONS, "run_date", where) == expected
+    assert lakehouse.grouped_counts(PREDICTIONS, "run_date", [("model_version", "=", "2")]) == {}
+    missing = [("_held", "=", True)]  # a column the table lacks matches nothing
+    assert lakehouse.grouped_counts(PREDICTIONS, "run_date", missing) == {}
+    assert by_spark.grouped_counts(PREDICTIONS, "run_date", missing) == {}
