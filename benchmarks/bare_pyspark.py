@@ -88,7 +88,7 @@ def score(spark: SparkSession, features: DataFrame, model_path: Path) -> tuple[D
     """Conform ``features`` to the contract and predict with a pandas UDF; (scored rows, rejected rows).
 
     The model file's bytes are broadcast once; each Python task unpickles them once (an iterator
-    UDF), as ``mlflow.pyfunc.spark_udf`` loads its model once per worker.
+    UDF), as the product's :func:`airbnb_assets.ml.scoring.model_udf` does.
     """
     conformed = conform(features)
     shipped = spark.sparkContext.broadcast(model_path.read_bytes())

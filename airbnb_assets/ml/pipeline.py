@@ -1,7 +1,8 @@
 """A price model that reads the listing title: TF-IDF ridge stacked out of fold into gradient boosting.
 
 The estimator returned by :func:`build_pipeline` is one scikit-learn object (fit on dollars, predicts
-dollars), so MLflow logs a single model and Spark scores it with one ``mlflow.pyfunc.spark_udf``:
+dollars), so MLflow logs a single model and Spark scores it with one pandas UDF
+(:func:`airbnb_assets.ml.scoring.model_udf`):
 
 * the title (``name``) goes through word and character n-gram TF-IDF into a ridge regression on log
   price; its prediction enters the booster as one numeric feature. During ``fit`` that feature is

@@ -1,4 +1,4 @@
-"""Scoring in Spark with ``mlflow.pyfunc.spark_udf``: the same code scales on a cluster.
+"""Scoring in Spark with a pandas UDF around the registered model: the same code scales on a cluster.
 
 The input is conformed to the feature contract first (types cast, extras ignored, missing columns
 null, uncastable rows set aside), so the model's signature is always satisfied. :func:`score` gives
@@ -10,9 +10,11 @@ that :func:`~airbnb_assets.ml.calibration.day_ratios` collects (one column of do
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.gold.features import KEYS, TARGET
@@ -21,7 +23,7 @@ from airbnb_assets.ml.contract import CONTRACT, conform
 from airbnb_assets.platform.tables import PREDICTIONS_QUARANTINE_SCHEMA, PREDICTIONS_SCHEMA
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame, SparkSession
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,28 @@ class Scored:
     extra: list[str]
 
 
+def model_udf(model_uri: str) -> Callable[[Column], Column]:
+    """The registered model as a pandas UDF over a struct of the contract's columns.
+
+    The model is loaded once, here, with MLflow, and travels to the Python workers in the UDF's
+    closure (Spark broadcasts a large one): unlike ``mlflow.pyfunc.spark_udf``, the workers neither
+    import MLflow nor load the model from the registry again (3 s less per scoring in a fresh
+    process, measured on a real day). The workers call the estimator on :func:`features_frame`'s
+    frame, the same input the model was fitted on.
+    """
+    import mlflow.sklearn
+
+    from airbnb_assets.ml.train import features_frame
+
+    model = mlflow.sklearn.load_model(model_uri)
+
+    @F.pandas_udf("double")  # type: ignore[call-overload]
+    def predict(rows: pd.DataFrame) -> pd.Series:
+        return pd.Series(model.predict(features_frame(rows)), index=rows.index)
+
+    return predict
+
+
 def score(
     spark: SparkSession,
     features: DataFrame,
@@ -47,10 +71,8 @@ def score(
     run_date: dt.date,
 ) -> Scored:
     """The registered model's price for every conformable row of ``features`` (before :func:`serve`)."""
-    import mlflow
-
     conformed = conform(features)
-    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type="double", env_manager="local")
+    predict = model_udf(model_uri)
     stamp = [
         F.lit(model_name).alias("model_name"),
         F.lit(str(model_version)).alias("model_version"),

@@ -171,7 +171,7 @@ def get_or_create_session(
         return SparkSession.builder.getOrCreate()
 
     builder = SparkSession.builder.master(master).appName("airbnb_assets")
-    # Python workers (pandas UDFs, mlflow spark_udf) run in this interpreter's environment.
+    # Python workers (pandas UDFs: the model's scoring) run in this interpreter's environment.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     conf = dict(LOCAL_CONF)
     if local_dir:

@@ -89,10 +89,12 @@ def price_predictions(
             str(champion.version),
             day,
         )
-        model_predictions = scored.predictions.cache()  # the ratios are read, then the rows served
+        model_predictions = scored.predictions.cache()  # the ratios, the rows served, their statistics
         try:
             calibration = DayCalibration.of(day_ratios(model_predictions), interval_band(champion))
-            lakehouse.replace_partition(serve(model_predictions, calibration), PREDICTIONS, day)
+            served = serve(model_predictions, calibration)
+            lakehouse.replace_partition(served, PREDICTIONS, day)
+            stats = day_stats(served).first()  # the rows just written, from the cache: one pass
         finally:
             model_predictions.unpersist()
         lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
@@ -102,8 +104,6 @@ def price_predictions(
         todays.unpersist()
     if rejected is None:  # the commit recorded no row count
         rejected = lakehouse.read(PREDICTIONS_QUARANTINE).filter(F.col("run_date") == F.lit(day)).count()
-    # One pass over the day's partition (partition pruning: only the day is read).
-    stats = day_stats(lakehouse.read(PREDICTIONS).filter(F.col("run_date") == F.lit(day))).first()
     assert stats is not None  # an aggregate without grouping has one row
     rows = stats_rows(day, snapshot, str(champion.version), stats.asDict(), rejected)
     lakehouse.replace_partition_rows(
