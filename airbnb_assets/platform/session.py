@@ -118,33 +118,61 @@ def _check_catalog(session: SparkSession, wanted: str) -> SparkSession:
     return session
 
 
+def _resolution_marker(ivy_dir: str) -> str:
+    """The file, in the Ivy cache, naming the jars a start resolved for this Delta and Spark."""
+    from importlib.metadata import version
+
+    name = f".airbnb_assets-delta-{version('delta-spark')}-pyspark-{version('pyspark')}.jars"
+    return os.path.join(ivy_dir, name)
+
+
+def resolved_jars(ivy_dir: str) -> list[str]:
+    """Delta's jars as an earlier start resolved them into ``ivy_dir`` (empty: none, or one is gone).
+
+    Spark resolves ``spark.jars.packages`` with Ivy at every start (about 1.5 s with a full
+    cache); a start that finds this list passes the jars as ``spark.jars`` instead.
+    """
+    try:
+        with open(_resolution_marker(ivy_dir), encoding="utf-8") as fh:
+            paths = fh.read().split()
+    except OSError:
+        return []
+    return paths if paths and all(os.path.isfile(p) for p in paths) else []
+
+
+def _record_resolution(ivy_dir: str, spark: SparkSession) -> None:
+    """Write the jars this start resolved (its ``spark.jars``) for :func:`resolved_jars`."""
+    uris = spark.sparkContext.getConf().get("spark.jars", "") or ""
+    paths = [u.removeprefix("file://").removeprefix("file:") for u in uris.split(",") if u]
+    if not paths:
+        return
+    marker = _resolution_marker(ivy_dir)
+    partial = f"{marker}.{os.getpid()}"
+    with open(partial, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(paths) + "\n")
+    os.replace(partial, marker)
+
+
 @contextlib.contextmanager
-def _first_resolve(ivy_dir: str | None, resolves: bool) -> Iterator[None]:
+def _first_resolve(ivy_dir: str, resolves: bool) -> Iterator[None]:
     """Let one process at a time start Spark until one start has resolved Delta's jars into Ivy.
 
-    Spark resolves ``spark.jars.packages`` with Ivy at every start; two processes filling an empty
-    Ivy cache at once corrupt each other's downloads (``unresolved dependency ... not found``: seen
-    with two pytest workers on a fresh machine). A marker in the cache, written after the first
-    locked start succeeds, lets later starts run side by side. Nothing to do when the jars come
-    from ``.jars`` (``resolves`` false).
+    Spark resolves ``spark.jars.packages`` with Ivy; two processes filling an empty Ivy cache at
+    once corrupt each other's downloads (``unresolved dependency ... not found``: seen with two
+    pytest workers on a fresh machine). Once a locked start has recorded its jars
+    (:func:`resolved_jars`), later starts use them and run side by side. Nothing to do when the
+    jars are known (``resolves`` false).
     """
     if not resolves:
         yield
         return
     import fcntl
-    from importlib.metadata import version
 
-    cache = ivy_dir or DEFAULT_IVY_DIR
-    marker = os.path.join(cache, f".airbnb_assets-delta-{version('delta-spark')}.resolved")
-    if os.path.exists(marker):
-        yield
-        return
-    os.makedirs(cache, exist_ok=True)
-    with open(os.path.join(cache, ".airbnb_assets.lock"), "w") as lock:
+    os.makedirs(ivy_dir, exist_ok=True)
+    with open(os.path.join(ivy_dir, ".airbnb_assets.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
-            open(marker, "w").close()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
@@ -184,18 +212,21 @@ def get_or_create_session(
     for key, value in conf.items():
         builder = builder.config(key, value)
 
-    jars = sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []
-    ivy_dir = None
+    ivy_dir = conf.get("spark.jars.ivy") or DEFAULT_IVY_DIR
+    # Delta's jars: copied by Maven into .jars (offline fallback), else as an earlier start
+    # resolved them, else resolved now by spark.jars.packages into the Ivy folder the lock guards.
+    jars = (sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []) or resolved_jars(ivy_dir)
     if jars:
         builder = builder.config("spark.jars", ",".join(jars))
-    else:  # Delta's jars by spark.jars.packages, resolved into the Ivy folder the lock guards
+    else:
         from delta import configure_spark_with_delta_pip
 
-        ivy_dir = conf.get("spark.jars.ivy") or DEFAULT_IVY_DIR
         builder = configure_spark_with_delta_pip(builder.config("spark.jars.ivy", ivy_dir))
     try:
         with _first_resolve(ivy_dir, resolves=not jars), _jvm_output_to(jvm_log):
             spark = builder.getOrCreate()
+            if not jars:
+                _record_resolution(ivy_dir, spark)
     except Exception as exc:
         if jvm_log is None:
             raise

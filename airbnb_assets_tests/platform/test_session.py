@@ -1,9 +1,9 @@
-"""The local session's first start: one process at a time fills an empty Ivy cache.
+"""The local session's Delta jars: one process at a time fills an empty Ivy cache, later starts reuse it.
 
 On a fresh machine two pytest workers started Spark at once and both resolved Delta's jars into
 ``~/.ivy2.5.2``; each corrupted the other's downloads and every test of one worker errored
-(``unresolved dependency: org.roaringbitmap#shims;0.9.25: not found``). These tests hold the lock
-from one process and watch another, without Spark (a real resolve downloads from Maven Central).
+(``unresolved dependency: org.roaringbitmap#shims;0.9.25: not found``). The lock tests hold
+it from one process and watch another, without Spark (a real resolve downloads from Maven Central).
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from airbnb_assets.platform.session import _first_resolve
+from airbnb_assets.platform.session import (
+    DEFAULT_IVY_DIR,
+    DEFAULT_JARS_DIR,
+    _first_resolve,
+    _resolution_marker,
+    resolved_jars,
+)
 
 #: Another process's attempt to take the lock without waiting: prints "free" or "held".
 TRY_LOCK = """
@@ -32,40 +38,58 @@ def _other_process_finds(lock: Path) -> str:
     ).stdout.strip()
 
 
-def test_the_first_start_holds_the_lock_and_later_starts_do_not(tmp_path: Path) -> None:
+def test_a_start_that_resolves_holds_the_lock(tmp_path: Path) -> None:
     lock = tmp_path / ".airbnb_assets.lock"
     with _first_resolve(str(tmp_path), resolves=True):
         assert _other_process_finds(lock) == "held"
     assert _other_process_finds(lock) == "free"
-    markers = list(tmp_path.glob(".airbnb_assets-delta-*.resolved"))
-    assert len(markers) == 1
-    # Once one start resolved the jars, starts run side by side: the lock is not taken.
-    with _first_resolve(str(tmp_path), resolves=True):
-        assert _other_process_finds(lock) == "free"
-
-
-def test_a_failed_first_start_leaves_no_marker(tmp_path: Path) -> None:
-    try:
+    try:  # a failed start releases it too
         with _first_resolve(str(tmp_path), resolves=True):
             raise RuntimeError("Java gateway process exited")
     except RuntimeError:
         pass
-    assert not list(tmp_path.glob("*.resolved"))
-    assert _other_process_finds(tmp_path / ".airbnb_assets.lock") == "free"
+    assert _other_process_finds(lock) == "free"
 
 
-def test_jars_from_the_jars_folder_take_no_lock(tmp_path: Path) -> None:
+def test_jars_known_take_no_lock(tmp_path: Path) -> None:
     with _first_resolve(str(tmp_path), resolves=False):
         pass
     assert list(tmp_path.iterdir()) == []
 
 
-def test_spark_resolved_delta_into_the_folder_the_lock_guards(spark) -> None:  # type: ignore[no-untyped-def]
-    conf = spark.sparkContext.getConf()
-    if conf.get("spark.jars", ""):  # the jars came from .jars (`make jars`): nothing was resolved
-        assert "delta-spark" in conf.get("spark.jars")
+def test_recorded_jars_are_used_only_while_every_one_exists(tmp_path: Path) -> None:
+    assert resolved_jars(str(tmp_path)) == []  # nothing recorded: resolve
+    jars = [tmp_path / "jars" / "io.delta_delta-spark_2.13-4.4.0.jar", tmp_path / "jars" / "b.jar"]
+    jars[0].parent.mkdir()
+    for jar in jars:
+        jar.write_bytes(b"PK")
+    marker = Path(_resolution_marker(str(tmp_path)))
+    marker.write_text("".join(f"{j}\n" for j in jars))
+    assert resolved_jars(str(tmp_path)) == [str(j) for j in jars]
+    jars[1].unlink()  # a cache cleaned by hand: resolve again
+    assert resolved_jars(str(tmp_path)) == []
+
+
+#: A new process's session: writes and reads a Delta table, prints its rows.
+NEW_SESSION = """
+import sys
+from airbnb_assets.platform.session import get_or_create_session
+spark = get_or_create_session("local[1]", local_dir=sys.argv[1], jvm_log=sys.argv[2])
+spark.range(3).write.format("delta").save(sys.argv[1] + "/t")
+print(spark.read.format("delta").load(sys.argv[1] + "/t").count())
+"""
+
+
+def test_a_later_start_uses_the_jars_an_earlier_one_resolved(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert "delta-spark" in spark.sparkContext.getConf().get("spark.jars", "")
+    if list(Path(DEFAULT_JARS_DIR).glob("*.jar")):  # the jars come from .jars (`make jars`)
         return
-    ivy = conf.get("spark.jars.ivy")
-    assert ivy, "the session resolved Delta's jars into an Ivy folder it was not told of"
-    assert list(Path(ivy).glob(".airbnb_assets-delta-*.resolved"))
-    assert list(Path(ivy).glob("jars/io.delta_delta-spark*.jar"))
+    recorded = resolved_jars(DEFAULT_IVY_DIR)  # this worker's session started first
+    assert any("io.delta_delta-spark" in p for p in recorded)
+    log = tmp_path / "jvm.log"
+    done = subprocess.run(
+        [sys.executable, "-c", NEW_SESSION, str(tmp_path), str(log)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "3"  # Delta works from the recorded jars ...
+    assert ":: resolution report ::" not in log.read_text()  # ... and Ivy resolved nothing
