@@ -48,6 +48,8 @@ report = {
         "classpath": spark._jvm.System.getProperty("java.class.path"),
         "home": spark._jvm.System.getProperty("java.home"),
         "cwd": spark._jvm.System.getProperty("user.dir"),
+        "jars": spark.sparkContext.getConf().get("spark.jars", ""),
+        "packages": spark.sparkContext.getConf().get("spark.jars.packages", ""),
     },
     "delta": spark.range(3).write.format("delta").mode("overwrite").save(sys.argv[1]) or
              spark.read.format("delta").load(sys.argv[1]).count(),
@@ -125,6 +127,9 @@ def test_the_cluster_runs_the_runtime_and_imports_the_project_only_from_its_whee
         [*java, "-cp", fewer, "-version"], cwd=jvm["cwd"], capture_output=True, text=True
     )
     assert refused.returncode != 0 and "shared class paths mismatch" in refused.stderr
+    # Delta's jars are the ones the runtime's build resolved (as DBR ships them): no Ivy at start.
+    assert jvm["jars"] == environment.delta_jars(environment.runtime()) and "delta-spark" in jvm["jars"]
+    assert jvm["packages"] == ""
 
     wheel = upload_wheel(workspace)
     pins = [{"pypi": {"package": pin}} for pin in cluster_pins()]

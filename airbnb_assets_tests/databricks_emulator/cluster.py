@@ -207,6 +207,7 @@ class Cluster:
     def _base_environment(self) -> dict[str, str]:
         """The cluster's process environment: its own Python first, nothing of the orchestrator's."""
         assert self.python is not None
+        runtime = environment.runtime()
         env = {
             "PATH": f"{self.python.parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": os.environ.get("HOME", "/root"),
@@ -220,7 +221,8 @@ class Cluster:
             "EMULATOR_CLUSTER_TOKEN": self.token,
             "EMULATOR_CLUSTER_ID": self.cluster_id,
             "EMULATOR_SPARK_DIR": str(self.folder / "spark"),
-            "EMULATOR_IVY_DIR": str(environment.ivy_dir(environment.runtime())),
+            "EMULATOR_IVY_DIR": str(environment.ivy_dir(runtime)),
+            "EMULATOR_DELTA_JARS": environment.delta_jars(runtime),
             "EMULATOR_SPARK_CONF": json.dumps(
                 {k: self._resolve(str(v)) for k, v in (self.spec.get("spark_conf") or {}).items()}
             ),

@@ -136,17 +136,35 @@ def ivy_dir(runtime_env: Path) -> Path:
 
 
 def _resolve_delta_jars(runtime_env: Path) -> None:
-    """Start and stop the runtime's Spark once so that Ivy fetches Delta's jars into its own folder."""
+    """Start and stop the runtime's Spark once so that Ivy fetches Delta's jars into its own folder.
+
+    The jars that start resolved are listed in the folder (:func:`delta_jars`), for the drivers.
+    """
     script = (
         "import sys; from delta import configure_spark_with_delta_pip as c; "
         "from pyspark.sql import SparkSession as S; "
         "b = S.builder.master('local[1]').config('spark.jars.ivy', sys.argv[1])"
-        ".config('spark.ui.enabled', 'false'); c(b).getOrCreate().stop()"
+        ".config('spark.ui.enabled', 'false'); s = c(b).getOrCreate(); "
+        "jars = s.sparkContext.getConf().get('spark.jars'); "
+        "open(sys.argv[1] + '/delta-jars.txt', 'w').write(jars); s.stop()"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYSPARK", "SPARK_"))}
     subprocess.run(
         [str(runtime_env / "bin" / "python"), "-c", script, str(ivy_dir(runtime_env))], env=env, check=True
     )
+
+
+def delta_jars(runtime_env: Path) -> str:
+    """The runtime's Delta jars (``spark.jars`` of its drivers), as its build resolved them.
+
+    A driver passes them to Spark instead of resolving ``spark.jars.packages`` with Ivy at every
+    cluster start (a DBR image has them installed). Empty when the list is missing or a jar is gone:
+    the driver resolves them then.
+    """
+    listed = ivy_dir(runtime_env) / "delta-jars.txt"
+    uris = [u for u in listed.read_text().split(",") if u] if listed.exists() else []
+    exist = all(Path(u.removeprefix("file://").removeprefix("file:")).is_file() for u in uris)
+    return ",".join(uris) if uris and exist else ""
 
 
 #: A small Delta workload whose JVM writes the runtime's class-data archive when it exits.

@@ -122,7 +122,10 @@ def driver(state_file: str) -> None:
     builder = SparkSession.builder.master(conf.pop("spark.master", "local[2]")).appName("Databricks Shell")
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = configure_spark_with_delta_pip(builder).getOrCreate()
+    jars = os.environ.get("EMULATOR_DELTA_JARS")  # resolved when the runtime was built, as DBR ships them
+    spark = (
+        builder.config("spark.jars", jars) if jars else configure_spark_with_delta_pip(builder)
+    ).getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     params = spark.sparkContext._gateway.gateway_parameters  # type: ignore[union-attr]
     with open(state_file + ".tmp", "w", encoding="utf-8") as fh:
