@@ -2,7 +2,8 @@
 
 Locally it starts ``local[2]`` Spark with delta-spark, tuned for a 2-core laptop. The first start
 downloads the Delta jars (``io.delta:delta-spark_4.2_2.13`` and its dependencies, about 87 MB)
-from Maven Central into ``~/.ivy2.5.2``; later starts reuse them. If Spark's resolver cannot reach
+from Maven Central into ``~/.ivy2.5.2`` and records their list there; later starts pass those jars
+as ``spark.jars`` without resolving them again. If Spark's resolver cannot reach
 Maven Central, ``make jars`` copies the same artefacts with Maven into ``.jars/`` and they are
 passed as ``spark.jars``. On Databricks (``master=None``) it returns the cluster's session.
 
@@ -14,7 +15,7 @@ Catalog code path. Without it the catalog is in-memory. A process has one sessio
 catalog implementation of a running session cannot change.
 
 With ``jvm_log`` set (the local default: ``<root>/<env>/_spark/jvm.log``) the JVM's own output --
-Ivy's resolution report on every start, log4j warnings -- goes to that file instead of the
+Ivy's resolution report on a start that resolves, log4j warnings -- goes to that file instead of the
 terminal; a start that fails names the file and shows its last lines.
 """
 
