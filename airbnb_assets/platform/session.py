@@ -134,16 +134,21 @@ def resolved_jars(ivy_dir: str) -> list[str]:
     """
     try:
         with open(_resolution_marker(ivy_dir), encoding="utf-8") as fh:
-            paths = fh.read().split()
+            return existing_jars(fh.read().split())
     except OSError:
         return []
+
+
+def existing_jars(uris: list[str]) -> list[str]:
+    """The local paths of ``uris`` (``spark.jars`` entries, ``file:`` or bare), or empty if one is gone."""
+    paths = [u.removeprefix("file://").removeprefix("file:") for u in uris if u]
     return paths if paths and all(os.path.isfile(p) for p in paths) else []
 
 
 def _record_resolution(ivy_dir: str, spark: SparkSession) -> None:
     """Write the jars this start resolved (its ``spark.jars``) for :func:`resolved_jars`."""
     uris = spark.sparkContext.getConf().get("spark.jars", "") or ""
-    paths = [u.removeprefix("file://").removeprefix("file:") for u in uris.split(",") if u]
+    paths = existing_jars(uris.split(","))
     if not paths:
         return
     marker = _resolution_marker(ivy_dir)
@@ -155,13 +160,13 @@ def _record_resolution(ivy_dir: str, spark: SparkSession) -> None:
 
 @contextlib.contextmanager
 def _first_resolve(ivy_dir: str, resolves: bool) -> Iterator[None]:
-    """Let one process at a time start Spark until one start has resolved Delta's jars into Ivy.
+    """Let one process at a time resolve Delta's jars with Ivy (``resolves``: no usable recorded list).
 
     Spark resolves ``spark.jars.packages`` with Ivy; two processes filling an empty Ivy cache at
     once corrupt each other's downloads (``unresolved dependency ... not found``: seen with two
     pytest workers on a fresh machine). Once a locked start has recorded its jars
-    (:func:`resolved_jars`), later starts use them and run side by side. Nothing to do when the
-    jars are known (``resolves`` false).
+    (:func:`resolved_jars`), later starts use them and run side by side; a start that waited on
+    the lock reads the list again before it resolves. Nothing to do when the jars are known.
     """
     if not resolves:
         yield
@@ -216,14 +221,15 @@ def get_or_create_session(
     # Delta's jars: copied by Maven into .jars (offline fallback), else as an earlier start
     # resolved them, else resolved now by spark.jars.packages into the Ivy folder the lock guards.
     jars = (sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []) or resolved_jars(ivy_dir)
-    if jars:
-        builder = builder.config("spark.jars", ",".join(jars))
-    else:
-        from delta import configure_spark_with_delta_pip
-
-        builder = configure_spark_with_delta_pip(builder.config("spark.jars.ivy", ivy_dir))
     try:
         with _first_resolve(ivy_dir, resolves=not jars), _jvm_output_to(jvm_log):
+            jars = jars or resolved_jars(ivy_dir)  # recorded by the start this one waited for
+            if jars:
+                builder = builder.config("spark.jars", ",".join(jars))
+            else:
+                from delta import configure_spark_with_delta_pip
+
+                builder = configure_spark_with_delta_pip(builder.config("spark.jars.ivy", ivy_dir))
             spark = builder.getOrCreate()
             if not jars:
                 _record_resolution(ivy_dir, spark)

@@ -1,7 +1,8 @@
 """The emulated cluster's Python: Databricks Runtime 17.3 LTS, then exactly the libraries a run asks for.
 
 Nothing here is the orchestrator's environment. Three layers, each a folder under
-:data:`CACHE` (git-ignored), built once and keyed by what it holds:
+:data:`CACHE` (the user's cache, shared by every checkout, as uv's and Ivy's are), built once and
+keyed by what it holds:
 
 1. **The runtime** (``runtime-<key>``): CPython 3.12 (pyenv's, or ``EMULATOR_PYTHON``) with the
    runtime's preinstalled libraries at their versions (:data:`DBR_LIBRARIES`, with its source),
@@ -21,6 +22,7 @@ The project's code reaches a cluster only as the wheel a run names or the step l
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -32,9 +34,16 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from airbnb_assets.platform.session import existing_jars
+
 REPO = Path(__file__).resolve().parents[2]
-#: Where the built environments live (git-ignored); ``EMULATOR_CACHE`` moves it.
-CACHE = Path(os.environ.get("EMULATOR_CACHE", REPO / ".emulator"))
+#: Where the built environments live: ``EMULATOR_CACHE``, else ``airbnb_assets/emulator`` in the
+#: user's cache (``XDG_CACHE_HOME``, ``~/.cache``). Every layer is keyed by its content, so checkouts
+#: share them safely, and a fresh clone does not build the runtime again (about 3 minutes).
+CACHE = Path(
+    os.environ.get("EMULATOR_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airbnb_assets" / "emulator"
+)
 #: The runtime's preinstalled Python libraries (Databricks Runtime 17.3 LTS release notes).
 DBR_LIBRARIES = Path(__file__).with_name("dbr_17_3.txt")
 #: What the runtime ships outside the table: Spark's Python API, and Delta's (its jars on Spark).
@@ -162,9 +171,7 @@ def delta_jars(runtime_env: Path) -> str:
     the driver resolves them then.
     """
     listed = ivy_dir(runtime_env) / "delta-jars.txt"
-    uris = [u for u in listed.read_text().split(",") if u] if listed.exists() else []
-    exist = all(Path(u.removeprefix("file://").removeprefix("file:")).is_file() for u in uris)
-    return ",".join(uris) if uris and exist else ""
+    return ",".join(existing_jars(listed.read_text().split(",") if listed.exists() else []))
 
 
 #: A small Delta workload whose JVM writes the runtime's class-data archive when it exits.
@@ -215,6 +222,12 @@ def java() -> str:
     return found
 
 
+@functools.cache
+def _java_version(java: str) -> str:
+    """What ``java -version`` prints (asked once per process: every cluster start keys on it)."""
+    return subprocess.run([java, "-version"], capture_output=True, text=True, check=True).stderr
+
+
 def class_archive(runtime_env: Path) -> Path:
     """The runtime's class-data sharing archive (AppCDS) for this ``java``, built on first use.
 
@@ -225,8 +238,7 @@ def class_archive(runtime_env: Path) -> Path:
     ``java -version``, so another Java dumps its own). A JVM that cannot map it loads its classes
     as usual. About 220 MB; 54 s to dump here.
     """
-    version = subprocess.run([java(), "-version"], capture_output=True, text=True, check=True).stderr
-    archive = runtime_env / f"spark-{_key(version)}.jsa"
+    archive = runtime_env / f"spark-{_key(_java_version(java()))}.jsa"
     if archive.exists():
         return archive
     with FileLock(str(archive) + ".lock"):
