@@ -20,7 +20,8 @@ setup: .venv/.synced
 ## Installed with their bytecode compiled (as pip and the Docker image do): without it every Python
 ## process -- each run, test worker, CLI call, Spark's Python workers -- compiled the ~16 s of
 ## imports of the stack again wherever PYTHONDONTWRITEBYTECODE is set (as on CI), 8 s with it.
-.venv/.synced: pyproject.toml uv.lock
+## Synced again when the Makefile changes too (its recipe holds the sync's options).
+.venv/.synced: pyproject.toml uv.lock Makefile
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --frozen --compile-bytecode
 	@touch $@
