@@ -71,6 +71,9 @@ def test_triggers_environments_and_permissions() -> None:
     assert any(s.get("uses", "").startswith("actions/upload-artifact") for s in steps)
     caches = [s for s in steps if s.get("uses", "").startswith(("actions/cache", "astral-sh/setup-uv"))]
     assert "uv.lock" in str(caches) and ".ci/delta-jars.pom.xml" in str(caches)
+    # The emulated Databricks runtime: CPython 3.12 (the container has 3.11) and its built layers.
+    assert any("EMULATOR_PYTHON=" in s.get("run", "") and "3.12" in s["run"] for s in steps)
+    assert "~/.cache/airbnb_assets/emulator" in str(caches) and "dbr_17_3.txt" in str(caches)
 
     assert test["on"]["workflow_run"] == {"workflows": ["ci"], "types": ["completed"], "branches": ["main"]}
     assert test["jobs"]["deploy"]["environment"] == "test"
