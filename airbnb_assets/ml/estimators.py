@@ -127,10 +127,20 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
             max_features=self.max_features,
             early_stopping=False,
             random_state=self.random_state,
-        ).fit(np.vstack(blocks), np.concatenate(targets), sample_weight=np.concatenate(weights))
+        ).fit(np.vstack(blocks), np.concatenate(targets), sample_weight=self._weights(weights))
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = len(names)
         return self
+
+    def _weights(self, weights: list[np.ndarray]) -> np.ndarray | None:
+        """The sample weights, or ``None`` when every row weighs 1 (the default ``copy_weight``).
+
+        Unit weights set the same objective, but scikit-learn takes its weighted path for any
+        weights: non-constant hessians, and every absolute-error leaf recomputed as a weighted
+        percentile. Without them the leaf is ``np.median`` (the mean of the two middle values, not
+        the lower one), and the rolling backtest of the six snapshots fits in 35 s instead of 51 s.
+        """
+        return None if self.copy_weight == 1.0 else np.concatenate(weights)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Predict the target (log price).
