@@ -22,7 +22,7 @@ def _frame(n: int = 600) -> tuple[pd.DataFrame, np.ndarray]:
     return X, y + rng.normal(scale=0.1, size=n)
 
 
-def test_unit_copy_weight_fits_without_weights_and_other_weights_still_count() -> None:
+def test_the_masked_copies_weight_still_counts_and_a_fit_repeats() -> None:
     X, y = _frame()
     small = {"max_iter": 30, "min_samples_leaf": 10}
     unit = MaskAugmentedBooster(**small).fit(X, y)
