@@ -198,7 +198,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if not lakehouse.exists(table):
         where = lakehouse.identifier(table) if lakehouse.catalog else lakehouse.path(table)
         raise UsageError(f"{args.table} has no data yet ({where}): run a day first (`airbnb run --date D`)")
-    frame, version = lakehouse.to_pandas(table)
+    frame, version = lakehouse.to_pandas_versioned(table)
     print(f"{args.table}: {len(frame)} rows, Delta version {version}")
     print(frame.head(args.limit).to_string())
     return 0

@@ -29,7 +29,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         print(f"no gold rows in {lakehouse.identifier(GOLD)}: run `airbnb replay` first", file=sys.stderr)
         return 1
     columns = [*KEYS, *[c.name for c in CONTRACT], TARGET]
-    gold, _ = lakehouse.to_pandas(GOLD, columns)
+    gold = lakehouse.to_pandas(GOLD, columns)
     labelled = gold[gold[TARGET].notna()]
     table = market_backtest(labelled) if args.market else backtest(labelled)
     print(table.to_string(index=False))

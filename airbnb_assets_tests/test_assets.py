@@ -112,7 +112,7 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     }
     assert stats["rows_scored"] == 8102 and stats["rows_quarantined"] == 0
     assert round(stats["median_predicted"], 2) == predictions["median_prediction"].value
-    over_time = predictions_over_time(lakehouse.to_pandas(DRIFT_METRICS)[0])
+    over_time = predictions_over_time(lakehouse.to_pandas(DRIFT_METRICS))
     assert over_time[["run_date", "model_version", "n_rows"]].values.tolist() == [["2019-10-14", "1", 8102]]
 
     # Same day again: nothing new; the day is re-scored by the model that served it, not by v2.

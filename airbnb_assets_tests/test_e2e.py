@@ -226,7 +226,7 @@ def test_no_model_judged_on_rows_it_was_trained_on(replay: Replay, replayed) -> 
         assert all(s < str(row["snapshot_date"]) for s in trained), row
     metrics = _model_mae_rows(replayed)
     assert sorted(str(r["run_date"]) for r in metrics) == list(REPLAY_DAYS[1:])  # each labelled day
-    status, _ = drift_over_time(replayed.to_pandas(DRIFT_METRICS)[0])
+    status, _ = drift_over_time(replayed.to_pandas(DRIFT_METRICS))
     dashboard = {str(r.run_date): (r.model_mae, r.reference_mae) for r in status.itertuples()}
     for row in metrics:
         day, version = str(row["run_date"]), versions[row["model_version"]]

@@ -68,7 +68,7 @@ def _ingested_hashes(lakehouse: LakehouseResource) -> dict[str, str]:
     """SHA-256 → file name of every ingested file, from the ledger (pandas: no Spark job locally)."""
     if not lakehouse.exists(LANDING_FILES):
         return {}
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["sha256", "file_name", "status"])[0]
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["sha256", "file_name", "status"])
     ingested = ledger[ledger["status"] == "ingested"]
     return dict(zip(ingested["sha256"], ingested["file_name"], strict=True))
 
@@ -253,7 +253,7 @@ def record_unstreamed_files(
     listed = landed_files(lakehouse.session, lakehouse.landing_path)
     probes = [probe_listed(p, size) for p, size in listed.items() if _unstreamed(p, size)]
     if probes and lakehouse.exists(LANDING_FILES):
-        seen = set(lakehouse.to_pandas(LANDING_FILES, ["file_name"])[0]["file_name"])
+        seen = set(lakehouse.to_pandas(LANDING_FILES, ["file_name"])["file_name"])
         probes = [p for p in probes if p.name not in seen]
     records = [_record(p, run_date, None) for p in probes]
     for r in records:

@@ -78,7 +78,7 @@ def column_report(lakehouse: LakehouseResource, dates: list[dt.date]) -> list[di
     """:func:`dropped_columns` for the snapshot dates a run processed, from ``ops/landing_files``."""
     if not dates or not lakehouse.exists(LANDING_FILES):
         return []
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_name", "snapshot_date", "status", "columns"])[0]
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_name", "snapshot_date", "status", "columns"])
     ingested = ledger[ledger["status"] == "ingested"]
     files = [
         {

@@ -218,16 +218,23 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
         facts = self.facts(table)
         return facts.rows or 0 if facts is not None else 0
 
-    def to_pandas(self, table: Table, columns: list[str] | None = None) -> tuple[pd.DataFrame, int]:
-        """The table's current rows as pandas and its version; without Spark when readable by path."""
+    def to_pandas(self, table: Table, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table's current rows as pandas: without Spark when readable by path, else one Spark read."""
+        if self.readable_by_path and self.delta_rs:
+            from deltalake import DeltaTable as PathTable
+
+            return PathTable(self.path(table)).to_pandas(columns=columns)
+        frame = self.read(table)
+        return (frame.select(*columns) if columns else frame).toPandas()
+
+    def to_pandas_versioned(self, table: Table, columns: list[str] | None = None) -> tuple[pd.DataFrame, int]:
+        """:meth:`to_pandas` and the table's version (which costs a history read where Spark reads)."""
         if self.readable_by_path and self.delta_rs:
             from deltalake import DeltaTable as PathTable
 
             delta = PathTable(self.path(table))
             return delta.to_pandas(columns=columns), int(delta.version())
-        frame = self.read(table)
-        version = self.version(table)
-        return (frame.select(*columns) if columns else frame).toPandas(), int(version or 0)
+        return self.to_pandas(table, columns), int(self.version(table) or 0)
 
     def grouped_counts(self, table: Table, by: str, where: list[tuple[str, str, Any]]) -> dict[Any, int]:
         """Rows per value of ``by`` among those matching every ``(column, "=" | "in", value)`` of ``where``.

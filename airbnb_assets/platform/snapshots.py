@@ -41,7 +41,7 @@ def _ledger_dates(lakehouse: LakehouseResource, status: str) -> set[dt.date] | N
     """
     if not lakehouse.exists(LANDING_FILES):
         return None
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["snapshot_date", "status"])[0]
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["snapshot_date", "status"])
     dates = ledger.loc[ledger["status"] == status, "snapshot_date"].dropna()
     return {d.date() if isinstance(d, dt.datetime) else d for d in dates}
 

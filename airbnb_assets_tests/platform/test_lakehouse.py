@@ -52,7 +52,7 @@ def test_existence_and_versions(lakehouse: LakehouseResource) -> None:
     assert lakehouse.version(PREDICTIONS) == 1 and lakehouse.read_or_none(PREDICTIONS).count() == 5
     # The CLI's reads (deltalake by path, no Spark): rows, and the rows themselves with the version.
     assert lakehouse.row_count(PREDICTIONS) == 5 and lakehouse.row_count(GOLD) == 0
-    frame, version = lakehouse.to_pandas(PREDICTIONS, ["listing_id", "run_date"])
+    frame, version = lakehouse.to_pandas_versioned(PREDICTIONS, ["listing_id", "run_date"])
     assert (list(frame.columns), len(frame), version) == (["listing_id", "run_date"], 5, 1)
     # Facts from the log (no Spark job) agree with Spark, also after a replace removed files.
     lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(4), 90.0), PREDICTIONS, DAYS[1])

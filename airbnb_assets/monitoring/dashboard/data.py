@@ -152,7 +152,7 @@ def read_inputs(
     """
 
     def small(table: Table, columns: list[str]) -> pd.DataFrame | None:
-        return lakehouse.to_pandas(table, columns)[0] if lakehouse.exists(table) else None
+        return lakehouse.to_pandas(table, columns) if lakehouse.exists(table) else None
 
     return (
         lakehouse.read_or_none(PREDICTIONS),

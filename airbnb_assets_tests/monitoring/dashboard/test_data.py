@@ -20,7 +20,7 @@ def test_predictions_over_time_reads_the_statistics_rows(lakehouse: LakehouseRes
     rows += stats_rows(dt.date(2017, 5, 2), APRIL, "2", {"rows_scored": 0}, 0)  # nothing scored: not shown
     drift = {"run_date": APRIL, "report": "data", "column": "room_type", "score": 0.2, "drifted": True}
     lakehouse.append(lakehouse.create_frame([*rows, drift], DRIFT_METRICS), DRIFT_METRICS)
-    frame = predictions_over_time(lakehouse.to_pandas(DRIFT_METRICS)[0])
+    frame = predictions_over_time(lakehouse.to_pandas(DRIFT_METRICS))
     assert frame[["run_date", "model_version", "n_rows"]].values.tolist() == [
         ["2017-03-02", "1", 6000],
         ["2017-04-02", "2", 7000],
