@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.snapshots import SUPERSEDED
@@ -95,11 +96,31 @@ def plan_redelivery(
         for f in group[: group.index(winner)]:  # earlier files; held files after the winner stay held
             plan.in_batch[f.path] = winner.path
             plan.dates[f.path] = date
-    if winners:
-        present = {f.path for f in files}
+    present = {f.path for f in files}
+    if winners and not _only_these_ingested(lakehouse, winners, present):
         plan.in_silver = _other_files(lakehouse, SILVER, winners, present, plan.dates)
         plan.held = _other_files(lakehouse, SILVER_QUARANTINE, winners, present, plan.dates, held_only=True)
     return plan
+
+
+def _only_these_ingested(
+    lakehouse: LakehouseResource, winners: dict[dt.date, str], present: set[str]
+) -> bool:
+    """Whether the ledger shows no file but ``present`` ever ingested for a winner's date.
+
+    Every row of silver and of its quarantine comes from a bronze file, and bronze records each
+    file it ingests in ``ops/landing_files`` in the same micro-batch (retried whole). So when the
+    ledger holds no other ingested file of those dates, neither table can hold rows of another
+    file of them: the usual day (a new snapshot date) is planned from the small ledger, without
+    the two scans of silver and its quarantine. Without a ledger, the scans decide.
+    """
+    if not lakehouse.exists(LANDING_FILES):
+        return False
+    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_path", "snapshot_date", "status"])
+    ingested = ledger[ledger["status"] == "ingested"]
+    days = pd.to_datetime(ingested["snapshot_date"]).dt.date  # delta-rs and Spark type dates differently
+    pairs = zip(ingested["file_path"], days, strict=True)
+    return all(path in present for path, day in pairs if day in winners)
 
 
 def _other_files(

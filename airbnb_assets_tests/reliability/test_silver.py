@@ -7,6 +7,7 @@ and gold with ``materialize_to_memory``; held files are released or rejected wit
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import gzip
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from airbnb_assets.platform.tables import (
     SILVER_QUARANTINE,
 )
 from airbnb_assets.silver.assets import silver_listings
+from airbnb_assets.silver.redelivery import SourceFile, plan_redelivery
 from airbnb_assets.silver.step import process_bronze_batch
 from airbnb_assets_tests.conftest import snapshot_file
 
@@ -240,6 +242,29 @@ def test_redelivery_replaces_the_snapshot(resources: dict, lakehouse: LakehouseR
     assert {
         t.name: lakehouse.read(t).count() for t in (SILVER, SILVER_QUARANTINE, DATA_QUALITY, LANDING_FILES)
     } == tables
+
+
+def test_redelivery_plan_scans_silver_only_for_a_date_the_ledger_has_another_file_of(
+    resources: dict, lakehouse: LakehouseResource
+) -> None:
+    header, body = snapshot_rows(50)
+    land(lakehouse, "listings_2020-01-24.csv", header, body)
+    assert run(resources).success
+    (first,) = {r[0] for r in lakehouse.read(SILVER).select("_source_file").collect()}
+    second = first.replace(".csv", "_v2.csv")
+    jobs = lakehouse.session.sparkContext.statusTracker()
+
+    def plan(path: str, day: dt.date) -> tuple[dict[str, str], int]:
+        before = len(jobs.getJobIdsForGroup(None))
+        superseded = plan_redelivery(lakehouse, [SourceFile(day, path)]).superseded
+        return superseded, len(jobs.getJobIdsForGroup(None)) - before
+
+    # A new date, or the file silver already holds: planned from the ledger, no Spark job.
+    assert plan(first.replace("2020-01-24", "2020-02-24"), dt.date(2020, 2, 24)) == ({}, 0)
+    assert plan(first, dt.date(2020, 1, 24)) == ({}, 0)
+    # Another file of a date the ledger has: silver and the quarantine are scanned for its rows.
+    superseded, scans = plan(second, dt.date(2020, 1, 24))
+    assert superseded == {first: second} and scans >= 2
 
 
 def test_decimal_comma_prices_are_quarantined_not_read_as_hundreds(
