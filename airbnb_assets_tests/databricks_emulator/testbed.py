@@ -147,6 +147,8 @@ class Outcome:
     output: str
     clusters: list[str]
     runs: list[int]
+    #: The tail of each of its clusters' driver logs, kept when the command failed.
+    drivers: str = ""
 
 
 @dataclass
@@ -174,16 +176,29 @@ def run_days(ws: Workspace, base: Path, files: list[Path], compute: str) -> Emul
             days.landed[label] = land_sample(source, Path(env["AIRBNB_TEST_LANDING_PATH"]))
         clusters, runs = set(ws.clusters), set(ws.runs)
         done = airbnb(env, *args)
+        started = sorted(set(ws.clusters) - clusters)
         days.outcomes[label] = Outcome(
             " ".join(args),
             done.returncode,
             done.stdout + done.stderr,
-            sorted(set(ws.clusters) - clusters),
+            started,
             sorted(set(ws.runs) - runs),
+            driver_logs(ws, started) if done.returncode != 0 else "",
         )
         if done.returncode != 0:
             break
     return days
+
+
+def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30) -> str:
+    """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say)."""
+    parts = []
+    for cluster_id in clusters:
+        log = ws.clusters[cluster_id].log
+        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+        tail = "".join(text.splitlines(keepends=True)[-lines:])
+        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{tail}")
+    return "".join(parts)
 
 
 def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[str, int]) -> None:
@@ -195,7 +210,7 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
     from deltalake import DeltaTable
 
     for label, outcome in days.outcomes.items():
-        assert outcome.returncode == 0, f"{outcome.command}:\n{outcome.output[-4000:]}"
+        assert outcome.returncode == 0, f"{outcome.command}:\n{outcome.output[-4000:]}{outcome.drivers}"
         owners = [days.ws.clusters[c].spec["custom_tags"]["dagster_run_id"] for c in outcome.clusters]
         assert len(owners) == len(set(owners)), (label, owners)  # at most one cluster per Dagster run
         if label != "bootstrap":  # a labelled day: daily_job, then the retrain the sensor requested
