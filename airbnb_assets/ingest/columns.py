@@ -18,11 +18,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from airbnb_assets.platform.tables import LANDING_FILES
 from airbnb_assets.silver.schema import HEADER_ALIASES, SILVER_COLUMNS
 
 if TYPE_CHECKING:
-    from airbnb_assets.platform.lakehouse import LakehouseResource
+    import pandas as pd
 
 DECLARED: tuple[str, ...] = tuple(c.name for c in SILVER_COLUMNS)
 
@@ -74,12 +73,14 @@ def dropped_columns(files: list[dict[str, Any]], dates: list[dt.date]) -> list[d
     return out
 
 
-def column_report(lakehouse: LakehouseResource, dates: list[dt.date]) -> list[dict[str, Any]]:
-    """:func:`dropped_columns` for the snapshot dates a run processed, from ``ops/landing_files``."""
-    if not dates or not lakehouse.exists(LANDING_FILES):
+def column_report(ingested: pd.DataFrame | None, dates: list[dt.date]) -> list[dict[str, Any]]:
+    """:func:`dropped_columns` for the snapshot dates a run processed.
+
+    ``ingested`` is the ledger's ingested files (``file_name``, ``snapshot_date``, ``columns``, as
+    :func:`~airbnb_assets.platform.snapshots.ledger_rows` reads them; ``None`` without a ledger).
+    """
+    if not dates or ingested is None:
         return []
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_name", "snapshot_date", "status", "columns"])
-    ingested = ledger[ledger["status"] == "ingested"]
     files = [
         {
             "file_name": name,

@@ -15,8 +15,9 @@ does when no ledger date is confirmed, so the answer is always that of the full 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.tables import LANDING_FILES
@@ -32,8 +33,13 @@ INGESTED = "ingested"
 SUPERSEDED = "superseded"
 
 
-def _ledger_dates(lakehouse: LakehouseResource, status: str) -> set[dt.date] | None:
-    """Snapshot dates of the ledger's rows with ``status`` (``None``: no ledger).
+def as_date(value: Any) -> dt.date:
+    """A ledger ``snapshot_date`` as a :class:`datetime.date` (readers give a date or a timestamp)."""
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def ledger_rows(lakehouse: LakehouseResource, status: str, columns: list[str]) -> pd.DataFrame | None:
+    """The ledger's rows with ``status``: ``columns`` and ``snapshot_date`` (as dates); ``None``: no ledger.
 
     The ledger is small, so it is read whole as pandas: from its Delta log and files without Spark
     on this machine's disk (:meth:`~airbnb_assets.platform.lakehouse.LakehouseResource.to_pandas`),
@@ -41,9 +47,18 @@ def _ledger_dates(lakehouse: LakehouseResource, status: str) -> set[dt.date] | N
     """
     if not lakehouse.exists(LANDING_FILES):
         return None
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["snapshot_date", "status"])
-    dates = ledger.loc[ledger["status"] == status, "snapshot_date"].dropna()
-    return {d.date() if isinstance(d, dt.datetime) else d for d in dates}
+    ledger = lakehouse.to_pandas(LANDING_FILES, sorted({*columns, "snapshot_date", "status"}))
+    rows = ledger.loc[ledger["status"] == status].copy()
+    rows["snapshot_date"] = pd.Series(
+        [None if pd.isna(d) else as_date(d) for d in rows["snapshot_date"]], index=rows.index, dtype=object
+    )
+    return rows
+
+
+def _ledger_dates(lakehouse: LakehouseResource, status: str) -> set[dt.date] | None:
+    """Snapshot dates of the ledger's rows with ``status`` (``None``: no ledger)."""
+    rows = ledger_rows(lakehouse, status, [])
+    return None if rows is None else set(rows["snapshot_date"].dropna())
 
 
 def candidate_dates(lakehouse: LakehouseResource, day: dt.date) -> list[dt.date] | None:

@@ -102,13 +102,14 @@ def reconcile(lakehouse: LakehouseResource, dates: list[Any]) -> list[dict[str, 
     ]
 
 
-def columns_check_result(lakehouse: LakehouseResource, dates: list[Any]) -> dg.AssetCheckResult:
+def columns_check_result(lakehouse: LakehouseResource, report: SilverReport) -> dg.AssetCheckResult:
     """WARN when a file of the run lacks a declared column its previous delivery had (renamed or dropped).
 
     The metadata lists, per file, the declared columns it lacks and its undeclared new columns
     (``ops/landing_files`` keeps the same per file); see :mod:`airbnb_assets.ingest.columns`.
     """
-    files = column_report(lakehouse, dates)
+    dates = report.snapshot_dates
+    files = column_report(report.ingested(lakehouse), dates) if dates else []
     shown = [{k: ", ".join(v) if isinstance(v, list) else v for k, v in f.items()} for f in files]
     return dg.AssetCheckResult(
         check_name=COLUMNS_CHECK,
@@ -195,4 +196,4 @@ def silver_listings(
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={"by_snapshot": records_table(rows, ["snapshot_date", "bronze", "silver", "quarantine"])},
     )
-    yield columns_check_result(lakehouse, report.snapshot_dates)
+    yield columns_check_result(lakehouse, report)

@@ -27,6 +27,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.platform.incremental import BatchContext
 from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.snapshots import INGESTED, ledger_rows
 from airbnb_assets.platform.tables import DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets.silver.quality import HELD, REASON, evaluate, file_name, rank_duplicates, split
 from airbnb_assets.silver.redelivery import (
@@ -103,7 +104,8 @@ def release(lakehouse: LakehouseResource, name: str, run_date: str | None = None
         path, date = first["_source_file"], first["snapshot_date"]
         ctx = BatchContext(stream_id=f"release:{name}", batch_id=0)
         tag = ctx.stream_id
-        plan = plan_redelivery(lakehouse, [SourceFile(date, path, first["_ingested_at"])])
+        ingested = ledger_rows(lakehouse, INGESTED, ["file_path"])
+        plan = plan_redelivery(lakehouse, [SourceFile(date, path, first["_ingested_at"])], ingested)
         parsed = rows.drop(*[c for c in _QUARANTINE_ONLY if c in rows.columns])
         ranked = rank_duplicates(parsed, existing_keys(lakehouse, [date], tag, plan.in_silver))
         evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist()

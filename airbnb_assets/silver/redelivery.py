@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.snapshots import SUPERSEDED
@@ -31,6 +30,7 @@ from airbnb_assets.platform.tables import LANDING_FILES, SILVER, SILVER_QUARANTI
 from airbnb_assets.silver.quality import HELD, REASON
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import Column
 
     from airbnb_assets.platform.incremental import BatchContext
@@ -77,9 +77,16 @@ def reason_for(winner: str) -> str:
 
 
 def plan_redelivery(
-    lakehouse: LakehouseResource, files: list[SourceFile], holds: dict[str, str] | None = None
+    lakehouse: LakehouseResource,
+    files: list[SourceFile],
+    ingested: pd.DataFrame | None,
+    holds: dict[str, str] | None = None,
 ) -> Redelivery:
-    """Which files the batch's ``files`` supersede (``holds``: files held in this batch, never winners)."""
+    """Which files the batch's ``files`` supersede (``holds``: files held in this batch, never winners).
+
+    ``ingested`` is the ledger's ingested files (:func:`~airbnb_assets.platform.snapshots.ledger_rows`
+    with ``file_path``; ``None`` without a ledger).
+    """
     holds = holds or {}
     plan = Redelivery()
     winners: dict[dt.date, str] = {}
@@ -97,14 +104,14 @@ def plan_redelivery(
             plan.in_batch[f.path] = winner.path
             plan.dates[f.path] = date
     present = {f.path for f in files}
-    if winners and not _only_these_ingested(lakehouse, winners, present):
+    if winners and not _only_these_ingested(ingested, winners, present):
         plan.in_silver = _other_files(lakehouse, SILVER, winners, present, plan.dates)
         plan.held = _other_files(lakehouse, SILVER_QUARANTINE, winners, present, plan.dates, held_only=True)
     return plan
 
 
 def _only_these_ingested(
-    lakehouse: LakehouseResource, winners: dict[dt.date, str], present: set[str]
+    ingested: pd.DataFrame | None, winners: dict[dt.date, str], present: set[str]
 ) -> bool:
     """Whether the ledger shows no file but ``present`` ever ingested for a winner's date.
 
@@ -114,12 +121,9 @@ def _only_these_ingested(
     file of them: the usual day (a new snapshot date) is planned from the small ledger, without
     the two scans of silver and its quarantine. Without a ledger, the scans decide.
     """
-    if not lakehouse.exists(LANDING_FILES):
+    if ingested is None:
         return False
-    ledger = lakehouse.to_pandas(LANDING_FILES, ["file_path", "snapshot_date", "status"])
-    ingested = ledger[ledger["status"] == "ingested"]
-    days = pd.to_datetime(ingested["snapshot_date"]).dt.date  # delta-rs and Spark type dates differently
-    pairs = zip(ingested["file_path"], days, strict=True)
+    pairs = zip(ingested["file_path"], ingested["snapshot_date"], strict=True)
     return all(path in present for path, day in pairs if day in winners)
 
 

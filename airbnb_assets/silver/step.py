@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
 from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.snapshots import INGESTED, ledger_rows
 from airbnb_assets.platform.tables import BRONZE, DATA_QUALITY, SILVER, SILVER_QUARANTINE
 from airbnb_assets.silver.parse import parse_bronze
 from airbnb_assets.silver.quality import (
@@ -43,7 +44,11 @@ from airbnb_assets.silver.redelivery import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import Column, DataFrame
+
+#: The ledger columns a silver step uses: the re-delivery plan's and the column check's.
+LEDGER_COLUMNS = ["file_path", "file_name", "columns"]
 
 
 @dataclass
@@ -55,6 +60,19 @@ class SilverReport:
     held: dict[str, str] = field(default_factory=dict)
     #: Files replaced by a re-delivery in this run → the file replacing them.
     superseded: dict[str, str] = field(default_factory=dict)
+    _ingested: pd.DataFrame | None = field(default=None, repr=False)
+    _ledger_read: bool = field(default=False, repr=False)
+
+    def ingested(self, lakehouse: LakehouseResource) -> pd.DataFrame | None:
+        """The ledger's ingested files (``None``: no ledger), read at the first call of the step.
+
+        Bronze records every file before silver runs, and silver adds only other statuses, so one
+        read serves each batch's re-delivery plan and the column check.
+        """
+        if not self._ledger_read:
+            self._ingested = ledger_rows(lakehouse, INGESTED, LEDGER_COLUMNS)
+            self._ledger_read = True
+        return self._ingested
 
     def failed(self, rule: str) -> int:
         """Rows that failed ``rule`` in this run."""
@@ -154,7 +172,8 @@ def process_bronze_batch(
     parsed = parse_bronze(bronze_rows).persist()
     try:
         files, holds = survey(parsed)
-        plan = plan_redelivery(lakehouse, files, holds)
+        report = report if report is not None else SilverReport()
+        plan = plan_redelivery(lakehouse, files, report.ingested(lakehouse), holds)
         holds = {f: r for f, r in holds.items() if f not in plan.in_batch}  # superseded, not held
         dates = sorted({f.snapshot_date for f in files})
         evaluated = judge(lakehouse, parsed, dates, batch_tag, holds, plan).persist()
@@ -184,9 +203,8 @@ def process_bronze_batch(
             evaluated.unpersist()
     finally:
         parsed.unpersist()
-    if report is not None:
-        report.held.update(holds)
-        report.superseded.update(plan.superseded)
+    report.held.update(holds)
+    report.superseded.update(plan.superseded)
     return records
 
 

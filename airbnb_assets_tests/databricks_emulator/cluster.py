@@ -193,7 +193,7 @@ class Cluster:
                     or time.monotonic() > deadline
                     or self.state == "TERMINATED"
                 ):
-                    raise RuntimeError("Spark driver did not start:\n" + _tail(self.log))
+                    raise RuntimeError("Spark driver did not start:\n" + tail(self.log))
                 time.sleep(0.2)
             self._gateway = json.loads(state.read_text())
             if self.state != "TERMINATED":
@@ -275,7 +275,7 @@ class Run:
 
     def log_tail(self, lines: int = 25) -> str:
         """The last lines the run's process printed."""
-        return _tail(Path(self.output), lines)
+        return tail(Path(self.output), lines)
 
     def as_json(self, host: str) -> dict[str, Any]:
         """The run as ``GET /api/2.2/jobs/runs/get`` returns it."""
@@ -338,7 +338,8 @@ class Run:
         self.life_cycle, self.result, self.message = life_cycle, result, message
 
 
-def _tail(path: Path, lines: int = 15) -> str:
+def tail(path: Path, lines: int = 15) -> str:
+    """The last ``lines`` of a log file ("" when it cannot be read)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as fh:
             return "".join(fh.readlines()[-lines:])

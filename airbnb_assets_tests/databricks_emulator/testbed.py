@@ -24,6 +24,7 @@ from pathlib import Path
 import dagster as dg
 
 from airbnb_assets.platform.spark import metastore_conf
+from airbnb_assets_tests.databricks_emulator.cluster import tail
 from airbnb_assets_tests.databricks_emulator.server import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -194,10 +195,8 @@ def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30) -> str:
     """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say)."""
     parts = []
     for cluster_id in clusters:
-        log = ws.clusters[cluster_id].log
-        text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
-        tail = "".join(text.splitlines(keepends=True)[-lines:])
-        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{tail}")
+        last = tail(ws.clusters[cluster_id].log, lines)
+        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{last}")
     return "".join(parts)
 
 

@@ -21,6 +21,7 @@ from airbnb_assets.ingest.assets import bronze_ingest
 from airbnb_assets.platform.incremental import BatchContext
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.locks import WriterLock
+from airbnb_assets.platform.snapshots import INGESTED, ledger_rows
 from airbnb_assets.platform.tables import (
     BRONZE,
     DATA_QUALITY,
@@ -254,10 +255,15 @@ def test_redelivery_plan_scans_silver_only_for_a_date_the_ledger_has_another_fil
     second = first.replace(".csv", "_v2.csv")
     jobs = lakehouse.session.sparkContext.statusTracker()
 
+    def last_job() -> int:
+        # Job ids only grow; the tracker keeps only the newest spark.ui.retainedJobs of them.
+        return max(jobs.getJobIdsForGroup(None), default=-1)
+
     def plan(path: str, day: dt.date) -> tuple[dict[str, str], int]:
-        before = len(jobs.getJobIdsForGroup(None))
-        superseded = plan_redelivery(lakehouse, [SourceFile(day, path)]).superseded
-        return superseded, len(jobs.getJobIdsForGroup(None)) - before
+        before = last_job()
+        ingested = ledger_rows(lakehouse, INGESTED, ["file_path"])
+        superseded = plan_redelivery(lakehouse, [SourceFile(day, path)], ingested).superseded
+        return superseded, last_job() - before
 
     # A new date, or the file silver already holds: planned from the ledger, no Spark job.
     assert plan(first.replace("2020-01-24", "2020-02-24"), dt.date(2020, 2, 24)) == ({}, 0)
