@@ -18,6 +18,7 @@ The cluster gets the project as a wheel (``AIRBNB_<ENV>_WHEEL``, on a volume) an
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -139,11 +140,13 @@ def code_package_dir() -> str:
 
     The launcher zips everything under the folder it is given; the package's parent is a source
     checkout or ``site-packages``, far too much to upload for every step. The copy is made once
-    per process, in a new temporary folder (never one left by an earlier process).
+    per process, in a new temporary folder (never one left by an earlier process), which is
+    removed when the process exits.
     """
     if "dir" not in _CODE_COPY:
         package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         target = tempfile.mkdtemp(prefix="airbnb_assets_code_")
+        atexit.register(shutil.rmtree, target, ignore_errors=True)
         shutil.copytree(
             package,
             os.path.join(target, "airbnb_assets"),

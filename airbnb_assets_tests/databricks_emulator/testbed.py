@@ -9,6 +9,7 @@ temporary folders (on Databricks: UC volumes), and MLflow tracks to SQLite (on D
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import functools
 import json
@@ -47,8 +48,9 @@ WHEEL_VOLUME = "/Volumes/spark_catalog/ops/releases"
 
 @functools.cache
 def built_wheel() -> Path:
-    """The project's wheel, built from this checkout once per process (``uv build``)."""
+    """The project's wheel, built from this checkout once per process (``uv build``; removed at exit)."""
     out = Path(tempfile.mkdtemp(prefix="airbnb-wheel-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     uv = shutil.which("uv") or "uv"
     subprocess.run([uv, "build", "-q", "--wheel", "--out-dir", str(out), str(REPO)], check=True, cwd=REPO)
     (wheel,) = out.glob("airbnb_assets-*.whl")

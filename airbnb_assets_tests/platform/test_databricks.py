@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -104,3 +106,16 @@ def test_mlflow_on_databricks_tracks_to_the_workspace_and_registers_in_unity_cat
     assert prod.experiment_name == "/Shared/airbnb_price_prod"
     own = mlflow_resource(settings_for(Env.TEST, {"AIRBNB_TEST_MLFLOW_TRACKING_URI": "http://mlflow:5000"}))
     assert own.tracking_uri == "http://mlflow:5000" and own.model_name == "airbnb_test.ml.airbnb_price"
+
+
+def test_the_launchers_code_copy_holds_only_the_package_and_is_removed_when_the_process_exits() -> None:
+    """Each process that launches steps copied the package to a temporary folder and left it there."""
+    code = (
+        "import os; from airbnb_assets.platform.databricks import code_package_dir; "
+        "d = code_package_dir(); print(d); print(sorted(os.listdir(d))); "
+        "print(os.path.isdir(os.path.join(d, 'airbnb_assets', 'data')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    folder, listing, has_data = out.stdout.splitlines()
+    assert listing == "['airbnb_assets']" and has_data == "False"
+    assert not Path(folder).exists()
