@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.ml.reference import reference_path
 from airbnb_assets.platform.sampling import sample_to_pandas
+from airbnb_assets.platform.snapshots import as_date
 from airbnb_assets.platform.tables import DRIFT_METRICS, GOLD, PREDICTION_STATS_REPORT
 
 if TYPE_CHECKING:
@@ -51,18 +52,18 @@ def champion_reference(
 
 
 def previous_day(lakehouse: LakehouseResource, day: dt.date) -> dt.date | None:
-    """The latest day before ``day`` with scored predictions, from the prediction statistics."""
-    metrics = lakehouse.read_or_none(DRIFT_METRICS)
-    if metrics is None:
+    """The latest day before ``day`` with scored predictions, from the prediction statistics.
+
+    ``monitoring/drift_metrics`` is small (rows per day and column), so it is read as pandas:
+    without a Spark job where the lakehouse is on this machine's disk, with one Spark read elsewhere.
+    """
+    if not lakehouse.exists(DRIFT_METRICS):
         return None
-    value = (
-        metrics.filter(
-            (F.col("run_date") < F.lit(day))
-            & (F.col("report") == PREDICTION_STATS_REPORT)
-            & (F.col("column") == "rows_scored")
-            & (F.col("score") > 0)
-        )
-        .agg(F.max("run_date"))
-        .collect()[0][0]
-    )
-    return value if isinstance(value, dt.date) else None
+    metrics = lakehouse.to_pandas(DRIFT_METRICS, ["run_date", "report", "column", "score"])
+    scored = metrics.loc[
+        (metrics["report"] == PREDICTION_STATS_REPORT)
+        & (metrics["column"] == "rows_scored")
+        & (metrics["score"] > 0),
+        "run_date",
+    ]
+    return max((d for d in map(as_date, scored.dropna()) if d < day), default=None)

@@ -44,6 +44,12 @@ def test_previous_day_is_the_last_scored_day_before(lakehouse: LakehouseResource
         for r in stats_rows(day, day, "1", {"rows_scored": n, "mean_predicted": 180.0}, quarantined=0)
     ]
     lakehouse.append(lakehouse.create_frame(rows, DRIFT_METRICS), DRIFT_METRICS)
+    jobs = lakehouse.session.sparkContext.statusTracker()
+    before = max(jobs.getJobIdsForGroup(None), default=-1)
     assert previous_day(lakehouse, days[2]) == days[0]
     assert previous_day(lakehouse, days[1]) == days[0]
     assert previous_day(lakehouse, days[0]) is None
+    assert max(jobs.getJobIdsForGroup(None), default=-1) == before  # read from the Delta log, no Spark job
+    # Where Spark reads the table (a cluster), the answer is the same.
+    spark_read = lakehouse.model_copy(update={"delta_rs": False})
+    assert [previous_day(spark_read, d) for d in days] == [None, days[0], days[0]]
