@@ -69,6 +69,12 @@ def csv_data_rows(path: Path) -> list[list[str]]:
         return list(csv.reader(fh))[1:]
 
 
+def last_spark_job(lakehouse: LakehouseResource) -> int:
+    """The newest Spark job id of the session: ids only grow, so ``after - before`` counts the jobs run
+    (the status tracker keeps only the newest ``spark.ui.retainedJobs``, so its length cannot)."""
+    return max(lakehouse.session.sparkContext.statusTracker().getJobIdsForGroup(None), default=-1)
+
+
 def snapshot_file(day: str) -> Path:
     """The packaged snapshot file of ``day`` (``"2017-03-02"``)."""
     return next(p for p in SNAPSHOT_FILES if day in p.name)

@@ -34,7 +34,7 @@ SUPERSEDED = "superseded"
 
 
 def as_date(value: Any) -> dt.date:
-    """A ledger ``snapshot_date`` as a :class:`datetime.date` (readers give a date or a timestamp)."""
+    """A date column's value as a :class:`datetime.date` (delta-rs and Spark give a date or a timestamp)."""
     return value.date() if isinstance(value, dt.datetime) else value
 
 

@@ -33,7 +33,7 @@ from airbnb_assets.platform.tables import (
 from airbnb_assets.silver.assets import silver_listings
 from airbnb_assets.silver.redelivery import SourceFile, plan_redelivery
 from airbnb_assets.silver.step import process_bronze_batch
-from airbnb_assets_tests.conftest import snapshot_file
+from airbnb_assets_tests.conftest import last_spark_job, snapshot_file
 
 ROWS = 300
 SOURCE_DAY = "2019-10-14"  # UTF-8, id and price columns as the model expects
@@ -253,17 +253,12 @@ def test_redelivery_plan_scans_silver_only_for_a_date_the_ledger_has_another_fil
     assert run(resources).success
     (first,) = {r[0] for r in lakehouse.read(SILVER).select("_source_file").collect()}
     second = first.replace(".csv", "_v2.csv")
-    jobs = lakehouse.session.sparkContext.statusTracker()
-
-    def last_job() -> int:
-        # Job ids only grow; the tracker keeps only the newest spark.ui.retainedJobs of them.
-        return max(jobs.getJobIdsForGroup(None), default=-1)
 
     def plan(path: str, day: dt.date) -> tuple[dict[str, str], int]:
-        before = last_job()
+        before = last_spark_job(lakehouse)
         ingested = ledger_rows(lakehouse, INGESTED, ["file_path"])
         superseded = plan_redelivery(lakehouse, [SourceFile(day, path)], ingested).superseded
-        return superseded, last_job() - before
+        return superseded, last_spark_job(lakehouse) - before
 
     # A new date, or the file silver already holds: planned from the ledger, no Spark job.
     assert plan(first.replace("2020-01-24", "2020-02-24"), dt.date(2020, 2, 24)) == ({}, 0)

@@ -7,7 +7,7 @@ from airbnb_assets.ml.prediction_stats import stats_rows
 from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day, reference_path
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import DRIFT_METRICS, GOLD
-from airbnb_assets_tests.conftest import build_gold, snapshot_file
+from airbnb_assets_tests.conftest import build_gold, last_spark_job, snapshot_file
 
 FEATURES = ["room_type", "minimum_nights", "availability_365"]
 
@@ -44,12 +44,11 @@ def test_previous_day_is_the_last_scored_day_before(lakehouse: LakehouseResource
         for r in stats_rows(day, day, "1", {"rows_scored": n, "mean_predicted": 180.0}, quarantined=0)
     ]
     lakehouse.append(lakehouse.create_frame(rows, DRIFT_METRICS), DRIFT_METRICS)
-    jobs = lakehouse.session.sparkContext.statusTracker()
-    before = max(jobs.getJobIdsForGroup(None), default=-1)
+    before = last_spark_job(lakehouse)
     assert previous_day(lakehouse, days[2]) == days[0]
     assert previous_day(lakehouse, days[1]) == days[0]
     assert previous_day(lakehouse, days[0]) is None
-    assert max(jobs.getJobIdsForGroup(None), default=-1) == before  # read from the Delta log, no Spark job
+    assert last_spark_job(lakehouse) == before  # read from the Delta log, no Spark job
     # Where Spark reads the table (a cluster), the answer is the same.
     spark_read = lakehouse.model_copy(update={"delta_rs": False})
     assert [previous_day(spark_read, d) for d in days] == [None, days[0], days[0]]
