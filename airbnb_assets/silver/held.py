@@ -36,7 +36,7 @@ from airbnb_assets.silver.redelivery import (
     note_in_ledger,
     plan_redelivery,
 )
-from airbnb_assets.silver.step import existing_keys
+from airbnb_assets.silver.step import BATCH_CACHE, existing_keys
 
 #: Quarantine-only columns: dropped to turn held rows back into parsed rows.
 _QUARANTINE_ONLY = ("_failed_rules", REASON, HELD, "_processed_at", "_batch")
@@ -97,7 +97,7 @@ def _held_condition(path: str) -> Column:
 
 def release(lakehouse: LakehouseResource, name: str, run_date: str | None = None) -> Outcome:
     """Commit a held file: rows failing a fail or drop rule stay quarantined, the rest go to silver."""
-    rows = held_rows(lakehouse, name).persist()
+    rows = held_rows(lakehouse, name).persist(BATCH_CACHE)
     try:
         first = rows.select("_source_file", "snapshot_date", "_ingested_at").first()
         assert first is not None  # held_rows raised otherwise
@@ -108,7 +108,7 @@ def release(lakehouse: LakehouseResource, name: str, run_date: str | None = None
         plan = plan_redelivery(lakehouse, [SourceFile(date, path, first["_ingested_at"])], ingested)
         parsed = rows.drop(*[c for c in _QUARANTINE_ONLY if c in rows.columns])
         ranked = rank_duplicates(parsed, existing_keys(lakehouse, [date], tag, plan.in_silver))
-        evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist()
+        evaluated = evaluate(ranked).withColumn("_processed_at", F.current_timestamp()).persist(BATCH_CACHE)
         try:
             outcome = split(evaluated)
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pyspark import StorageLevel
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.incremental import BatchContext, run_available_now
@@ -49,6 +50,12 @@ if TYPE_CHECKING:
 
 #: The ledger columns a silver step uses: the re-delivery plan's and the column check's.
 LEDGER_COLUMNS = ["file_path", "file_name", "columns"]
+#: Where a batch's parsed and judged rows are cached between the step's passes: on local disk, not
+#: in the JVM heap. Each row carries its raw values as JSON for the quarantine (``_bronze_record``,
+#: 385 of the 537 MB of parsed rows of a 1M-row day), and the two caches in memory drove the local
+#: 4 GB heap to its limit: that day peaked at 5.57 GB, and 4.12 GB with the caches on disk, in the
+#: same time (``make bench --only 2``; benchmarks/RESULTS.md).
+BATCH_CACHE = StorageLevel.DISK_ONLY
 
 
 @dataclass
@@ -169,14 +176,14 @@ def process_bronze_batch(
 ) -> list[dict[str, Any]]:
     """Parse, check and write one batch of bronze rows; return its data-quality records."""
     batch_tag = f"{ctx.stream_id}:{ctx.batch_id}"
-    parsed = parse_bronze(bronze_rows).persist()
+    parsed = parse_bronze(bronze_rows).persist(BATCH_CACHE)
     try:
         files, holds = survey(parsed)
         report = report if report is not None else SilverReport()
         plan = plan_redelivery(lakehouse, files, report.ingested(lakehouse), holds)
         holds = {f: r for f, r in holds.items() if f not in plan.in_batch}  # superseded, not held
         dates = sorted({f.snapshot_date for f in files})
-        evaluated = judge(lakehouse, parsed, dates, batch_tag, holds, plan).persist()
+        evaluated = judge(lakehouse, parsed, dates, batch_tag, holds, plan).persist(BATCH_CACHE)
         try:
             outcome = split(evaluated)
             now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -285,3 +285,34 @@ def test_decimal_comma_prices_are_quarantined_not_read_as_hundreds(
     kept = [r for n, r in enumerate(body) if n not in european]
     assert silver == {int(r[0]): float(r[i]) if r[i] else None for r in kept}  # the others, as written
     assert_reconciles(lakehouse)
+
+
+def test_a_batchs_cached_rows_are_on_disk_not_in_the_heap_and_released(
+    resources: dict, lakehouse: LakehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The parsed and judged rows (raw JSON included) are cached on local disk, and unpersisted."""
+    import airbnb_assets.silver.step as step
+
+    sc = lakehouse.spark.session.sparkContext
+
+    def cached() -> dict[int, tuple[int, int]]:
+        """Cached RDDs other than Delta's own snapshots: id -> (bytes in memory, bytes on disk)."""
+        infos = sc._jsc.sc().getRDDStorageInfo()
+        return {i.id(): (i.memSize(), i.diskSize()) for i in infos if not i.name().startswith("Delta")}
+
+    before = set(cached())
+    seen: dict[int, tuple[int, int]] = {}
+    real = step.apply_redelivery
+
+    def apply_and_look(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.update({k: v for k, v in cached().items() if k not in before})  # both passes are done
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(step, "apply_redelivery", apply_and_look)
+    header, body = snapshot_rows()
+    land(lakehouse, "listings_2020-01-24.csv", header, body)
+    assert run(resources).success
+    assert len(seen) == 2  # the parsed rows and the judged rows
+    assert all(memory == 0 and disk > 0 for memory, disk in seen.values()), seen
+    assert not set(seen) & set(cached())  # released when the batch is written
+    assert lakehouse.read(SILVER).count() + lakehouse.read(SILVER_QUARANTINE).count() == ROWS
