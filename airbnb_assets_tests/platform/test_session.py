@@ -95,3 +95,21 @@ def test_a_later_start_uses_the_jars_an_earlier_one_resolved(spark, tmp_path: Pa
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "3"  # Delta works from the recorded jars ...
     assert ":: resolution report ::" not in log.read_text()  # ... and Ivy resolved nothing
+
+
+def test_local_java_options_go_first_and_keep_the_metastores_and_the_settings(tmp_path: Path) -> None:
+    from airbnb_assets.platform.session import LOCAL_JAVA_OPTIONS, local_conf
+
+    assert local_conf()["spark.driver.extraJavaOptions"] == LOCAL_JAVA_OPTIONS
+    folder = tmp_path / "metastore"
+    with_metastore = local_conf(metastore_dir=str(folder))["spark.driver.extraJavaOptions"]
+    assert with_metastore == f"{LOCAL_JAVA_OPTIONS} -Dderby.system.home={folder}"
+    given = local_conf(extra_conf={"spark.driver.extraJavaOptions": "-XX:G1PeriodicGCInterval=0"})
+    assert given["spark.driver.extraJavaOptions"].split()[-1] == "-XX:G1PeriodicGCInterval=0"  # the last wins
+
+
+def test_the_local_driver_runs_with_the_local_java_options(spark) -> None:  # type: ignore[no-untyped-def]
+    from airbnb_assets.platform.session import LOCAL_JAVA_OPTIONS
+
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert set(LOCAL_JAVA_OPTIONS.split()) <= set(runtime.getInputArguments())
