@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import time
 import tomllib
@@ -192,6 +193,21 @@ def test_publish_wheel_uploads_the_release_to_where_the_clusters_install_it_from
     assert any(r.method == "PUT" and r.path == f"/api/2.0/fs/files{target}" for r in workspace.requests)
     refused = airbnb(env, "publish-wheel", str(tmp_path / "nothing.whl"))
     assert refused.returncode == 2 and "is not a wheel of airbnb_assets" in refused.stderr
+
+
+def test_the_clusters_wheel_is_built_outside_the_checkout_at_the_orchestrators_version() -> None:
+    from packaging.utils import parse_wheel_filename
+    from packaging.version import Version
+
+    import airbnb_assets
+    from airbnb_assets_tests.databricks_emulator.testbed import REPO, built_wheel
+
+    metadata = sorted(REPO.glob("*.egg-info/PKG-INFO"))
+    before = {p: p.stat().st_mtime_ns for p in metadata}
+    wheel = built_wheel.__wrapped__()  # a new build, not the one this process cached
+    assert parse_wheel_filename(wheel.name)[1] == Version(airbnb_assets.__version__)
+    assert {p: p.stat().st_mtime_ns for p in metadata} == before  # the editable install's metadata
+    shutil.rmtree(wheel.parent, ignore_errors=True)
 
 
 def test_cluster_pins_keep_the_runtimes_libraries_and_satisfy_the_wheel() -> None:

@@ -46,13 +46,34 @@ def catalog_conf(root: Path) -> dict[str, str]:
 WHEEL_VOLUME = "/Volumes/spark_catalog/ops/releases"
 
 
+#: What the wheel is built from: the package and the files its metadata names.
+WHEEL_SOURCES = ("airbnb_assets", "pyproject.toml", "setup.cfg", "README.md")
+
+
 @functools.cache
 def built_wheel() -> Path:
-    """The project's wheel, built from this checkout once per process (``uv build``; removed at exit)."""
+    """The project's wheel, built from this checkout once per process (``uv build``; removed at exit).
+
+    It is built from a copy of :data:`WHEEL_SOURCES`, at the version the orchestrator's package
+    reports (``SETUPTOOLS_SCM_PRETEND_VERSION``), as a release's wheel and orchestrator share one:
+    setuptools writes ``airbnb_assets.egg-info`` and ``build/`` where it builds, and built in the
+    checkout it rewrote the metadata the editable install reads, mid-run (on an uncommitted tree
+    with a new dirty version, so ``airbnb_assets.__version__`` and the metadata disagreed).
+    """
+    import airbnb_assets
+
     out = Path(tempfile.mkdtemp(prefix="airbnb-wheel-"))
     atexit.register(shutil.rmtree, out, ignore_errors=True)
+    source = out / "source"
+    for name in WHEEL_SOURCES:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(REPO / name, source / name)
+    env = {**os.environ, "SETUPTOOLS_SCM_PRETEND_VERSION": airbnb_assets.__version__}
     uv = shutil.which("uv") or "uv"
-    subprocess.run([uv, "build", "-q", "--wheel", "--out-dir", str(out), str(REPO)], check=True, cwd=REPO)
+    build = [uv, "build", "-q", "--wheel", "--out-dir", str(out), str(source)]
+    subprocess.run(build, check=True, cwd=source, env=env)
     (wheel,) = out.glob("airbnb_assets-*.whl")
     return wheel
 

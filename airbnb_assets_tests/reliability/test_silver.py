@@ -293,7 +293,7 @@ def test_a_batchs_cached_rows_are_on_disk_not_in_the_heap_and_released(
     """The parsed and judged rows (raw JSON included) are cached on local disk, and unpersisted."""
     import airbnb_assets.silver.step as step
 
-    sc = lakehouse.spark.session.sparkContext
+    sc = lakehouse.session.sparkContext
 
     def cached() -> dict[int, tuple[int, int]]:
         """Cached RDDs other than Delta's own snapshots: id -> (bytes in memory, bytes on disk)."""
