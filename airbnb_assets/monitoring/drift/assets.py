@@ -12,7 +12,7 @@ from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.ml.serving import interval_band, training_snapshots
 from airbnb_assets.monitoring.drift.data import data_drift
 from airbnb_assets.monitoring.drift.model import COVERAGE_TOLERANCE, LEVEL_TOLERANCE, model_drift
-from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day
+from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day, scored_days
 from airbnb_assets.partitions import partition_day
 from airbnb_assets.platform.declare import asset_spec, spark_asset
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -72,17 +72,15 @@ def drift_report(
     mlflow: MlflowResource,
     monitoring: MonitoringResource,
 ) -> dg.MaterializeResult:
-    """Judge the model that scored the day (recorded on its predictions) on data it never saw."""
+    """Judge the model that scored the day (recorded in its prediction statistics) on data it never saw."""
     client = mlflow.activate()
     day = partition_day(context)
-    predictions = lakehouse.read_or_none(PREDICTIONS)
-    if predictions is None:
-        return _no_report("no predictions yet")
-    todays = predictions.filter(F.col("run_date") == F.lit(day))
-    first = todays.select("snapshot_date", "model_version").limit(1).collect()
-    if not first:
+    days = scored_days(lakehouse)  # the prediction statistics: no scan of the predictions
+    if day not in days:
         return _no_report("no predictions for this day")
-    snapshot, version = first[0][0], first[0][1]
+    snapshot, version = days[day].snapshot, days[day].version
+    predictions = lakehouse.read(PREDICTIONS)
+    todays = predictions.filter(F.col("run_date") == F.lit(day))
     champion = client.get_model_version(mlflow.model_name, version)
     gold = lakehouse.read(GOLD)
     features = [*NUMERIC, *CATEGORICAL]
@@ -105,12 +103,13 @@ def drift_report(
     # The version's out-of-sample reference: its configuration trained before, evaluated on, a snapshot.
     metrics = client.get_run(str(champion.run_id)).data.metrics
     reference_metrics = {k: metrics[f"val_{k}"] for k in ("mae", "rmse", "r2") if f"val_{k}" in metrics}
-    before = previous_day(lakehouse, day)
+    before = previous_day(days, day)
     previous = (
         sample_to_pandas(
             predictions.filter(F.col("run_date") == F.lit(before)).select("prediction"),
             monitoring.max_rows,
             monitoring.seed,
+            total=days[before].rows,  # known: no count
         )["prediction"]
         if before is not None
         else None
@@ -119,6 +118,7 @@ def drift_report(
         todays.select("prediction", "actual_price", "model_prediction", "prediction_p10", "prediction_p90"),
         monitoring.max_rows,
         monitoring.seed,
+        total=days[day].rows,
     )
     model = model_drift(
         scored,

@@ -8,14 +8,17 @@ artefact store; the drift report reads that file and never scans the training hi
 registered without one (before this file existed) is sampled from its training snapshots in gold
 once, the first time it is judged (:func:`champion_reference`), and stored the same way.
 
-The previous day of the prediction drift is the latest earlier day with scored rows in the
-prediction statistics (``report = "predictions"`` rows of ``monitoring/drift_metrics``).
+The day's snapshot and serving version, the previous day of the prediction drift (the latest
+earlier day with scored rows) and how many rows each day scored (so their samples need no count)
+come from the prediction statistics (``report = "predictions"`` rows of
+``monitoring/drift_metrics``), not from a scan of the predictions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 from pyspark.sql import functions as F
 
@@ -51,19 +54,39 @@ def champion_reference(
     return reference
 
 
-def previous_day(lakehouse: LakehouseResource, day: dt.date) -> dt.date | None:
-    """The latest day before ``day`` with scored predictions, from the prediction statistics.
+class ScoredDay(NamedTuple):
+    """What the prediction statistics record of a scored day."""
 
-    ``monitoring/drift_metrics`` is small (rows per day and column), so it is read as pandas:
-    without a Spark job where the lakehouse is on this machine's disk, with one Spark read elsewhere.
+    snapshot: dt.date  #: the snapshot scored
+    version: str  #: the model version that scored it
+    rows: int  #: the rows scored: the day's rows in ``gold/price_predictions``
+
+
+def scored_days(lakehouse: LakehouseResource) -> dict[dt.date, ScoredDay]:
+    """Each day with scored predictions and what its prediction statistics record of it.
+
+    Read from the rows the predictions asset writes with the day's predictions (``report =
+    "predictions"`` rows of ``monitoring/drift_metrics``; a day whose ``rows_scored`` is 0 is left
+    out). The table is small (rows per day and column), so it is read as pandas: without a Spark
+    job where the lakehouse is on this machine's disk, with one Spark read elsewhere.
     """
     if not lakehouse.exists(DRIFT_METRICS):
-        return None
-    metrics = lakehouse.to_pandas(DRIFT_METRICS, ["run_date", "report", "column", "score"])
+        return {}
+    metrics = lakehouse.to_pandas(
+        DRIFT_METRICS, ["run_date", "snapshot_date", "report", "column", "score", "model_version"]
+    )
     scored = metrics.loc[
         (metrics["report"] == PREDICTION_STATS_REPORT)
         & (metrics["column"] == "rows_scored")
-        & (metrics["score"] > 0),
-        "run_date",
+        & (metrics["score"] > 0)
     ]
-    return max((d for d in map(as_date, scored.dropna()) if d < day), default=None)
+    columns = (scored["run_date"], scored["snapshot_date"], scored["model_version"], scored["score"])
+    return {
+        as_date(run): ScoredDay(as_date(snapshot), str(version), int(rows))
+        for run, snapshot, version, rows in zip(*columns, strict=True)
+    }
+
+
+def previous_day(scored: Mapping[dt.date, object], day: dt.date) -> dt.date | None:
+    """The latest day of ``scored`` (:func:`scored_days`) before ``day``."""
+    return max((d for d in scored if d < day), default=None)

@@ -1,10 +1,15 @@
-"""The champion's reference sample is stored once per version; the previous day comes from the stats rows."""
+"""The champion's reference sample is stored once per version; the scored days come from the stats rows."""
 
 import datetime as dt
 from pathlib import Path
 
 from airbnb_assets.ml.prediction_stats import stats_rows
-from airbnb_assets.monitoring.drift.reference import champion_reference, previous_day, reference_path
+from airbnb_assets.monitoring.drift.reference import (
+    champion_reference,
+    previous_day,
+    reference_path,
+    scored_days,
+)
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import DRIFT_METRICS, GOLD
 from airbnb_assets_tests.conftest import build_gold, last_spark_job, snapshot_file
@@ -34,21 +39,20 @@ def test_reference_is_sampled_once_then_read(lakehouse: LakehouseResource, spark
     assert Path(lakehouse.artifacts.path(reference_path("airbnb_price", "2"))).exists()
 
 
-def test_previous_day_is_the_last_scored_day_before(lakehouse: LakehouseResource) -> None:
+def test_scored_days_and_the_previous_one_come_from_the_stats_rows(lakehouse: LakehouseResource) -> None:
     days = [dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)]
-    assert previous_day(lakehouse, days[2]) is None  # no table yet
+    assert scored_days(lakehouse) == {}  # no table yet
     scored = {days[0]: 7000, days[1]: 0, days[2]: 6500}  # nothing scored on the second day
     rows = [
         r
-        for day, n in scored.items()
-        for r in stats_rows(day, day, "1", {"rows_scored": n, "mean_predicted": 180.0}, quarantined=0)
+        for i, (day, n) in enumerate(scored.items())
+        for r in stats_rows(day, day - dt.timedelta(days=1), str(i + 1), {"rows_scored": n}, quarantined=0)
     ]
     lakehouse.append(lakehouse.create_frame(rows, DRIFT_METRICS), DRIFT_METRICS)
     before = last_spark_job(lakehouse)
-    assert previous_day(lakehouse, days[2]) == days[0]
-    assert previous_day(lakehouse, days[1]) == days[0]
-    assert previous_day(lakehouse, days[0]) is None
+    found = scored_days(lakehouse)
     assert last_spark_job(lakehouse) == before  # read from the Delta log, no Spark job
+    assert found == {days[0]: (dt.date(2017, 3, 1), "1", 7000), days[2]: (dt.date(2017, 5, 1), "3", 6500)}
+    assert [previous_day(found, d) for d in days] == [None, days[0], days[0]]
     # Where Spark reads the table (a cluster), the answer is the same.
-    spark_read = lakehouse.model_copy(update={"delta_rs": False})
-    assert [previous_day(spark_read, d) for d in days] == [None, days[0], days[0]]
+    assert scored_days(lakehouse.model_copy(update={"delta_rs": False})) == found
