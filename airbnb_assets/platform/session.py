@@ -61,8 +61,8 @@ LOCAL_CONF: dict[str, str] = {
 #: - ``Min/MaxHeapFreeRatio``: at each marking cycle G1 gives back what is over 40 % free.
 #:
 #: Measured on that day (``benchmarks/RESULTS.md``, figure 2): the committed heap peaked at 1.84 GB
-#: instead of 3.08 GB, and the run's peak RSS was 3.58 GB where three runs without the last two
-#: options peaked at 4.00, 5.39 and 5.65 GB.
+#: instead of 3.08 GB, and the run's peak RSS was 3.58 GB (3.49 GB in the recorded run) where three
+#: runs without the last two options peaked at 4.00, 5.39 and 5.65 GB.
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
 )
