@@ -13,6 +13,7 @@ reference that model drift holds the version to.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,14 +160,18 @@ def register_retrain(
     *,
     evaluated_on: dt.date,
     run_date: str,
+    refit: Callable[[], Any] | None = None,
 ) -> Registration:
     """Register one retrain: a promoted challenger is refit on every row of ``rows`` first.
 
     ``rows`` are the labelled rows up to ``evaluated_on``; ``result`` is the challenger trained on
-    those before it. A refused challenger is registered as trained.
+    those before it. A refused challenger is registered as trained. ``refit`` returns that refit
+    when it was started already (:func:`~airbnb_assets.ml.train.background_fit`); it is called
+    only for a promoted challenger.
     """
     if decision.promote:
-        model, snapshots, n_fit = fit(rows), sorted({str(d) for d in rows.snapshot_date}), len(rows)
+        model = refit() if refit is not None else fit(rows)
+        snapshots, n_fit = sorted({str(d) for d in rows.snapshot_date}), len(rows)
     else:
         model, snapshots, n_fit = result.model, result.train_snapshots, result.n_train
     return log_and_register(

@@ -9,6 +9,9 @@ card's backtest table (``airbnb backtest``).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +155,21 @@ def fit(rows: pd.DataFrame, params: dict[str, Any] | None = None) -> Any:
     with threadpool_limits(limits=1, user_api="openmp"):
         model.fit(features_frame(rows), rows[TARGET].to_numpy(dtype="float64"))
     return model
+
+
+@contextmanager
+def background_fit(rows: pd.DataFrame, params: dict[str, Any] | None = None) -> Iterator[Callable[[], Any]]:
+    """:func:`fit` on ``rows`` in a thread; yields a function that waits for the fitted model.
+
+    A retrain fits twice: the challenger on the snapshots before the latest, then, if promoted, the
+    same model on every row. The second fit needs only the rows, so the retrain starts it here
+    while it trains and judges the challenger: the two fits share the machine's cores (the
+    gradient boosting, most of a fit, runs without the GIL). The model is the one :func:`fit`
+    returns; an unused one is discarded. Leaving the block waits for the thread.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="refit") as pool:
+        future = pool.submit(fit, rows.copy(), params)  # its own copy: pandas reads are not thread-safe
+        yield future.result
 
 
 def train(labelled: pd.DataFrame, params: dict[str, Any] | None = None) -> TrainingResult:

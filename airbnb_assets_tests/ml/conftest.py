@@ -2,6 +2,9 @@
 :func:`register` (a retrain registered the way ``ml/price_model`` does). The labelled rows and an
 empty MLflow store (``labelled``, ``mlflow_store``) are the suite's (``airbnb_assets_tests/conftest.py``)."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pandas as pd
 import pytest
 from pyspark.sql import functions as F
@@ -24,10 +27,19 @@ def register(
     rows: pd.DataFrame,
     result: TrainingResult | None = None,
     decision: Decision | None = None,
+    refit: Callable[[], Any] | None = None,
 ) -> Registration:  # type: ignore[no-untyped-def]
-    """Register a retrain the way ``ml/price_model`` does (a first model, unless told otherwise)."""
+    """Register a retrain the way ``ml/price_model`` does (a first model, unless told otherwise;
+    ``refit``: the refit already started, :func:`~airbnb_assets.ml.train.background_fit`)."""
     result = result if result is not None else train(rows)
     decision = decision if decision is not None else decide(result.metrics["mae"], None, None, [])
     return register_retrain(
-        client, name, rows, result, decision, evaluated_on=max(rows.snapshot_date), run_date="test"
+        client,
+        name,
+        rows,
+        result,
+        decision,
+        evaluated_on=max(rows.snapshot_date),
+        run_date="test",
+        refit=refit,
     )

@@ -5,12 +5,14 @@ import datetime as dt
 import subprocess
 import sys
 
+import mlflow
+import numpy as np
 import pandas as pd
 import pytest
 
 from airbnb_assets.ml.promotion import decide
 from airbnb_assets.ml.serving import CHALLENGER, CHAMPION, last_evaluated, serving_version
-from airbnb_assets.ml.train import PARAMS, features_frame, fit, train
+from airbnb_assets.ml.train import PARAMS, background_fit, features_frame, fit, train
 from airbnb_assets.resources.mlflow import MlflowResource
 from airbnb_assets_tests.ml.conftest import register
 
@@ -23,8 +25,9 @@ def test_gate_then_refit_and_refusals(
     client = mlflow_store.activate()
     name = mlflow_store.model_name
     march = labelled[labelled.snapshot_date == MARCH]
-    first = train(march)  # single snapshot: fixed-seed holdout
-    reg1 = register(client, name, march, first)
+    with background_fit(march) as refit:  # as ml/price_model does: the refit beside the challenger
+        first = train(march)  # single snapshot: fixed-seed holdout
+        reg1 = register(client, name, march, first, refit=refit)
     assert reg1.promoted and reg1.version == "1"
     v1 = client.get_model_version(name, "1")
     assert v1.tags["trained_through"] == "2017-03-02" and v1.tags["refit"] == "true"
@@ -34,9 +37,11 @@ def test_gate_then_refit_and_refusals(
     # Day 2017-04-02: challenger trained on < April, compared with v1 on April's rows, then refit.
     good = train(labelled)
     assert good.train_snapshots == ["2017-03-02"] and set(good.validation.snapshot_date) == {APRIL}
-    champion_mae = float(
-        abs(fit(march).predict(features_frame(good.validation)) - good.validation.price).mean()
-    )
+    v1_model = mlflow.sklearn.load_model(f"models:/{name}/1")
+    v1_predicted = v1_model.predict(features_frame(good.validation))
+    # The refit fitted in the background thread is the model a plain fit of the same rows gives.
+    assert np.array_equal(v1_predicted, fit(march).predict(features_frame(good.validation)))
+    champion_mae = float(abs(v1_predicted - good.validation.price).mean())
     decision = decide(good.metrics["mae"], champion_mae, "1", [])
     reg2 = register(client, name, labelled, good, decision)
     assert reg2.promoted and "promoted" in reg2.decision
@@ -53,7 +58,10 @@ def test_gate_then_refit_and_refusals(
 
     # A worse challenger is refused and stays challenger; it is registered as trained (not refit).
     weak = train(labelled, {**PARAMS, "gbm_max_iter": 2})
-    reg3 = register(client, name, labelled, weak, decide(weak.metrics["mae"], champion_mae, "2", []))
+    refused = decide(weak.metrics["mae"], champion_mae, "2", [])
+    reg3 = register(
+        client, name, labelled, weak, refused, refit=lambda: pytest.fail("refit of a refused one")
+    )
     assert not reg3.promoted and "NOT promoted" in reg3.decision
     assert client.get_model_version_by_alias(name, CHAMPION).version == 2
     v3 = client.get_model_version_by_alias(name, CHALLENGER)

@@ -133,7 +133,7 @@ def price_model(
     """Retrain when due (a new labelled snapshot, or forced), gate out of time, refit the winner."""
     # scikit-learn and MLflow load in this step, not with the code location (test_definitions).
     from airbnb_assets.ml.registry import recover_interrupted, register_retrain
-    from airbnb_assets.ml.train import served_predictions, train
+    from airbnb_assets.ml.train import background_fit, served_predictions, train
 
     client = mlflow.activate()
     for line in recover_interrupted(client, mlflow.model_name):  # a retrain killed mid-registration
@@ -168,31 +168,39 @@ def price_model(
     # history; a cut window is counted (its files only) so the sample's fraction is exact.
     total = lakehouse.row_count(GOLD) if since is None and not held else None
     rows = training_rows(labelled_until(gold, day, since, held), config.max_training_rows, total=total)
-    result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
-    champion = serving_version(client, mlflow.model_name, before=latest)
-    champion_mae = None
-    if champion is not None:
-        predicted = served_predictions(
-            load_model(mlflow.model_name, str(champion.version)), result.validation
+    with background_fit(rows) as refit:  # the refit on every row, used only if promoted
+        result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
+        champion = serving_version(client, mlflow.model_name, before=latest)
+        champion_mae = None
+        if champion is not None:
+            predicted = served_predictions(
+                load_model(mlflow.model_name, str(champion.version)), result.validation
+            )
+            champion_mae = float(abs(predicted - result.validation[TARGET].to_numpy()).mean())
+        latest_rows = rows[rows.snapshot_date == latest]
+        missing = missing_required(latest_rows, config.max_missing_share)
+        jump = label_shift(
+            rows.loc[rows.snapshot_date != latest, TARGET].to_numpy(), latest_rows[TARGET].to_numpy()
         )
-        champion_mae = float(abs(predicted - result.validation[TARGET].to_numpy()).mean())
-    latest_rows = rows[rows.snapshot_date == latest]
-    missing = missing_required(latest_rows, config.max_missing_share)
-    jump = label_shift(
-        rows.loc[rows.snapshot_date != latest, TARGET].to_numpy(), latest_rows[TARGET].to_numpy()
-    )
-    decision = decide(
-        result.metrics["mae"],
-        champion_mae,
-        str(champion.version) if champion is not None else None,
-        missing,
-        config.promotion_tolerance,
-        label_jump=jump,
-        champion_own_mae=own_mae(champion) if champion is not None else None,
-    )
-    reg = register_retrain(
-        client, mlflow.model_name, rows, result, decision, evaluated_on=latest, run_date=context.partition_key
-    )
+        decision = decide(
+            result.metrics["mae"],
+            champion_mae,
+            str(champion.version) if champion is not None else None,
+            missing,
+            config.promotion_tolerance,
+            label_jump=jump,
+            champion_own_mae=own_mae(champion) if champion is not None else None,
+        )
+        reg = register_retrain(
+            client,
+            mlflow.model_name,
+            rows,
+            result,
+            decision,
+            evaluated_on=latest,
+            run_date=context.partition_key,
+            refit=refit,
+        )
     (context.log.info if reg.promoted else context.log.warning)(reg.decision)
     fitted = rows if decision.promote else rows[rows.snapshot_date.astype(str).isin(result.train_snapshots)]
     reference = store_reference(
