@@ -138,6 +138,12 @@ def _in_process(args: list[str], env: dict[str, str]) -> Measured:
     return Measured(seconds, peak[0], out.getvalue(), code)
 
 
+def busy_cpu_seconds() -> float:
+    """CPU-seconds the whole machine has spent busy since boot (every process, JVMs included)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
 def machine() -> dict[str, Any]:
     """Cores, RAM, Python/Spark/Delta versions and the load average now (before a run starts)."""
     from importlib.metadata import version

@@ -119,10 +119,17 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
             outcome = "" if record.get("passed") else " (the run failed)"
             at = f", {record['measured_at'][:16]}Z" if "measured_at" in record else ""
             commit = f" on {record['commit']}" if record.get("commit") else ""
+            cpu = ""
+            if record.get("cpu_seconds") and record.get("machine", {}).get("cores"):
+                floor = record["cpu_seconds"] / record["machine"]["cores"]
+                cpu = (
+                    f"; {record['cpu_seconds']:,.0f} CPU-s busy, so at least "
+                    f"{int(floor // 60)} min {int(floor % 60)} s on its {record['machine']['cores']} cores"
+                )
             out.append(
                 (
                     f"4. `make {name}` (recorded by `make bench-commands`{commit}{at})",
-                    f"{int(record['seconds'] // 60)} min {int(record['seconds'] % 60)} s{outcome}",
+                    f"{int(record['seconds'] // 60)} min {int(record['seconds'] % 60)} s{outcome}{cpu}",
                     target,
                     _met(record["seconds"] <= limit),
                 )

@@ -198,18 +198,20 @@ def make_environment(environ: dict[str, str]) -> dict[str, str]:
 def time_commands(targets: list[str]) -> dict[str, Any]:
     """Run and time ``make <target>`` for each of ``targets`` (``demo``, ``test``), one after the other.
 
-    Each record (seconds, success, time, machine) replaces that command's entry in
-    :data:`COMMANDS_JSON`; the others are kept.
+    Each record (seconds, success, time, machine, and the machine's busy CPU-seconds meanwhile)
+    replaces that command's entry in :data:`COMMANDS_JSON`; the others are kept. The CPU-seconds
+    over the cores bound the command's time from below on this machine, however well it overlaps.
     """
-    from benchmarks.measure import machine
+    from benchmarks.measure import busy_cpu_seconds, machine
 
     recorded = commands()
     for target in targets:
         before = machine()
-        start = time.perf_counter()
+        start, busy = time.perf_counter(), busy_cpu_seconds()
         done = subprocess.run(["make", target], cwd=REPO, check=False, env=make_environment(dict(os.environ)))
         recorded[f"make_{target}"] = {
             "seconds": time.perf_counter() - start,
+            "cpu_seconds": round(busy_cpu_seconds() - busy, 1),
             "passed": done.returncode == 0,
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "commit": _commit(),
