@@ -62,9 +62,13 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     model = mats["ml/price_model"]
     assert model["retrained"].value is True and model["promoted"].value is True
     assert model["validation"].value.startswith("single snapshot") and model["refit_on_all_rows"].value
+    assert model["refit_beside_challenger"].value is True  # under 50,000 rows: in a second thread
 
     _land(lakehouse, "2019-10-14")
-    result = dg.materialize_to_memory(ASSETS, resources=resources, partition_key="2019-10-14")
+    after = {"ops": {"ml__price_model": {"config": {"background_refit_max_rows": 0}}}}  # the other way
+    result = dg.materialize_to_memory(
+        ASSETS, resources=resources, partition_key="2019-10-14", run_config=after
+    )
     assert result.success
     mats = _materialized(result)
     assert mats["bronze/listings"]["rows_written"].value == 8111
@@ -95,6 +99,7 @@ def test_assets_materialize_in_the_daily_order(resources: dict, lakehouse: Lakeh
     assert model["promoted"].value is True and model["model_uri"].value == "models:/airbnb_price/2"
     assert model["champion_compared"].value == "1" and model["trained_through"].value == "2019-10-14"
     assert model["validation"].value.startswith("out of time")
+    assert model["refit_beside_challenger"].value is False and model["refit_on_all_rows"].value
     assert checks["training_contract_complete"].passed is True
     # v1's drift reference was stored beside it when it was registered (day 1), from the rows it
     # was fit on; the drift report read it. v2's is stored by this retrain.

@@ -7,6 +7,7 @@ day. The policy is :mod:`airbnb_assets.ml.promotion`; MLflow I/O is :mod:`airbnb
 """
 
 import datetime as dt
+from contextlib import nullcontext
 from typing import Any
 
 import dagster as dg
@@ -45,6 +46,9 @@ class PriceModelConfig(dg.Config):
     force_retrain: bool = False
     promotion_tolerance: float = PROMOTION_TOLERANCE
     max_training_rows: int = 100_000
+    #: The refit on every row is fitted beside the challenger (``train.background_fit``) while the
+    #: training rows are at most this many; above, after it: two fits at once hold twice the memory.
+    background_refit_max_rows: int = 50_000
     training_snapshots: int = 12
     max_missing_share: float = MAX_MISSING_SHARE
 
@@ -168,7 +172,8 @@ def price_model(
     # history; a cut window is counted (its files only) so the sample's fraction is exact.
     total = lakehouse.row_count(GOLD) if since is None and not held else None
     rows = training_rows(labelled_until(gold, day, since, held), config.max_training_rows, total=total)
-    with background_fit(rows) as refit:  # the refit on every row, used only if promoted
+    beside = len(rows) <= config.background_refit_max_rows  # else refit after the challenger
+    with background_fit(rows) if beside else nullcontext(None) as refit:  # used only if promoted
         result = train(rows)  # challenger: trained before `latest`, evaluated on `latest`
         champion = serving_version(client, mlflow.model_name, before=latest)
         champion_mae = None
@@ -222,6 +227,7 @@ def price_model(
             "promoted": reg.promoted,
             "promotion": reg.decision,
             "refit_on_all_rows": decision.promote,
+            "refit_beside_challenger": beside,
             "trained_through": str(latest) if decision.promote else result.train_snapshots[-1],
             "evaluated_on": str(latest),
             "validation": result.scheme,
