@@ -25,10 +25,15 @@ def test_gate_then_refit_and_refusals(
     client = mlflow_store.activate()
     name = mlflow_store.model_name
     march = labelled[labelled.snapshot_date == MARCH]
+    asked: list[int] = []
+
+    def refit_asked(refit):  # type: ignore[no-untyped-def]
+        return lambda: asked.append(1) or refit()
+
     with background_fit(march) as refit:  # as ml/price_model does: the refit beside the challenger
         first = train(march)  # single snapshot: fixed-seed holdout
-        reg1 = register(client, name, march, first, refit=refit)
-    assert reg1.promoted and reg1.version == "1"
+        reg1 = register(client, name, march, first, refit=refit_asked(refit))
+    assert reg1.promoted and reg1.version == "1" and asked == [1]  # the background refit registered
     v1 = client.get_model_version(name, "1")
     assert v1.tags["trained_through"] == "2017-03-02" and v1.tags["refit"] == "true"
     assert serving_version(client, name, before=MARCH) is None  # never judges its own snapshot
