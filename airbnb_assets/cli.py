@@ -136,10 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from airbnb_assets import replay
 
     key = check_run_date(args.date)
-    if not args.verbose:
-        replay.quiet()
     inst = replay.instance()
     _claim(inst)
+    if not args.verbose:
+        replay.start_spark_early()  # the JVM starts while MLflow's imports and the run load
+        replay.quiet()
     day = replay.run_day(key, inst, verbose=args.verbose)
     if day.success:
         day = replay.run_requested_retrain(day, inst, verbose=args.verbose)
@@ -153,8 +154,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = current_settings()
     check_source(args.source)
-    if not args.verbose:
-        replay.quiet()
     if args.fresh:
         reset_lakehouse(settings)
     todo = landing.pending(args.source, settings.landing_path)
@@ -166,6 +165,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(
         f"Replaying {len(todo)} snapshot(s) through daily_job on {settings.env.value} ({settings.env_root})"
     )
+    if not args.verbose:
+        if todo:
+            replay.start_spark_early()  # the JVM starts while MLflow's imports and the first run load
+        replay.quiet()
     days = replay.replay(
         todo, lambda path: landing.land_file(path, settings.landing_path), alert_log, verbose=args.verbose
     )

@@ -100,6 +100,19 @@ def run_bootstrap_job(inst: dg.DagsterInstance, landing_location: str | None) ->
     return bool(result.success), [m for m in logs if m.startswith(("created", "found", "deferred"))]
 
 
+def start_spark_early() -> None:
+    """Start this process's local Spark session in the background (DEV; nothing on Databricks).
+
+    A run's first step (bronze) needs Spark at once, so without this the JVM's start (about 6 s)
+    follows the imports, Dagster's definitions and the run's start; with it, they overlap. Called
+    by ``airbnb run`` and ``airbnb replay`` before they run a job, not with ``-v``: while the JVM
+    launches, the process's output goes to the JVM's log (``<env>/_spark/jvm.log``).
+    """
+    from airbnb_assets.environments import current_settings, spark_resource
+
+    spark_resource(current_settings()).start_in_background()
+
+
 def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
     """Run the daily job for one date on ``inst``; collect the facts of the day from its events.
 

@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     from airbnb_assets.environments import current_settings
     from airbnb_assets.ingest.landing import land_file
 
+    replay.start_spark_early()  # as `airbnb run` does
     replay.quiet()
     for path in args.land:
         land_file(path, current_settings().landing_path)

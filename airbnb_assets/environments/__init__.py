@@ -17,6 +17,7 @@ from airbnb_assets.environments.build import (
     notifier_resource,
     pipes_resources,
     secrets_resource,
+    spark_resource,
     step_launcher_resource,
 )
 from airbnb_assets.environments.settings import (
@@ -55,5 +56,6 @@ __all__ = [
     "release_wheel",
     "secrets_resource",
     "settings_for",
+    "spark_resource",
     "step_launcher_resource",
 ]

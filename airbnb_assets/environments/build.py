@@ -15,22 +15,29 @@ from airbnb_assets.environments.variables import (
 )
 
 if TYPE_CHECKING:
+    from airbnb_assets.platform.spark import SparkResource
     from airbnb_assets.resources.mlflow import MlflowResource
     from airbnb_assets.resources.monitoring import MonitoringResource
     from airbnb_assets.resources.notifier.resource import NotifierResource
     from airbnb_assets.resources.secrets import SecretsResource
 
 
-def build_resources(settings: Settings) -> dict[str, Any]:
-    """The Dagster resources of an environment: lakehouse (with its Spark), MLflow, notifier, monitoring."""
-    from airbnb_assets.platform.lakehouse import LakehouseResource
+def spark_resource(settings: Settings) -> SparkResource:
+    """The environment's Spark: local, its folders and JVM log under the lakehouse (DEV), or the cluster's."""
     from airbnb_assets.platform.spark import SparkResource
 
-    spark = SparkResource(
+    return SparkResource(
         master=settings.spark_master,
         local_dir=f"{settings.env_root}/_spark",
         jvm_log=f"{settings.env_root}/_spark/jvm.log" if settings.platform == "local" else None,
     )
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """The Dagster resources of an environment: lakehouse (with its Spark), MLflow, notifier, monitoring."""
+    from airbnb_assets.platform.lakehouse import LakehouseResource
+
+    spark = spark_resource(settings)
     return {
         "lakehouse": LakehouseResource(
             root=settings.env_root,

@@ -12,6 +12,7 @@ import contextlib
 import glob
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -71,29 +72,6 @@ LOCAL_JAVA_OPTIONS = (
 DEFAULT_IVY_DIR = os.path.join(os.path.expanduser("~"), ".ivy2.5.2")
 
 DEFAULT_JARS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(__file__))), ".jars")
-
-
-@contextlib.contextmanager
-def _jvm_output_to(path: str | None) -> Iterator[None]:
-    """While the JVM is launched, point this process's stdout/stderr at ``path`` (it inherits them)."""
-    if path is None:
-        yield
-        return
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with open(path, "ab") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for fd, copy in zip((1, 2), saved, strict=True):
-            os.dup2(copy, fd)
-            os.close(copy)
 
 
 def _tail(path: str, lines: int = 15) -> str:
@@ -219,6 +197,52 @@ def local_conf(
     return conf
 
 
+#: Held while a session is being created: a start in the background and the first caller that
+#: needs the session (a step) never start two; the caller waits for the start under way.
+_STARTING = threading.Lock()
+
+
+def start_in_background(
+    master: str = "local[2]",
+    local_dir: str | None = None,
+    jars_dir: str | None = DEFAULT_JARS_DIR,
+    extra_conf: dict[str, str] | None = None,
+    jvm_log: str | None = None,
+    metastore_dir: str | None = None,
+) -> threading.Thread:
+    """Start the process's local session in a daemon thread (:func:`get_or_create_session`'s arguments).
+
+    The JVM then starts while the caller goes on with what needs no Spark (MLflow's imports,
+    Dagster's definitions, the run's start): the first :func:`get_or_create_session` waits for
+    this start and returns its session. A start that fails here is not reported: that first call
+    starts again and raises the error itself. A start that must resolve Delta's jars (the first on
+    a machine) is left to that call, in the foreground.
+    """
+
+    def start() -> None:
+        with contextlib.suppress(Exception), _STARTING:
+            if _running_session() is None:
+                conf = local_conf(local_dir, metastore_dir, extra_conf)
+                _start(master, conf, jars_dir, jvm_log, dirs=(local_dir, metastore_dir), background=True)
+
+    thread = threading.Thread(target=start, name="spark-start", daemon=True)
+    thread.start()
+    return thread
+
+
+def _running_session() -> SparkSession | None:
+    """The session of this thread, else the process's default one (started by another thread)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    try:
+        return SparkSession.active()  # the default session, e.g. one start_in_background created
+    except Exception:  # noqa: BLE001 - PySparkRuntimeError NO_ACTIVE_OR_DEFAULT_SESSION
+        return None
+
+
 def get_or_create_session(
     master: str | None = "local[2]",
     local_dir: str | None = None,
@@ -234,41 +258,86 @@ def get_or_create_session(
     """
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return _check_catalog(active, "hive") if metastore_dir and master is not None else active
     if master is None:  # Databricks: the cluster owns the session and its configuration
-        return SparkSession.builder.getOrCreate()
+        return SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    with _STARTING:
+        active = _running_session()
+        if active is not None:
+            return _check_catalog(active, "hive") if metastore_dir else active
+        conf = local_conf(local_dir, metastore_dir, extra_conf)
+        spark = _start(master, conf, jars_dir, jvm_log, dirs=(local_dir, metastore_dir))
+        assert spark is not None
+        return spark
 
-    builder = SparkSession.builder.master(master).appName("airbnb_assets")
+
+def _start(
+    master: str,
+    conf: dict[str, str],
+    jars_dir: str | None,
+    jvm_log: str | None,
+    dirs: tuple[str | None, ...] = (),
+    background: bool = False,
+) -> SparkSession | None:
+    """Start the Delta-enabled local session (none runs in this process yet).
+
+    ``background`` (:func:`start_in_background`): start nothing and return ``None`` if the start
+    would resolve Delta's jars.
+    """
     # Python workers (pandas UDFs: the model's scoring) run in this interpreter's environment.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for folder in (local_dir, metastore_dir):
+    for folder in dirs:
         if folder:
             os.makedirs(folder, exist_ok=True)
-    conf = local_conf(local_dir, metastore_dir, extra_conf)
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-
+    options = {**conf, "spark.master": master, "spark.app.name": "airbnb_assets"}
     ivy_dir = conf.get("spark.jars.ivy") or DEFAULT_IVY_DIR
     # Delta's jars: copied by Maven into .jars (offline fallback), else as an earlier start
     # resolved them, else resolved now by spark.jars.packages into the Ivy folder the lock guards.
     jars = (sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []) or resolved_jars(ivy_dir)
-    try:
-        with _first_resolve(ivy_dir, resolves=not jars), _jvm_output_to(jvm_log):
-            jars = jars or resolved_jars(ivy_dir)  # recorded by the start this one waited for
-            if jars:
-                builder = builder.config("spark.jars", ",".join(jars))
-            else:
-                from delta import configure_spark_with_delta_pip
+    if not jars and background:
+        return None
+    with _first_resolve(ivy_dir, resolves=not jars):
+        jars = jars or resolved_jars(ivy_dir)  # recorded by the start this one waited for
+        if jars:
+            spark = _launch(options | {"spark.jars": ",".join(jars)}, jvm_log)
+        else:
+            resolve = {"spark.jars.ivy": ivy_dir, "spark.jars.packages": _delta_package()}
+            spark = _launch(options | resolve, jvm_log)
+            _record_resolution(ivy_dir, spark)
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
-                builder = configure_spark_with_delta_pip(builder.config("spark.jars.ivy", ivy_dir))
-            spark = builder.getOrCreate()
-            if not jars:
-                _record_resolution(ivy_dir, spark)
+
+def _delta_package() -> str:
+    """The Maven coordinates ``configure_spark_with_delta_pip`` gives Spark for the installed delta-spark."""
+    from delta import configure_spark_with_delta_pip
+    from pyspark.sql import SparkSession
+
+    builder = configure_spark_with_delta_pip(SparkSession.Builder())
+    return str(builder._options["spark.jars.packages"])  # noqa: SLF001 - the one value it sets
+
+
+def _launch(options: dict[str, str], jvm_log: str | None) -> SparkSession:
+    """Launch the JVM with ``options``, its standard output and error appended to ``jvm_log``.
+
+    PySpark's ``launch_gateway`` takes the JVM's ``Popen`` arguments for this (its developer hook
+    for capturing the JVM's output). Nothing else in the process is redirected meanwhile -- not a
+    Dagster step capturing its logs, nor the run's own output -- so the start can overlap them.
+    """
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql import SparkSession
+
+    conf = SparkConf().setAll(list(options.items()))
+    try:
+        if jvm_log is None:
+            gateway = launch_gateway(conf)
+        else:
+            os.makedirs(os.path.dirname(jvm_log) or ".", exist_ok=True)
+            with open(jvm_log, "ab") as log:  # the JVM keeps its own copy of the descriptor
+                gateway = launch_gateway(conf, popen_kwargs={"stdout": log, "stderr": log})
+        SparkContext(conf=conf, gateway=gateway)
+        return SparkSession.builder.config(conf=conf).getOrCreate()
     except Exception as exc:
         if jvm_log is None:
             raise
         raise RuntimeError(f"Spark did not start; its output is in {jvm_log}:\n{_tail(jvm_log)}") from exc
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark

@@ -17,6 +17,10 @@ catalog implementation of a running session cannot change.
 With ``jvm_log`` set (the local default: ``<root>/<env>/_spark/jvm.log``) the JVM's own output --
 Ivy's resolution report on a start that resolves, log4j warnings -- goes to that file instead of the
 terminal; a start that fails names the file and shows its last lines.
+
+:meth:`SparkResource.start_in_background` starts the local session in a thread: ``airbnb run``
+and ``airbnb replay`` call it before they run a job, so the JVM starts while MLflow and Dagster
+load and the run begins (its first step needs Spark at once); that step then waits for it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from airbnb_assets.platform.session import (  # noqa: F401 - the builder's names
     LOCAL_CONF,
     get_or_create_session,
     metastore_conf,
+    start_in_background,
 )
 
 if TYPE_CHECKING:
@@ -60,3 +65,18 @@ class SparkResource(dg.ConfigurableResource):
             jvm_log=self.jvm_log,
             metastore_dir=self.metastore_dir,
         )
+
+    def start_in_background(self) -> None:
+        """Start the local session in a background thread now; nothing on Databricks (``master=None``).
+
+        The first :attr:`session` waits for that start (:func:`~airbnb_assets.platform.session.
+        start_in_background`): a command that runs a job starts the JVM while Dagster loads.
+        """
+        if self.master is not None:
+            start_in_background(
+                master=self.master,
+                local_dir=self.local_dir,
+                extra_conf=self.extra_conf,
+                jvm_log=self.jvm_log,
+                metastore_dir=self.metastore_dir,
+            )

@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from airbnb_assets.platform.session import (
     DEFAULT_IVY_DIR,
     DEFAULT_JARS_DIR,
@@ -72,29 +70,53 @@ def test_recorded_jars_are_used_only_while_every_one_exists(tmp_path: Path) -> N
     assert resolved_jars(str(tmp_path)) == []
 
 
-#: A new process's session: writes and reads a Delta table, prints its rows.
-NEW_SESSION = """
+#: A new process that starts Spark in the background and prints while it starts, then takes the
+#: session, writes and reads a Delta table; prints whether both calls got the same session, how many
+#: JVMs it runs, and the table's rows.
+BACKGROUND_START = """
 import sys
-from airbnb_assets.platform.session import get_or_create_session
+import psutil
+from airbnb_assets.platform.session import get_or_create_session, start_in_background
+thread = start_in_background("local[1]", local_dir=sys.argv[1], jvm_log=sys.argv[2])
+print("printed while the JVM starts", flush=True)
 spark = get_or_create_session("local[1]", local_dir=sys.argv[1], jvm_log=sys.argv[2])
+thread.join()
+again = get_or_create_session("local[1]", local_dir=sys.argv[1], jvm_log=sys.argv[2])
 spark.range(3).write.format("delta").save(sys.argv[1] + "/t")
+jvms = [p for p in psutil.Process().children(recursive=True) if p.name() == "java"]
+print(again.sparkContext.applicationId == spark.sparkContext.applicationId, len(jvms))
 print(spark.read.format("delta").load(sys.argv[1] + "/t").count())
 """
 
 
-def test_a_later_start_uses_the_jars_an_earlier_one_resolved(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_background_start_uses_the_jars_an_earlier_start_resolved_and_leaves_the_output_alone(
+    spark,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     assert "delta-spark" in spark.sparkContext.getConf().get("spark.jars", "")
-    if list(Path(DEFAULT_JARS_DIR).glob("*.jar")):
-        pytest.skip("the jars come from .jars (`make jars`), not from Ivy")
-    recorded = resolved_jars(DEFAULT_IVY_DIR)  # this worker's session started first
-    assert any("io.delta_delta-spark" in p for p in recorded)
+    from_ivy = not list(Path(DEFAULT_JARS_DIR).glob("*.jar"))  # else from .jars (`make jars`)
+    if from_ivy:
+        recorded = resolved_jars(DEFAULT_IVY_DIR)  # this worker's session started first
+        assert any("io.delta_delta-spark" in p for p in recorded)
     log = tmp_path / "jvm.log"
     done = subprocess.run(
-        [sys.executable, "-c", NEW_SESSION, str(tmp_path), str(log)], capture_output=True, text=True
+        [sys.executable, "-c", BACKGROUND_START, str(tmp_path), str(log)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.split()[-1] == "3"  # Delta works from the recorded jars ...
-    assert ":: resolution report ::" not in log.read_text()  # ... and Ivy resolved nothing
+    # One session on one JVM, Delta working, and the main thread's line on the terminal ...
+    assert done.stdout.splitlines() == ["printed while the JVM starts", "True 1", "3"]
+    # ... while the JVM's own output went to its log, from the jars recorded (Ivy resolved nothing).
+    jvm_output = log.read_text()
+    assert "default log level" in jvm_output and "log4j" not in done.stderr
+    assert not from_ivy or ":: resolution report ::" not in jvm_output
+
+
+def test_a_background_start_leaves_a_resolving_start_to_the_foreground(tmp_path: Path) -> None:
+    from airbnb_assets.platform.session import _start, local_conf
+
+    conf = local_conf(extra_conf={"spark.jars.ivy": str(tmp_path / "ivy")})  # an empty Ivy cache
+    assert _start("local[1]", conf, jars_dir=None, jvm_log=None, background=True) is None
+    assert not (tmp_path / "ivy").exists()  # nothing resolved, no JVM started
 
 
 def test_local_java_options_go_first_and_keep_the_metastores_and_the_settings(tmp_path: Path) -> None:
