@@ -57,3 +57,28 @@ def test_uncastable_value_is_quarantined_with_a_reason(spark) -> None:  # type: 
     ]
     assert len(out.missing) == len(CONTRACT) - 2
     assert dict(out.rows.dtypes)["number_of_reviews"] == "double"
+
+
+def test_a_days_rejected_rows_are_counted_and_a_clean_day_writes_nothing(lakehouse) -> None:  # type: ignore[no-untyped-def]
+    from airbnb_assets.ml.assets.predictions import write_quarantine
+    from airbnb_assets.platform.tables import PREDICTIONS_QUARANTINE as QUARANTINE
+
+    def rejects(day: dt.date, n: int):  # type: ignore[no-untyped-def]
+        row = {"snapshot_date": day, "reason": "price: not a number", "record": "{}", "run_date": day}
+        rows = [{**row, "listing_id": 1_000_000_000_000_000_000 + i, "model_version": "1"} for i in range(n)]
+        return lakehouse.create_frame([{**r, "model_name": "airbnb_price"} for r in rows], QUARANTINE)
+
+    first, later = dt.date(2019, 6, 2), dt.date(2019, 10, 14)
+    both = [("run_date", "in", [first, later])]
+    assert write_quarantine(lakehouse, rejects(first, 0), first) == (0, [])
+    assert lakehouse.exists(QUARANTINE)  # the first write creates the table, even empty
+    assert write_quarantine(lakehouse, rejects(first, 2), first) == (2, ["price: not a number"] * 2)
+    version = lakehouse.version(QUARANTINE)
+    # A clean day after it: 0 rejected (its empty overwrite would commit nothing, so the table's last
+    # commit is still the day before, with its 2 rows), and nothing is written.
+    assert write_quarantine(lakehouse, rejects(later, 0), later) == (0, [])
+    assert lakehouse.version(QUARANTINE) == version
+    assert lakehouse.grouped_counts(QUARANTINE, "run_date", both) == {first: 2}
+    # The first day rerun once its rows score: its quarantined rows are cleared.
+    assert write_quarantine(lakehouse, rejects(first, 0), first) == (0, [])
+    assert lakehouse.grouped_counts(QUARANTINE, "run_date", both) == {}

@@ -5,7 +5,10 @@ trained only on snapshots before the one scored), not through an asset edge: the
 drift report, which depends on these predictions. A rerun or backfill of day D replaces D.
 """
 
+import datetime as dt
+
 import dagster as dg
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.calibration import DayCalibration, day_ratios
@@ -97,13 +100,9 @@ def price_predictions(
             stats = day_stats(served).first()  # the rows just written, from the cache: one pass
         finally:
             model_predictions.unpersist()
-        lakehouse.replace_partition(scored.rejected, PREDICTIONS_QUARANTINE, day)
-        rejected = lakehouse.last_write_rows(PREDICTIONS_QUARANTINE)
-        reasons = [r[0] for r in scored.rejected.select("reason").limit(5).collect()] if rejected != 0 else []
+        rejected, reasons = write_quarantine(lakehouse, scored.rejected, day)
     finally:
         todays.unpersist()
-    if rejected is None:  # the commit recorded no row count
-        rejected = lakehouse.read(PREDICTIONS_QUARANTINE).filter(F.col("run_date") == F.lit(day)).count()
     assert stats is not None  # an aggregate without grouping has one row
     rows = stats_rows(day, snapshot, str(champion.version), stats.asDict(), rejected)
     lakehouse.replace_partition_rows(
@@ -158,3 +157,22 @@ def _checks(missing: list[str], inputs: int, scored: int, rejected: int) -> list
             metadata={"input_rows": inputs, "scored": scored, "quarantined": rejected},
         ),
     ]
+
+
+def write_quarantine(
+    lakehouse: LakehouseResource, rejected: DataFrame, day: dt.date
+) -> tuple[int, list[str]]:
+    """Replace ``day``'s rows of the predictions quarantine with ``rejected``; their count and first reasons.
+
+    The rows are counted (one job on the cached day), not read back from the commit: Delta commits
+    nothing for an empty overwrite of an empty partition, so the table's last commit may be an
+    earlier day's. Nothing is written when nothing was rejected and the table exists with no row
+    of ``day`` (the usual day); a rerun of a day that had rejects clears them.
+    """
+    count = rejected.count()
+    if count == 0 and lakehouse.exists(PREDICTIONS_QUARANTINE):
+        if not lakehouse.grouped_counts(PREDICTIONS_QUARANTINE, "run_date", [("run_date", "=", day)]):
+            return 0, []
+    lakehouse.replace_partition(rejected, PREDICTIONS_QUARANTINE, day)
+    reasons = [r[0] for r in rejected.select("reason").limit(5).collect()] if count else []
+    return count, reasons
