@@ -138,8 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     key = check_run_date(args.date)
     inst = replay.instance()
     _claim(inst)
+    replay.start_spark_early()  # the JVM starts while MLflow's imports and the run load
     if not args.verbose:
-        replay.start_spark_early()  # the JVM starts while MLflow's imports and the run load
         replay.quiet()
     day = replay.run_day(key, inst, verbose=args.verbose)
     if day.success:
@@ -165,9 +165,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(
         f"Replaying {len(todo)} snapshot(s) through daily_job on {settings.env.value} ({settings.env_root})"
     )
+    if todo:
+        replay.start_spark_early()  # the JVM starts while MLflow's imports and the first run load
     if not args.verbose:
-        if todo:
-            replay.start_spark_early()  # the JVM starts while MLflow's imports and the first run load
         replay.quiet()
     days = replay.replay(
         todo, lambda path: landing.land_file(path, settings.landing_path), alert_log, verbose=args.verbose

@@ -105,8 +105,7 @@ def start_spark_early() -> None:
 
     A run's first step (bronze) needs Spark at once, so without this the JVM's start (about 6 s)
     follows the imports, Dagster's definitions and the run's start; with it, they overlap. Called
-    by ``airbnb run`` and ``airbnb replay`` before they run a job, not with ``-v``: while the JVM
-    launches, the process's output goes to the JVM's log (``<env>/_spark/jvm.log``).
+    by ``airbnb run`` and ``airbnb replay`` before they run a job.
     """
     from airbnb_assets.environments import current_settings, spark_resource
 

@@ -120,21 +120,25 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
             at = f", {record['measured_at'][:16]}Z" if "measured_at" in record else ""
             commit = f" on {record['commit']}" if record.get("commit") else ""
             cpu = ""
-            if record.get("cpu_seconds") and record.get("machine", {}).get("cores"):
-                floor = record["cpu_seconds"] / record["machine"]["cores"]
+            if record.get("cpu_seconds") and (cores := record.get("machine", {}).get("cores")):
                 cpu = (
                     f"; {record['cpu_seconds']:,.0f} CPU-s busy, so at least "
-                    f"{int(floor // 60)} min {int(floor % 60)} s on its {record['machine']['cores']} cores"
+                    f"{_min_s(record['cpu_seconds'] / cores)} on its {cores} cores"
                 )
             out.append(
                 (
                     f"4. `make {name}` (recorded by `make bench-commands`{commit}{at})",
-                    f"{int(record['seconds'] // 60)} min {int(record['seconds'] % 60)} s{outcome}{cpu}",
+                    f"{_min_s(record['seconds'])}{outcome}{cpu}",
                     target,
                     _met(record["seconds"] <= limit),
                 )
             )
     return out
+
+
+def _min_s(seconds: float) -> str:
+    """``seconds`` as ``"12 min 34 s"`` (whole seconds, cut)."""
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
 def _floor_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -218,6 +218,10 @@ def start_in_background(
     starts again and raises the error itself. A start that must resolve Delta's jars (the first on
     a machine) is left to that call, in the foreground.
     """
+    # PySpark's modules import each other in a cycle: a thread importing them while another does
+    # can see a half-initialised module (ImportError), so they are imported here, before the thread.
+    import pyspark.java_gateway  # noqa: F401
+    import pyspark.sql  # noqa: F401
 
     def start() -> None:
         with contextlib.suppress(Exception), _STARTING:
@@ -232,14 +236,12 @@ def start_in_background(
 
 def _running_session() -> SparkSession | None:
     """The session of this thread, else the process's default one (started by another thread)."""
+    from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
 
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    try:
-        return SparkSession.active()  # the default session, e.g. one start_in_background created
-    except Exception:  # noqa: BLE001 - PySparkRuntimeError NO_ACTIVE_OR_DEFAULT_SESSION
+    try:  # this thread's session, else the default one (e.g. the one start_in_background created)
+        return SparkSession.active()
+    except PySparkRuntimeError:  # NO_ACTIVE_OR_DEFAULT_SESSION
         return None
 
 
