@@ -14,8 +14,13 @@ ACTIONLINT := $(CURDIR)/.tools/bin/actionlint
 
 .PHONY: setup browser tools demo dev test lint typecheck docs pytest jars clean bench bench-commands cluster-requirements
 
-## The locked environment (the browser the dashboard test renders in is `make test`'s, not the demo's).
+## The locked environment (the browser the dashboard test renders in is `make test`'s, not the demo's),
+## and the local Spark driver's class archive: one JVM dumps the Spark, Delta and Hadoop classes it
+## loads (about a minute and 210 MB in ~/.cache/airbnb_assets/spark, once per machine and
+## environment; on a new machine that first start also downloads Delta's jars), and every later
+## local session maps them instead of loading them (airbnb_assets/platform/class_archive.py).
 setup: .venv/.synced
+	@$(RUN) python -m airbnb_assets.spark_archive
 
 ## Installed with their bytecode compiled (as pip and the Docker image do): without it every Python
 ## process -- each run, test worker, CLI call, Spark's Python workers -- compiled the ~16 s of

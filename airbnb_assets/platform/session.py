@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from airbnb_assets.platform import class_archive
+
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
@@ -120,6 +122,11 @@ def _resolution_marker(ivy_dir: str) -> str:
 
     name = f".airbnb_assets-delta-{version('delta-spark')}-pyspark-{version('pyspark')}.jars"
     return os.path.join(ivy_dir, name)
+
+
+def local_jars(jars_dir: str | None, ivy_dir: str) -> list[str]:
+    """Delta's jars for a local start: Maven's copy in ``jars_dir`` (``make jars``), else the resolved."""
+    return (sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []) or resolved_jars(ivy_dir)
 
 
 def resolved_jars(ivy_dir: str) -> list[str]:
@@ -294,13 +301,17 @@ def _start(
     ivy_dir = conf.get("spark.jars.ivy") or DEFAULT_IVY_DIR
     # Delta's jars: copied by Maven into .jars (offline fallback), else as an earlier start
     # resolved them, else resolved now by spark.jars.packages into the Ivy folder the lock guards.
-    jars = (sorted(glob.glob(os.path.join(jars_dir, "*.jar"))) if jars_dir else []) or resolved_jars(ivy_dir)
+    jars = local_jars(jars_dir, ivy_dir)
     if not jars and background:
         return None
     with _first_resolve(ivy_dir, resolves=not jars):
         jars = jars or resolved_jars(ivy_dir)  # recorded by the start this one waited for
         if jars:
-            spark = _launch(options | {"spark.jars": ",".join(jars)}, jvm_log)
+            archive = class_archive.java_options(jars)  # Spark's classes mapped, not loaded (make setup)
+            java = " ".join(o for o in (archive, options.get("spark.driver.extraJavaOptions", "")) if o)
+            spark = _launch(
+                options | {"spark.jars": ",".join(jars), "spark.driver.extraJavaOptions": java}, jvm_log
+            )
         else:
             resolve = {"spark.jars.ivy": ivy_dir, "spark.jars.packages": _delta_package()}
             spark = _launch(options | resolve, jvm_log)

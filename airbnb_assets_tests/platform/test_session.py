@@ -135,3 +135,59 @@ def test_the_local_driver_runs_with_the_local_java_options(spark) -> None:  # ty
 
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert set(LOCAL_JAVA_OPTIONS.split()) <= set(runtime.getInputArguments())
+
+
+#: A new process that starts the product's local session with extra Java options (argv[3]) and
+#: prints the archive option its driver got and a count: ``-Xshare:on`` makes the JVM refuse to
+#: start unless it maps every archive it is given.
+START_WITH_OPTIONS = """
+import sys
+from airbnb_assets.platform.session import get_or_create_session
+spark = get_or_create_session(
+    "local[1]", local_dir=sys.argv[1], jvm_log=sys.argv[2],
+    extra_conf={"spark.driver.extraJavaOptions": sys.argv[3]},
+)
+options = spark.sparkContext.getConf().get("spark.driver.extraJavaOptions").split()
+print([o for o in options if o.startswith("-XX:SharedArchiveFile=")], spark.range(3).count())
+"""
+
+
+def _start_in_a_new_process(tmp_path: Path, java_options: str, env: dict[str, str] | None = None) -> str:
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-c", START_WITH_OPTIONS, str(tmp_path), str(tmp_path / "jvm.log"), java_options],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    assert done.returncode == 0, done.stderr[-2000:] + (tmp_path / "jvm.log").read_text()[-2000:]
+    return done.stdout.strip()
+
+
+def test_a_new_local_session_maps_the_class_archive_make_setup_built(spark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from airbnb_assets import spark_archive
+    from airbnb_assets.platform.class_archive import archive_path
+    from airbnb_assets.platform.session import local_jars
+
+    built = spark_archive.build()  # make setup built it (make test runs setup): found, not dumped
+    assert built is not None and built.stat().st_size > 50_000_000
+    assert built == archive_path(local_jars(DEFAULT_JARS_DIR, DEFAULT_IVY_DIR))
+    # -Xshare:on: the JVM refuses to start if it cannot map the archive (another Java, class path).
+    assert _start_in_a_new_process(tmp_path, "-Xshare:on") == f"['-XX:SharedArchiveFile={built}'] 3"
+
+
+def test_an_archive_the_jvm_cannot_map_is_ignored(tmp_path: Path) -> None:
+    from airbnb_assets.platform.class_archive import archive_path
+    from airbnb_assets.platform.session import local_jars
+
+    cache = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    code = "from airbnb_assets.platform.class_archive import ARCHIVE_DIR; print(ARCHIVE_DIR)"
+    folder = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    path = Path(folder.stdout.strip()) / archive_path(local_jars(DEFAULT_JARS_DIR, DEFAULT_IVY_DIR)).name  # type: ignore[union-attr]
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\0" * 4096)  # a dump cut short
+    # Given to the JVM, which starts without it and quietly: Spark works as without an archive.
+    assert _start_in_a_new_process(tmp_path, "", env) == f"['-XX:SharedArchiveFile={path}'] 3"
+    assert "cds" not in (tmp_path / "jvm.log").read_text().lower()
