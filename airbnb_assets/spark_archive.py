@@ -103,6 +103,7 @@ def build() -> Path | None:
     from airbnb_assets.platform.session import (
         DEFAULT_IVY_DIR,
         DEFAULT_JARS_DIR,
+        _running_session,
         get_or_create_session,
         local_jars,
     )
@@ -111,6 +112,8 @@ def build() -> Path | None:
     path = archive_path(jars) if jars else None
     if (jars and path is None) or (path is not None and path.exists()):
         return path
+    if _running_session() is not None:  # its JVM started without the dump option, and would be stopped
+        raise RuntimeError("a Spark session runs in this process: python -m airbnb_assets.spark_archive")
     ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
     partial = ARCHIVE_DIR / f"classes.{os.getpid()}.partial"
     folder = tempfile.mkdtemp(prefix="class-archive-")

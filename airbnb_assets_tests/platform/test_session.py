@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from airbnb_assets.platform.session import (
     DEFAULT_IVY_DIR,
     DEFAULT_JARS_DIR,
@@ -170,9 +172,11 @@ def test_a_new_local_session_maps_the_class_archive_make_setup_built(spark, tmp_
     from airbnb_assets.platform.class_archive import archive_path
     from airbnb_assets.platform.session import local_jars
 
-    built = spark_archive.build()  # make setup built it (make test runs setup): found, not dumped
+    # make setup built it (make test runs setup); a new process finds it, or dumps it if it is missing
+    subprocess.run([sys.executable, "-m", "airbnb_assets.spark_archive"], check=True)
+    built = archive_path(local_jars(DEFAULT_JARS_DIR, DEFAULT_IVY_DIR))
     assert built is not None and built.stat().st_size > 50_000_000
-    assert built == archive_path(local_jars(DEFAULT_JARS_DIR, DEFAULT_IVY_DIR))
+    assert spark_archive.build() == built  # found: nothing dumped
     # -Xshare:on: the JVM refuses to start if it cannot map the archive (another Java, class path).
     assert _start_in_a_new_process(tmp_path, "-Xshare:on") == f"['-XX:SharedArchiveFile={built}'] 3"
 
@@ -191,3 +195,14 @@ def test_an_archive_the_jvm_cannot_map_is_ignored(tmp_path: Path) -> None:
     # Given to the JVM, which starts without it and quietly: Spark works as without an archive.
     assert _start_in_a_new_process(tmp_path, "", env) == f"['-XX:SharedArchiveFile={path}'] 3"
     assert "cds" not in (tmp_path / "jvm.log").read_text().lower()
+
+
+def test_no_archive_is_dumped_from_a_process_whose_session_runs(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from airbnb_assets import spark_archive
+    from airbnb_assets.platform import class_archive
+
+    monkeypatch.setattr(class_archive, "ARCHIVE_DIR", tmp_path)  # no archive there
+    monkeypatch.setattr(spark_archive, "ARCHIVE_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match="a Spark session runs in this process"):
+        spark_archive.build()  # it would stop this worker's session, started without the dump option
+    assert list(tmp_path.iterdir()) == [] and spark.range(2).count() == 2
