@@ -139,7 +139,7 @@ def build() -> Path | None:
 
 
 def main() -> None:
-    """``python -m airbnb_assets.platform.class_archive``: build the archive once (``make setup``)."""
+    """``python -m airbnb_assets.spark_archive``: build the archive once (``make setup``)."""
     start = time.monotonic()
     path = build()
     if path is None:
