@@ -62,17 +62,6 @@ LONG_MODULES = (
 )
 
 
-#: The client compiler only (C1) for every local JVM of the suite: its Spark sessions, and those of
-#: the processes it starts (``SPARK_SUBMIT_OPTS`` is inherited). Each test's Spark work is small and
-#: short, so the server compiler's (C2) compilations cost more than they save. On two real days
-#: (``airbnb replay --until 2016-07-02``) the JVM's compiler threads took 74 of its 144 CPU-seconds;
-#: with C1 only the machine spent 160-166 CPU-s instead of 196-214, in the same wall time. The
-#: product's own sessions keep the JDK's defaults (a long ``make demo`` JVM gains from C2).
-C1_ONLY = "-XX:TieredStopAtLevel=1"
-if C1_ONLY not in os.environ.get("SPARK_SUBMIT_OPTS", ""):
-    os.environ["SPARK_SUBMIT_OPTS"] = f"{os.environ.get('SPARK_SUBMIT_OPTS', '')} {C1_ONLY}".strip()
-
-
 def csv_data_rows(path: Path) -> list[list[str]]:
     """Data rows of a snapshot parsed independently with Python's csv module."""
     encoding = "mac_roman" if path.name in MAC_ROMAN else "utf-8"
