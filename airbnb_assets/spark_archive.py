@@ -103,16 +103,16 @@ def build() -> Path | None:
     from airbnb_assets.platform.session import (
         DEFAULT_IVY_DIR,
         DEFAULT_JARS_DIR,
-        _running_session,
         get_or_create_session,
         local_jars,
+        running_session,
     )
 
     jars = local_jars(DEFAULT_JARS_DIR, DEFAULT_IVY_DIR)
     path = archive_path(jars) if jars else None
     if (jars and path is None) or (path is not None and path.exists()):
         return path
-    if _running_session() is not None:  # its JVM started without the dump option, and would be stopped
+    if running_session() is not None:  # its JVM started without the dump option, and would be stopped
         raise RuntimeError("a Spark session runs in this process: python -m airbnb_assets.spark_archive")
     ARCHIVE_DIR.mkdir(parents=True, exist_ok=True)
     partial = ARCHIVE_DIR / f"classes.{os.getpid()}.partial"
@@ -127,7 +127,9 @@ def build() -> Path | None:
         workload(spark, folder)
         process = spark.sparkContext._gateway.proc  # type: ignore[union-attr]  # noqa: SLF001
         spark.stop()
-        process.stdin.close()  # the gateway exits with its input: the JVM writes the archive, then ends
+        # The gateway exits with its input: the JVM writes the archive, then ends. (The emulator's
+        # runtime dumps its own the same way, in a script: its cluster cannot import this package.)
+        process.stdin.close()
         process.wait()
         if path is None or not partial.exists():
             raise RuntimeError(f"the JVM wrote no class archive; its output was in {folder}/jvm.log")

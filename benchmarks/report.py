@@ -123,7 +123,7 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
             if record.get("cpu_seconds") and (cores := record.get("machine", {}).get("cores")):
                 cpu = (
                     f"; {record['cpu_seconds']:,.0f} CPU-s busy, so at least "
-                    f"{_min_s(record['cpu_seconds'] / cores)} on its {cores} cores"
+                    f"{_min_s(record['cpu_seconds'] / cores, cut=True)} on its {cores} cores"
                 )
             out.append(
                 (
@@ -136,9 +136,10 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
     return out
 
 
-def _min_s(seconds: float) -> str:
-    """``seconds`` as ``"12 min 34 s"`` (whole seconds, cut)."""
-    return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+def _min_s(seconds: float, cut: bool = False) -> str:
+    """``seconds`` as ``"12 min 34 s"``: to the nearest second, or ``cut`` (a lower bound stays one)."""
+    whole = int(seconds) if cut else round(seconds)
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def _floor_run(runs: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -26,7 +26,8 @@ from pathlib import Path
 
 #: Where the archives live (``$XDG_CACHE_HOME/airbnb_assets/spark``, by default under ``~/.cache``).
 ARCHIVE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "airbnb_assets" / "spark"
-#: Java options that keep the JVM quiet about an archive it cannot use (it then runs without).
+#: Java options that keep the JVM quiet about an archive it cannot use (it then runs without). Each
+#: tag is needed: an archive whose class path differs from the JVM's warns under ``cds,dynamic``.
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off -Xlog:class+path=off"
 
 

@@ -232,7 +232,7 @@ def start_in_background(
 
     def start() -> None:
         with contextlib.suppress(Exception), _STARTING:
-            if _running_session() is None:
+            if running_session() is None:
                 conf = local_conf(local_dir, metastore_dir, extra_conf)
                 _start(master, conf, jars_dir, jvm_log, dirs=(local_dir, metastore_dir), background=True)
 
@@ -241,7 +241,7 @@ def start_in_background(
     return thread
 
 
-def _running_session() -> SparkSession | None:
+def running_session() -> SparkSession | None:
     """The session of this thread, else the process's default one (started by another thread)."""
     from pyspark.errors import PySparkRuntimeError
     from pyspark.sql import SparkSession
@@ -270,7 +270,7 @@ def get_or_create_session(
     if master is None:  # Databricks: the cluster owns the session and its configuration
         return SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
     with _STARTING:
-        active = _running_session()
+        active = running_session()
         if active is not None:
             return _check_catalog(active, "hive") if metastore_dir else active
         conf = local_conf(local_dir, metastore_dir, extra_conf)

@@ -100,11 +100,11 @@ def test_figure_four_comes_from_the_recorded_commands(tmp_path: Path) -> None:
     from benchmarks import report
 
     record = {
-        "seconds": 754.2,
+        "seconds": 754.6,
         "passed": True,
         "measured_at": "2026-11-27T18:00:00+00:00",
         "commit": "abc1234",
-        "cpu_seconds": 1370.0,
+        "cpu_seconds": 1371.0,
         "machine": {"cores": 2},
     }
     (tmp_path / "commands.json").write_text(json.dumps({"make_test": record}), encoding="utf-8")
@@ -114,8 +114,8 @@ def test_figure_four_comes_from_the_recorded_commands(tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     assert text.startswith("# hand-written\n")
     [row] = [line for line in text.splitlines() if line.startswith("| 4. `make test`")]
-    assert "on abc1234, 2026-11-27T18:00Z" in row and "12 min 34 s" in row
-    assert "1,370 CPU-s busy, so at least 11 min 25 s on its 2 cores" in row  # 1370 / 2 = 685 s
+    assert "on abc1234, 2026-11-27T18:00Z" in row and "12 min 35 s" in row  # the nearest second
+    assert "1,371 CPU-s busy, so at least 11 min 25 s on its 2 cores" in row  # 685.5 s, a bound: cut
     assert "≤ 10 min" in row and "**not met**" in row
 
 
