@@ -3,7 +3,8 @@
 With ``AIRBNB_LAKEHOUSE_ROOT`` and ``DAGSTER_HOME`` set (the runner's prepared copy), it lands the
 given files, runs ``daily_job`` for ``--date`` and then the retrain ``retrain_sensor`` requests,
 exactly as ``airbnb run`` does (:func:`airbnb_assets.replay.run_day`,
-:func:`~airbnb_assets.replay.run_requested_retrain`), and prints one JSON line: the runs' success,
+:func:`~airbnb_assets.replay.run_requested_retrain`; ``--no-retrain``: the daily job alone), and
+prints one JSON line: the runs' success,
 the retrain's own seconds, and the seconds of each step from Dagster's step stats
 (``instance.get_run_step_stats``), not from logs.
 """
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", required=True)
     parser.add_argument("--land", type=Path, nargs="*", default=[])
+    parser.add_argument("--no-retrain", action="store_true", help="run daily_job only, not the retrain")
     args = parser.parse_args(argv)
     started = time.perf_counter()
     from airbnb_assets import replay
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     inst = replay.instance()
     day = replay.run_day(args.date, inst)
     daily_seconds = day.seconds
-    if day.success:
+    if day.success and not args.no_retrain:
         day = replay.run_requested_retrain(day, inst)
     report = {
         "success": day.success,

@@ -188,13 +188,21 @@ class Bench:
     def history_state(self, days: int, rows: int, first: dt.date) -> Path:
         """The real state plus ``days`` synthetic days of ``rows`` rows from ``first`` (0: the real state).
 
-        The days are landed and ingested :data:`HISTORY_DAYS_PER_RUN` at a time, one daily run each.
+        The days are landed and ingested :data:`HISTORY_DAYS_PER_RUN` at a time, one daily run each,
+        without the retrains they would request: scenario 3 measures the daily job, so its states
+        differ only by history, and the real state's champion serves on both.
         """
         from benchmarks.synth import write_days
 
         if days == 0:
             return self.real_state()
-        params = {"until": self.real_until, "days": days, "rows": rows, "first": first.isoformat()}
+        params = {
+            "until": self.real_until,
+            "days": days,
+            "rows": rows,
+            "first": first.isoformat(),
+            "retrain": False,
+        }
         cached = self._cache("history", params)
         if cached.exists():
             return cached
@@ -208,5 +216,6 @@ class Bench:
         for start in range(0, days, HISTORY_DAYS_PER_RUN):
             batch = files[start : start + HISTORY_DAYS_PER_RUN]
             last = batch[-1].name[9:19]
-            self.run(["-m", "benchmarks.product_day", "--date", last, "--land", *map(str, batch)], live)
+            land = ["--land", *map(str, batch)]
+            self.run(["-m", "benchmarks.product_day", "--date", last, *land, "--no-retrain"], live)
         return self._keep(cached)

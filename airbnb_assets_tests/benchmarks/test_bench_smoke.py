@@ -74,6 +74,25 @@ def test_smoke_writes_every_scenario_with_step_times(smoke) -> None:  # type: ig
     assert saved["scenarios"]["million_rows"]["peak_rss_gb"] > 0
 
 
+def test_history_states_are_built_without_retrains(smoke) -> None:  # type: ignore[no-untyped-def]
+    """Scenario 3 measures the daily job: its history state holds no retrain, the real state its one."""
+    import dagster as dg
+
+    _, bench_dir, _ = smoke
+
+    def runs(state: Path, job: str) -> int:
+        instance = dg.DagsterInstance.from_config(str(state / "dagster_home"))
+        try:
+            return len(instance.get_run_records(dg.RunsFilter(job_name=job)))
+        finally:
+            instance.dispose()
+
+    [real] = (bench_dir / "cache").glob("real-*")
+    [history] = (bench_dir / "cache").glob("history-*")
+    assert (runs(real, "daily_job"), runs(real, "retrain_job")) == (1, 1)
+    assert (runs(history, "daily_job"), runs(history, "retrain_job")) == (2, 1)  # the real state's one
+
+
 def test_bare_script_writes_silver_gold_and_predictions(spark, smoke) -> None:  # type: ignore[no-untyped-def]
     result, bench_dir, _ = smoke
     from airbnb_assets.environments import SNAPSHOTS_DIR
