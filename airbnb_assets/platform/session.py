@@ -35,6 +35,12 @@ LOCAL_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.driver.memory": "4g",
     "spark.sql.adaptive.enabled": "true",
+    # Spark keeps the classes it generates and compiles for a query's code in a cache of 100 by
+    # default; one daily run generates about 230, so a process running day after day (the replay,
+    # `make dev`, a test worker) compiled each again every day (227 compilations on each
+    # repeated 2,000-row day) and the JIT compiled the new classes again. With 2,000 entries a
+    # repeated day compiles 7, and its JVM used 100 instead of 112 CPU-s over three such days.
+    "spark.sql.codegen.cache.maxEntries": "2000",
     # Shuffles start with 32 partitions and AQE coalesces them to its advisory size (64 MB): a
     # small day ends up in one or two partitions, millions of rows get all 32 (with 4, each task
     # of a 5M-row backlog held over a million wide rows; that backlog can still exhaust the heap).
