@@ -72,17 +72,8 @@ LOCAL_CONF: dict[str, str] = {
 #: Measured on that day (``benchmarks/RESULTS.md``, figure 2): the committed heap peaked at 1.84 GB
 #: instead of 3.08 GB, and the run's peak RSS was 3.58 GB (3.49 GB in the recorded run) where three
 #: runs without the last two options peaked at 4.00, 5.39 and 5.65 GB.
-#:
-#: The ``Tier4`` thresholds, three times the JDK's, leave a method to the fast C1 compiler until it
-#: is three times as hot before the optimizing C2 compiles it: most of Spark's code runs a few
-#: thousand times per query, and C2's compiler thread used half of a local JVM's CPU-seconds. On
-#: four repeated 2,000-row days in one process the JVM used 180.7 instead of 197.5 CPU-s (days
-#: 2-4: 79.4 instead of 100.5) for the same wall time. (C1 alone, ``TieredStopAtLevel=1``, was
-#: cheaper still on short runs but slower for the test suite's long-lived JVMs.)
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
-    " -XX:Tier4InvocationThreshold=15000 -XX:Tier4MinInvocationThreshold=2000"
-    " -XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000"
 )
 
 #: Spark 4's default Ivy folder, named here so the first start's lock and Spark's resolution agree.
