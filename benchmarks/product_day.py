@@ -4,9 +4,8 @@ With ``AIRBNB_LAKEHOUSE_ROOT`` and ``DAGSTER_HOME`` set (the runner's prepared c
 given files, runs ``daily_job`` for ``--date`` and then the retrain ``retrain_sensor`` requests,
 exactly as ``airbnb run`` does (:func:`airbnb_assets.replay.run_day`,
 :func:`~airbnb_assets.replay.run_requested_retrain`; ``--no-retrain``: the daily job alone), and
-prints one JSON line: the runs' success,
-the retrain's own seconds, and the seconds of each step from Dagster's step stats
-(``instance.get_run_step_stats``), not from logs.
+prints one JSON line: the runs' success, the retrain's own seconds, and the seconds of each step
+from Dagster's step stats (``instance.get_run_step_stats``), not from logs.
 """
 
 from __future__ import annotations

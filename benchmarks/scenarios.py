@@ -46,9 +46,7 @@ def product_day(
     Then the retrain the sensor requests, unless ``retrain`` is false (its seconds are reported
     apart and left out of ``seconds`` either way).
     """
-    live = bench.restore(state)
-    args = ["-m", "benchmarks.product_day", "--date", date, "--land", *map(str, files)]
-    result = bench.run(args if retrain else [*args, "--no-retrain"], live)
+    result = bench.run_day(date, files, bench.restore(state), retrain)
     report = result.last_json()
     # The process's wall time, the day's retrain_job excluded (reported on its own: retrain_seconds).
     seconds = result.seconds - report.get("retrain_seconds", 0.0)

@@ -134,6 +134,15 @@ class Bench:
         """Run ``python args`` on ``live`` (its lakehouse and Dagster home), measured."""
         return measured(args, live.environ, in_process=self.in_process)
 
+    def run_day(self, date: str, files: list[Path], live: Live, retrain: bool = True) -> Measured:
+        """Land ``files`` and run the daily job for ``date`` on ``live``, measured.
+
+        :mod:`benchmarks.product_day` in a process (or in this one), then the retrain the sensor
+        requests unless ``retrain`` is false.
+        """
+        args = ["-m", "benchmarks.product_day", "--date", date, "--land", *map(str, files)]
+        return self.run(args if retrain else [*args, "--no-retrain"], live)
+
     def reset_live(self) -> Live:
         """An empty live folder with a Dagster home (the repository's ``dagster.yaml``)."""
         live = self.live
@@ -181,7 +190,7 @@ class Bench:
         files = sorted(p for p in SNAPSHOTS_DIR.glob("listings_*.csv.gz") if p.name[9:19] <= self.real_until)
         for batch in (files[:-1], files[-1:]) if len(files) > 1 else (files,):
             day = batch[-1].name[9:19]
-            self.run(["-m", "benchmarks.product_day", "--date", day, "--land", *map(str, batch)], live)
+            self.run_day(day, batch, live)
         self.run(["-c", _EXPORT, str(live.model)], live)
         return self._keep(cached)
 
@@ -216,6 +225,5 @@ class Bench:
         for start in range(0, days, HISTORY_DAYS_PER_RUN):
             batch = files[start : start + HISTORY_DAYS_PER_RUN]
             last = batch[-1].name[9:19]
-            land = ["--land", *map(str, batch)]
-            self.run(["-m", "benchmarks.product_day", "--date", last, *land, "--no-retrain"], live)
+            self.run_day(last, batch, live, retrain=False)
         return self._keep(cached)
