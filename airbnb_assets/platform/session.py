@@ -72,16 +72,8 @@ LOCAL_CONF: dict[str, str] = {
 #: Measured on that day (``benchmarks/RESULTS.md``, figure 2): the committed heap peaked at 1.84 GB
 #: instead of 3.08 GB, and the run's peak RSS was 3.58 GB (3.49 GB in the recorded run) where three
 #: runs without the last two options peaked at 4.00, 5.39 and 5.65 GB.
-#:
-#: The last four keep the server compiler's (C2) inlining shallow: at most two levels deep, and
-#: only small methods. A local JVM runs hundreds of small, distinct plans a day, and compiling
-#: them took over half its CPU (the JIT's threads: 57 of 85 CPU-s on a first 2,000-row day in a new
-#: process). Over three repeated 2,000-row days in one process (the replay's and a test worker's
-#: pattern), the JVM used 82 CPU-s instead of 142 and the days took 54, 20 and 22 s instead of 67,
-#: 27 and 26 s; no inlining at all cost more time (69, 35, 33 s). What Spark computes is unchanged.
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
-    " -XX:MaxInlineLevel=2 -XX:InlineSmallCode=250 -XX:FreqInlineSize=50 -XX:MaxInlineSize=20"
 )
 
 #: Spark 4's default Ivy folder, named here so the first start's lock and Spark's resolution agree.
