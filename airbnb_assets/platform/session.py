@@ -72,8 +72,19 @@ LOCAL_CONF: dict[str, str] = {
 #: Measured on that day (``benchmarks/RESULTS.md``, figure 2): the committed heap peaked at 1.84 GB
 #: instead of 3.08 GB, and the run's peak RSS was 3.58 GB (3.49 GB in the recorded run) where three
 #: runs without the last two options peaked at 4.00, 5.39 and 5.65 GB.
+#:
+#: The last three make the server compiler (C2) inline less: four levels deep instead of 15, and
+#: smaller methods (``InlineSmallCode`` 500 instead of 2,500 bytes, ``FreqInlineSize`` 100 instead
+#: of 325). A local JVM runs hundreds of small, distinct plans a day, and compiling them took most
+#: of its CPU (the JIT's threads: 56 of 85 CPU-s on a first 2,000-row day in a new process). Measured
+#: A/B on 2026-12-06 (JDK defaults first): four 300-row bronze → silver → gold runs in one process,
+#: JVM 83 and 93 → 76 and 76 CPU-s; ``airbnb replay`` of the six snapshots, 222 s / 367 CPU-s and
+#: 204 s / 329 → 201 s / 308 and 204 s / 311; the bare script on the 1,000,000-row day, 203 and
+#: 202 s → 173 and 210 s. Shallower still (two levels, 250 bytes) halved the JIT's work again but
+#: doubled that large day (reverted in 746161f). What Spark computes is unchanged.
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
+    " -XX:MaxInlineLevel=4 -XX:InlineSmallCode=500 -XX:FreqInlineSize=100"
 )
 
 #: Spark 4's default Ivy folder, named here so the first start's lock and Spark's resolution agree.
