@@ -80,8 +80,11 @@ LOCAL_CONF: dict[str, str] = {
 #: A/B on 2026-12-06 (JDK defaults first): four 300-row bronze → silver → gold runs in one process,
 #: JVM 83 and 93 → 76 and 76 CPU-s; ``airbnb replay`` of the six snapshots, 222 s / 367 CPU-s and
 #: 204 s / 329 → 201 s / 308 and 204 s / 311; the bare script on the 1,000,000-row day, 203 and
-#: 202 s → 173 and 210 s. Shallower still (two levels, 250 bytes) halved the JIT's work again but
-#: doubled that large day (reverted in 746161f). What Spark computes is unchanged.
+#: 202 s → 173 and 210 s. Shallower still (two levels, 250 bytes: 82 against 93 JVM CPU-s over
+#: three 2,000-row days) took that large day to twice its usual time (reverted in 746161f). What
+#: Spark computes is unchanged. Recorded with it
+#: (``benchmarks/RESULTS.md``): ``make test`` 19 min 13 s and 2,138 CPU-s against 25 min 45 s and
+#: 2,954 at the same plain-Python speed, and that large day 1.22× its floor at a 3.47 GB peak.
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
     " -XX:MaxInlineLevel=4 -XX:InlineSmallCode=500 -XX:FreqInlineSize=100"
