@@ -37,6 +37,17 @@ def _met(flag: Any) -> str:
     return "—" if flag is None else ("met" if flag else "**not met**")
 
 
+def ratio_text(ratio: float, target: float) -> str:
+    """``ratio`` as text: two decimals, or four where two would round it onto ``target``.
+
+    ``1.30×`` beside a ``≤ 1.3×`` target reads as met; ``1.3003×`` does not.
+    """
+    text = f"{ratio:.2f}"
+    if float(text) == target and ratio != target:
+        text = f"{ratio:.4f}"
+    return f"{text}×"
+
+
 def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, str, str, str]]:
     """The table rows of one run: (figure, value, target, met).
 
@@ -53,7 +64,7 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
                 (
                     f"{label}: daily_job without drift, dashboard vs bare PySpark",
                     f"{one['same_work_seconds']:.1f} s vs {one['bare_seconds']:.1f} s "
-                    f"= {one['same_work_ratio']:.2f}×",
+                    f"= {ratio_text(one['same_work_ratio'], target)}",
                     f"≤ {target}×",
                     _met(one["met"]),
                 )
@@ -61,7 +72,8 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
         out.append(
             (
                 f"{label}: whole daily_job vs bare PySpark",
-                f"{one['product_seconds']:.1f} s vs {one['bare_seconds']:.1f} s = {one['ratio']:.2f}×",
+                f"{one['product_seconds']:.1f} s vs {one['bare_seconds']:.1f} s "
+                f"= {ratio_text(one['ratio'], target)}",
                 f"≤ {target}×",
                 _met(one["ratio"] <= target),
             )
@@ -81,7 +93,11 @@ def rows(result: dict[str, Any], floor: float | None = None) -> list[tuple[str, 
         ratio_target = two.get("target_ratio", 1.3)
         peak_target = two.get("target_peak_rss_gb", 4.0)
         floor_seconds = two.get("bare_seconds", floor)
-        ratio = f" = {two['seconds'] / floor_seconds:.2f}× the floor" if floor_seconds else ""
+        ratio = (
+            f" = {ratio_text(two['seconds'] / floor_seconds, ratio_target)} the floor"
+            if floor_seconds
+            else ""
+        )
         if "bare_seconds" in two and "met" in two:
             met = two["met"]
         elif floor_seconds:

@@ -71,20 +71,14 @@ LOCAL_CONF: dict[str, str] = {
 #:
 #: Measured on that day (``benchmarks/RESULTS.md``, figure 2): the committed heap peaked at 1.84 GB
 #: instead of 3.08 GB, and the run's peak RSS was 3.58 GB (3.49 GB in the recorded run) where three
-#: runs without the last two options peaked at 4.00, 5.39 and 5.65 GB.
+#: runs without the two heap-free ratios peaked at 4.00, 5.39 and 5.65 GB.
 #:
-#: The last three make the server compiler (C2) inline less: four levels deep instead of 15, and
+#: The three inlining options make the server compiler (C2) inline less: four levels deep instead of 15, and
 #: smaller methods (``InlineSmallCode`` 500 instead of 2,500 bytes, ``FreqInlineSize`` 100 instead
 #: of 325). A local JVM runs hundreds of small, distinct plans a day, and compiling them took most
-#: of its CPU (the JIT's threads: 56 of 85 CPU-s on a first 2,000-row day in a new process). Measured
-#: A/B on 2026-12-06 (JDK defaults first): four 300-row bronze → silver → gold runs in one process,
-#: JVM 83 and 93 → 76 and 76 CPU-s; ``airbnb replay`` of the six snapshots, 222 s / 367 CPU-s and
-#: 204 s / 329 → 201 s / 308 and 204 s / 311; the bare script on the 1,000,000-row day, 203 and
-#: 202 s → 173 and 210 s. Shallower still (two levels, 250 bytes: 82 against 93 JVM CPU-s over
-#: three 2,000-row days) took that large day to twice its usual time (reverted in 746161f). What
-#: Spark computes is unchanged. Recorded with it
-#: (``benchmarks/RESULTS.md``): ``make test`` 19 min 13 s and 2,138 CPU-s against 25 min 45 s and
-#: 2,954 at the same plain-Python speed, and that large day 1.22× its floor at a 3.47 GB peak.
+#: of its CPU. With them ``make test`` used 2,138 CPU-s instead of 2,954, and the 1,000,000-row day
+#: stayed within 1.3× its floor; two levels deep doubled that day (``benchmarks/RESULTS.md``,
+#: figures 2 and 4). What Spark computes is unchanged.
 LOCAL_JAVA_OPTIONS = (
     "-XX:G1PeriodicGCInterval=10000 -XX:GCTimeRatio=4 -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=40"
     " -XX:MaxInlineLevel=4 -XX:InlineSmallCode=500 -XX:FreqInlineSize=100"

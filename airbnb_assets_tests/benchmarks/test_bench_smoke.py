@@ -172,6 +172,9 @@ def test_figure_two_is_judged_against_the_floor_of_its_run_or_the_latest_recorde
     own["scenarios"]["million_rows"] |= {"target_ratio": 1.25, "target_peak_rss_gb": 5.0, "met": True}
     [row] = figure_two([own])
     assert row[2:4] == ["≤ 1.25× the floor, ≤ 5 GB", "met"]
+    # Just over the target: four decimals, so the shown ratio does not read as met.
+    [row] = figure_two([run("t1", 183.35, 3.0, bare=141.0)])
+    assert "= 1.3004× the floor" in row[1] and row[3] == "**not met**"
 
 
 def test_spark_jobs_are_counted_per_step_from_the_event_log() -> None:
