@@ -45,6 +45,8 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
         copy_weight: Sample weight of the copied rows (originals weigh 1).
         copy_fraction: Share of the rows (drawn at random) that each copy holds.
         keep: ``numeric__`` column names never masked.
+        categorical_prefix: Columns whose names start with it hold category codes (``NaN``: unknown)
+            and are split as categories, not as numbers (``None``: no such column).
         random_state: Seed of the booster and of the masks.
     """
 
@@ -62,6 +64,7 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
         copy_weight: float = 1.0,
         copy_fraction: float = 0.5,
         keep: tuple[str, ...] = ("numeric__latitude", "numeric__longitude"),
+        categorical_prefix: str | None = None,
         random_state: int = 42,
     ) -> None:
         self.loss = loss
@@ -76,6 +79,7 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
         self.copy_weight = copy_weight
         self.copy_fraction = copy_fraction
         self.keep = keep
+        self.categorical_prefix = categorical_prefix
         self.random_state = random_state
 
     def _groups(self, names: list[str]) -> list[np.ndarray]:
@@ -126,11 +130,19 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
             l2_regularization=self.l2_regularization,
             max_features=self.max_features,
             early_stopping=False,
+            categorical_features=self._categorical(names),
             random_state=self.random_state,
         ).fit(np.vstack(blocks), np.concatenate(targets), sample_weight=self._weights(weights))
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = len(names)
         return self
+
+    def _categorical(self, names: list[str]) -> np.ndarray | None:
+        """Which columns the booster splits as categories (``None``: none)."""
+        if not self.categorical_prefix:
+            return None
+        mask = np.array([n.startswith(self.categorical_prefix) for n in names])
+        return mask if mask.any() else None
 
     def _weights(self, weights: list[np.ndarray]) -> np.ndarray | None:
         """The sample weights, or ``None`` when every row weighs 1 (the default ``copy_weight``).

@@ -15,7 +15,8 @@ dollars), so MLflow logs a single model and Spark scores it with one pandas UDF
 * numerics are passed through with their ``NaN`` (a column with no value in the training rows becomes
   a constant); the review-count columns are left out by default (``exclude_numeric``): they drift with
   listing age and cost accuracy on a snapshot missing other columns, while adding nothing measurable
-  elsewhere. Categoricals are one-hot encoded with ``handle_unknown="ignore"``;
+  elsewhere. Categoricals are category codes the booster splits natively (``categorical_encoding``
+  ``"native"``; a category unseen in training is missing); ``"onehot"`` encodes them as 0/1 columns;
 * a ``HistGradientBoostingRegressor`` with absolute-error loss (MAE is the metric) is fit on
   ``log1p(price)``, with the target clipped at a high quantile so placeholder prices (10000) do not
   pull the fit; it also trains on a copy of half the rows with random groups of features blanked, so
@@ -39,7 +40,7 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder
 
 from airbnb_assets.ml.estimators import LogPriceRegressor, MaskAugmentedBooster
 from airbnb_assets.ml.text import OutOfFoldTextRidge, title_feature_names, title_features
@@ -54,6 +55,8 @@ PARAMS: dict[str, Any] = {
     "gbm_min_samples_leaf": 30,
     "gbm_l2_regularization": 1.0,
     "gbm_max_features": 1.0,
+    # "native": category codes the booster splits as categories; "onehot": one 0/1 column per category
+    "categorical_encoding": "native",
     # text ridge
     "text_alpha": 3.0,
     "text_n_splits": 5,
@@ -149,12 +152,13 @@ def geo_feature_names(transformer: Any, input_features: Any) -> list[str]:
 def build_pipeline(
     numeric: list[str], categorical: list[str], text: list[str], params: dict[str, Any] | None = None
 ) -> LogPriceRegressor:
-    """Build the unfitted estimator: features (numeric, geo, one-hot, title) → boosting on log price.
+    """Build the unfitted estimator: features (numeric, geo, categories, title) → boosting on log price.
 
     Args:
         numeric: Numeric contract columns (passed through with ``NaN``; must include ``latitude`` and
             ``longitude`` for the geo features).
-        categorical: Categorical contract columns (one-hot, unknown categories ignored).
+        categorical: Categorical contract columns (codes split natively, or one-hot; unknown
+            categories are missing).
         text: Text columns (the listing title), may hold ``None`` / ``NaN``.
         params: Overrides of :data:`PARAMS` (missing keys take the defaults).
 
@@ -165,13 +169,22 @@ def build_pipeline(
     seed = int(p["random_state"])
     excluded = {c.strip() for c in str(p["exclude_numeric"]).split(",") if c.strip()}
     numeric = [c for c in numeric if c not in excluded]
+    encoding = p["categorical_encoding"]
+    if encoding not in ("native", "onehot"):
+        raise ValueError(f"categorical_encoding must be 'native' or 'onehot', got {encoding!r}")
+    native = encoding == "native"
+    encoder = (
+        OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan, dtype="float64")
+        if native
+        else OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    )
     transformers: list[tuple[str, Any, list[str]]] = [
         ("numeric", FunctionTransformer(numeric_values, feature_names_out="one-to-one"), list(numeric)),
         (
             "categorical",
             make_pipeline(
                 FunctionTransformer(fill_missing_categories, feature_names_out="one-to-one"),
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                encoder,
             ),
             list(categorical),
         ),
@@ -217,6 +230,7 @@ def build_pipeline(
         n_copies=int(p["mask_n_copies"]),
         copy_weight=float(p["mask_copy_weight"]),
         copy_fraction=float(p["mask_copy_fraction"]),
+        categorical_prefix="categorical__" if native else None,
         random_state=seed,
     )
     model = Pipeline([("preprocess", preprocess), ("gbm", gbm)])

@@ -1,6 +1,7 @@
 """Training on real rows: out-of-time evaluation, the baseline, the rolling-origin backtest."""
 
 import pandas as pd
+import pytest
 
 from airbnb_assets.ml.train import (
     GroupMedianBaseline,
@@ -75,3 +76,21 @@ def test_a_first_snapshot_without_titles_trains_and_ignores_what_it_never_saw(
     assert result.metrics["mae"] < result.baseline_metrics["mae"]
     titled = x.assign(name="Luxury 3 bedroom flat, 2 baths", minimum_nights=30.0)
     assert (result.model.predict(titled) == result.model.predict(x)).all()  # never split on them
+
+
+def test_categories_are_split_natively_and_an_unseen_one_is_scored_as_missing(labelled: pd.DataFrame) -> None:
+    rows = labelled.head(3000)
+    x = features_frame(rows)
+    model = fit(rows)
+    booster = model.regressor_.named_steps["gbm"]
+    names = list(booster.feature_names_in_)
+    native = [n for n, cat in zip(names, booster.booster_.is_categorical_, strict=True) if cat]
+    assert native == ["categorical__neighbourhood", "categorical__room_type"]  # two codes, not 41 columns
+    unseen = model.predict(x.assign(room_type="Hotel room", neighbourhood="Atlantis"))
+    # Every unseen category is the same missing code: scored, and only by the other features.
+    assert (unseen == model.predict(x.assign(room_type="Cave", neighbourhood="Bayview Heights"))).all()
+    assert (unseen > 1.0).all() and not (unseen == model.predict(x)).all()
+    onehot = fit(rows, {"categorical_encoding": "onehot"}).regressor_.named_steps["gbm"]
+    assert sum(n.startswith("categorical__") for n in onehot.feature_names_in_) > 20
+    with pytest.raises(ValueError, match="categorical_encoding"):
+        fit(rows, {"categorical_encoding": "target"})
