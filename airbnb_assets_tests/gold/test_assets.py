@@ -41,10 +41,10 @@ def _materialize(lakehouse: LakehouseResource) -> tuple[dict, dg.AssetCheckEvalu
 
 
 def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lakehouse) -> None:  # type: ignore[no-untyped-def]
-    assert run_gold(lakehouse) == (0, [], []) and not lakehouse.exists(GOLD)  # no silver yet: nothing to do
+    assert run_gold(lakehouse) == (0, [], [], 0) and not lakehouse.exists(GOLD)  # no silver: nothing to do
 
     first = _add_silver(spark, lakehouse, "2015-05-04")
-    assert run_gold(lakehouse) == (first, [dt.date(2015, 5, 4)], [dt.date(2015, 5, 4)])
+    assert run_gold(lakehouse) == (first, [dt.date(2015, 5, 4)], [dt.date(2015, 5, 4)], 0)
     version = lakehouse.version(GOLD)
 
     # Nothing new since: the asset writes nothing, reports the table and passes its check.
@@ -57,7 +57,7 @@ def test_gold_follows_silver_incrementally_and_checks_one_row_per_key(spark, lak
 
     second = _add_silver(spark, lakehouse, "2017-04-02")
     # Only the new snapshot's rows, not the first one's again.
-    assert run_gold(lakehouse) == (second, [dt.date(2017, 4, 2)], [dt.date(2017, 4, 2)])
+    assert run_gold(lakehouse) == (second, [dt.date(2017, 4, 2)], [dt.date(2017, 4, 2)], 0)
     gold, silver = lakehouse.read(GOLD), lakehouse.read(SILVER)
     assert _per_snapshot(gold) == _per_snapshot(silver) == {"2015-05-04": first, "2017-04-02": second}
     assert gold.groupBy(*KEYS).count().filter("count > 1").count() == 0
