@@ -111,6 +111,7 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
     if not lakehouse.exists(SILVER):
         return GoldRun(0, [], [])
     written: list[int] = []
+    rebuilt: set[dt.date] = set()
     duplicates: dict[dt.date, int] = {}
     labelled: set[dt.date] = set()
 
@@ -120,8 +121,9 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
         dates = [r[0] for r in per_date]
         counts = rebuild_dates(lakehouse, dates, ctx.txn("gold"))
         written.append(sum(n for n, _ in counts.values()))
+        rebuilt.update(dates)  # a date whose silver rows are gone now has none in gold: rebuilt too
         # A later batch that rebuilds a date replaces its rows: its count is what gold holds.
-        duplicates.update({d: dup for d, (_, dup) in counts.items()})
+        duplicates.update({d: counts.get(d, (0, 0))[1] for d in dates})
         labelled.update(r[0] for r in per_date if r[1])
 
     run_available_now(
@@ -131,7 +133,7 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
         name="gold_listing_features",
     )
     drop_vanished_dates(lakehouse)
-    return GoldRun(sum(written), sorted(duplicates), sorted(labelled), sum(duplicates.values()))
+    return GoldRun(sum(written), sorted(rebuilt), sorted(labelled), sum(duplicates.values()))
 
 
 @spark_asset(

@@ -12,6 +12,7 @@ from airbnb_assets.gold.assets import (
     drop_vanished_dates,
     gold_listing_features,
     run_gold,
+    written_counts,
 )
 from airbnb_assets.gold.features import KEYS
 from airbnb_assets.platform.lakehouse import LakehouseResource
@@ -107,3 +108,12 @@ def test_a_date_superseded_away_leaves_gold_and_only_such_dates_are_checked(spar
     lakehouse.delta(SILVER).delete("snapshot_date = DATE'2015-05-04'")
     assert drop_vanished_dates(lakehouse) == [dt.date(2015, 5, 4)]
     assert not lakehouse.read(GOLD).count()
+
+
+def test_written_counts_give_rows_and_duplicated_keys_per_date(spark) -> None:  # type: ignore[no-untyped-def]
+    d1, d2 = dt.date(2019, 6, 2), dt.date(2019, 10, 14)
+    rows = [(1, d1), (1, d1), (1, d1), (2, d1), (3, d1), (3, d1), (1, d2), (2, d2)]
+    features = spark.createDataFrame(rows, "listing_id long, snapshot_date date")
+    # Keys 1 and 3 repeat on 2019-06-02 (two keys, five of its six rows); 2019-10-14 is clean.
+    assert written_counts(features) == {d1: (6, 2), d2: (2, 0)}
+    assert written_counts(features.limit(0)) == {}
