@@ -59,7 +59,7 @@ def rebuild_dates(
 
 
 def written_counts(features: DataFrame) -> dict[dt.date, tuple[int, int]]:
-    """Per snapshot date of ``features``: its rows and its keys with more than one row (one job)."""
+    """Per snapshot date of ``features``: its rows and its keys with more than one row (one action)."""
     per_key = features.groupBy(*KEYS).count()
     per_date = per_key.groupBy("snapshot_date").agg(
         F.sum("count").alias("rows"), F.count(F.when(F.col("count") > 1, 1)).alias("duplicate_keys")
@@ -111,8 +111,7 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
     if not lakehouse.exists(SILVER):
         return GoldRun(0, [], [])
     written: list[int] = []
-    rebuilt: set[dt.date] = set()
-    duplicates: dict[dt.date, int] = {}
+    duplicates: dict[dt.date, int] = {}  # per date rebuilt (even one silver no longer holds)
     labelled: set[dt.date] = set()
 
     def handle(batch: DataFrame, ctx: BatchContext) -> None:
@@ -121,7 +120,6 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
         dates = [r[0] for r in per_date]
         counts = rebuild_dates(lakehouse, dates, ctx.txn("gold"))
         written.append(sum(n for n, _ in counts.values()))
-        rebuilt.update(dates)  # a date whose silver rows are gone now has none in gold: rebuilt too
         # A later batch that rebuilds a date replaces its rows: its count is what gold holds.
         duplicates.update({d: counts.get(d, (0, 0))[1] for d in dates})
         labelled.update(r[0] for r in per_date if r[1])
@@ -133,7 +131,7 @@ def run_gold(lakehouse: LakehouseResource) -> GoldRun:
         name="gold_listing_features",
     )
     drop_vanished_dates(lakehouse)
-    return GoldRun(sum(written), sorted(rebuilt), sorted(labelled), sum(duplicates.values()))
+    return GoldRun(sum(written), sorted(duplicates), sorted(labelled), sum(duplicates.values()))
 
 
 @spark_asset(
@@ -169,7 +167,7 @@ def gold_listing_features(
             "target": TARGET,
         }
     )
-    # Counted on the rows the run wrote, in the job that counted them: each write replaced every
+    # Counted on the rows the run wrote, in the action that counted them: each write replaced every
     # gold row of its dates, so these are all the rows gold holds there (no read of the table).
     yield dg.AssetCheckResult(
         check_name=UNIQUE_CHECK,
