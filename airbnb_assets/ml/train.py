@@ -167,7 +167,13 @@ def background_fit(rows: pd.DataFrame, params: dict[str, Any] | None = None) -> 
     gradient boosting, most of a fit, runs without the GIL). The model is the one :func:`fit`
     returns; an unused one is discarded. Leaving the block waits for the thread.
     """
-    with ThreadPoolExecutor(1, thread_name_prefix="refit") as pool:
+    # One BLAS thread for the process meanwhile (OpenMP's limit is per thread, set in fit): OpenBLAS's
+    # threads spin-wait too, and beside a second fit they slowed both. On 2 cores, the six snapshots'
+    # challenger and refit took 7.5-8.1 s with its two threads, 5.4-7.1 s with one (ad hoc, 3 runs each).
+    with (
+        threadpool_limits(limits=1, user_api="blas"),
+        ThreadPoolExecutor(1, thread_name_prefix="refit") as pool,
+    ):
         future = pool.submit(fit, rows.copy(), params)  # its own copy: pandas reads are not thread-safe
         yield future.result
 

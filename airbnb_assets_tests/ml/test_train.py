@@ -94,3 +94,20 @@ def test_categories_are_split_natively_and_an_unseen_one_is_scored_as_missing(la
     assert sum(n.startswith("categorical__") for n in onehot.feature_names_in_) > 20
     with pytest.raises(ValueError, match="categorical_encoding"):
         fit(rows, {"categorical_encoding": "target"})
+
+
+def test_fits_side_by_side_share_one_blas_thread_and_restore_it_after(labelled: pd.DataFrame) -> None:
+    from threadpoolctl import threadpool_info
+
+    from airbnb_assets.ml.train import background_fit
+
+    def threads(api: str) -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == api}
+
+    before = threads("blas")
+    rows = labelled[labelled.snapshot_date.astype(str) == "2017-03-02"].head(500)
+    with background_fit(rows) as refit:
+        assert threads("blas") == {1}  # process-wide while the two fits run
+        model = refit()
+    assert threads("blas") == before
+    assert len(model.predict(features_frame(rows))) == 500
