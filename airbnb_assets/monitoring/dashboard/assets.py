@@ -40,7 +40,8 @@ def dashboard(
     predictions, metrics, quality = dd.read_inputs(lakehouse)
     data = DashboardData(env=monitoring.env, run_date=context.partition_key)
     if predictions is not None:
-        data.price_by_group = dd.price_by_group(predictions, lakehouse.read(GOLD), context.partition_key)
+        day, gold = context.partition_key, lakehouse.read(GOLD)
+        data.price_by_group = dd.price_by_group(predictions, gold, day, dd.scored_snapshots(metrics, day))
     if metrics is not None:
         data.predictions = dd.predictions_over_time(metrics)
         data.drift, data.drifted_features = dd.drift_over_time(metrics)

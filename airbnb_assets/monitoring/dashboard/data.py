@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -69,13 +70,28 @@ def predictions_over_time(metrics: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def price_by_group(predictions: DataFrame, gold: DataFrame, run_date: str) -> pd.DataFrame:
+def scored_snapshots(metrics: pd.DataFrame | None, run_date: str) -> list[dt.date] | None:
+    """The snapshot(s) ``run_date`` scored, from its prediction statistics rows (``None``: none recorded)."""
+    if metrics is None:
+        return None
+    day = pd.Timestamp(run_date).date()
+    rows = metrics[
+        (metrics["report"] == PREDICTION_STATS_REPORT) & (pd.to_datetime(metrics["run_date"]).dt.date == day)
+    ]
+    return sorted({pd.Timestamp(v).date() for v in rows["snapshot_date"].dropna()}) or None
+
+
+def price_by_group(
+    predictions: DataFrame, gold: DataFrame, run_date: str, snapshots: list[Any] | None = None
+) -> pd.DataFrame:
     """Median predicted and actual price per neighbourhood × room type on ``run_date``.
 
-    Gold is read for the day's snapshot(s) only (Delta skips the other files by their statistics).
+    Gold is read for the day's snapshot(s) only (Delta skips the other files by their statistics):
+    ``snapshots`` (:func:`scored_snapshots`), else those of the day's predictions (one Spark job more).
     """
     day = predictions.filter(F.col("run_date") == F.lit(run_date))
-    snapshots = [r[0] for r in day.select("snapshot_date").distinct().collect()]
+    if snapshots is None:
+        snapshots = [r[0] for r in day.select("snapshot_date").distinct().collect()]
     features = gold.filter(F.col("snapshot_date").isin(snapshots)).select(
         "listing_id", "snapshot_date", "neighbourhood", "room_type"
     )
@@ -128,6 +144,7 @@ def quality_over_time(quality: pd.DataFrame) -> pd.DataFrame:
 #: The columns of ``monitoring/drift_metrics`` and of ``ops/data_quality`` the charts read.
 METRICS_COLUMNS = [
     "run_date",
+    "snapshot_date",
     "report",
     "column",
     "score",

@@ -5,7 +5,7 @@ import datetime as dt
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.prediction_stats import stats_rows
-from airbnb_assets.monitoring.dashboard.data import predictions_over_time, price_by_group
+from airbnb_assets.monitoring.dashboard.data import predictions_over_time, price_by_group, scored_snapshots
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import DRIFT_METRICS
 
@@ -27,6 +27,11 @@ def test_predictions_over_time_reads_the_statistics_rows(lakehouse: LakehouseRes
     ]
     assert frame.loc[1, "mean_predicted"] == 190.0 and frame.loc[1, "median_predicted"] == 150.0
     assert frame["median_actual"].isna().all()
+    # The snapshot each day scored, for the dashboard's read of gold (the data row records none).
+    metrics = lakehouse.to_pandas(DRIFT_METRICS)
+    assert scored_snapshots(metrics, "2017-04-02") == [APRIL]
+    assert scored_snapshots(metrics, "2017-05-02") == [APRIL]
+    assert scored_snapshots(metrics, "2017-06-02") is None and scored_snapshots(None, "2017-04-02") is None
 
 
 def test_price_by_group_joins_the_days_snapshot(snapshot_gold, snapshot_gold_rows) -> None:  # type: ignore[no-untyped-def]
@@ -46,6 +51,10 @@ def test_price_by_group_joins_the_days_snapshot(snapshot_gold, snapshot_gold_row
     got = groups.dropna(subset=["neighbourhood", "room_type"]).set_index(["neighbourhood", "room_type"])["n"]
     assert got.sort_index().to_dict() == expected.sort_index().to_dict()
     assert groups["n"].sum() == len(april)  # every row of the day joined its own snapshot once
+    given = price_by_group(predictions, snapshot_gold, "2017-04-02", [APRIL])  # the statistics' snapshot
+    key = ["neighbourhood", "room_type"]
+    assert given.sort_values(key, ignore_index=True).equals(groups.sort_values(key, ignore_index=True))
+    assert price_by_group(predictions, snapshot_gold, "2017-04-02", [MARCH]).empty  # only that snapshot read
     assert price_by_group(predictions, snapshot_gold, "2017-05-02").empty
 
 
