@@ -49,10 +49,7 @@ def rebuild_dates(
         return {}
     features = build_features(lakehouse.read(SILVER).filter(F.col("snapshot_date").isin(dates))).cache()
     try:
-        if lakehouse.exists(GOLD):
-            lakehouse.replace_where(features, GOLD, dates_condition(dates), txn=txn)
-        else:
-            lakehouse.append(features, GOLD, txn=txn)
+        lakehouse.replace_rows(features, GOLD, [("snapshot_date", "in", sorted(dates))], txn=txn)
         return written_counts(features)
     finally:
         features.unpersist()

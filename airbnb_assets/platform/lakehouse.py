@@ -38,7 +38,7 @@ from airbnb_assets.platform.delta_log import (
 from airbnb_assets.platform.locks import WriterLock
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
-from airbnb_assets.platform.writes import TableWrites
+from airbnb_assets.platform.writes import Filter, TableWrites
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -235,6 +235,23 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
             delta = PathTable(self.path(table))
             return delta.to_pandas(columns=columns), int(delta.version())
         return self.to_pandas(table, columns), int(self.version(table) or 0)
+
+    def matching_rows(self, table: Table, filters: list[Filter]) -> int | None:
+        """Rows matching every filter, counted with delta-rs where the log is on this machine's disk.
+
+        Only the filtered columns of the files that may match are read. ``None`` where it cannot
+        count without Spark (elsewhere, no table, a filtered column the table lacks).
+        """
+        local = self.local_table_path(table)
+        if local is None:
+            return None
+        from deltalake import DeltaTable as PathTable
+        from pyarrow import parquet
+
+        dataset = PathTable(local).to_pyarrow_dataset()
+        if any(column not in dataset.schema.names for column, _, _ in filters):
+            return None
+        return int(dataset.count_rows(filter=parquet.filters_to_expression(filters)))
 
     def grouped_counts(self, table: Table, by: str, where: list[tuple[str, str, Any]]) -> dict[Any, int]:
         """Rows per value of ``by`` among those matching every ``(column, "=" | "in", value)`` of ``where``.

@@ -81,6 +81,32 @@ def test_replace_partition_replaces_exactly_one_day(lakehouse: LakehouseResource
     assert _by_day(lakehouse)[DAYS[2]] == (10, 100.0)
 
 
+def test_a_day_with_nothing_to_replace_is_appended_and_still_checked(lakehouse: LakehouseResource) -> None:
+    def mode() -> str:
+        return lakehouse.delta(PREDICTIONS).history(1).collect()[0]["operationParameters"]["mode"]
+
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[0], range(3), 100.0), PREDICTIONS, DAYS[0])
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(4), 90.0), PREDICTIONS, DAYS[1])
+    assert mode() == "Append"  # no row of the day yet: no replaceWhere
+    assert lakehouse.matching_rows(PREDICTIONS, [("run_date", "in", DAYS[:2])]) == 7
+    assert lakehouse.matching_rows(PREDICTIONS, [("run_date", "!=", DAYS[0])]) == 4
+    assert lakehouse.matching_rows(PREDICTIONS, [("_held", "=", True)]) is None  # no such column
+
+    # A row of another day is refused on the append path too, and nothing is committed.
+    version = lakehouse.version(PREDICTIONS)
+    with pytest.raises(Exception, match="a row outside replaceWhere"):
+        lakehouse.replace_partition(_predictions(lakehouse, DAYS[0], range(1), 1.0), PREDICTIONS, DAYS[2])
+    assert lakehouse.version(PREDICTIONS) == version
+
+    lakehouse.replace_partition(_predictions(lakehouse, DAYS[1], range(2), 80.0), PREDICTIONS, DAYS[1])
+    assert mode() == "Overwrite"  # rows to replace
+    by_spark = lakehouse.model_copy(update={"delta_rs": False})  # elsewhere: always replaceWhere
+    assert by_spark.matching_rows(PREDICTIONS, [("run_date", "=", DAYS[2])]) is None
+    by_spark.replace_partition(_predictions(lakehouse, DAYS[2], range(5), 70.0), PREDICTIONS, DAYS[2])
+    assert mode() == "Overwrite"
+    assert _by_day(lakehouse) == {DAYS[0]: (3, 100.0), DAYS[1]: (2, 80.0), DAYS[2]: (5, 70.0)}
+
+
 def test_unpartitioned_and_undeclared_tables_are_refused(lakehouse: LakehouseResource) -> None:
     with pytest.raises(ValueError, match="gold/listing_features is not partitioned"):
         lakehouse.replace_partition(lakehouse.session.range(1), GOLD, DAYS[0])
@@ -98,10 +124,12 @@ def test_partition_rows_replace_only_matching_rows_and_report_rows_written(
             [{"run_date": day, "report": report, "column": c, "score": 1.0} for c in columns], DRIFT_METRICS
         )
 
-    lakehouse.replace_partition_rows(rows("data", ["a", "b"]), DRIFT_METRICS, day, "report = 'data'")
+    lakehouse.replace_partition_rows(rows("data", ["a", "b"]), DRIFT_METRICS, day, [("report", "=", "data")])
     assert lakehouse.last_write_rows(DRIFT_METRICS) == 2
-    lakehouse.replace_partition_rows(rows("predictions", ["n"]), DRIFT_METRICS, day, "report = 'predictions'")
-    lakehouse.replace_partition_rows(rows("data", ["c"]), DRIFT_METRICS, day, "report = 'data'")
+    lakehouse.replace_partition_rows(
+        rows("predictions", ["n"]), DRIFT_METRICS, day, [("report", "=", "predictions")]
+    )
+    lakehouse.replace_partition_rows(rows("data", ["c"]), DRIFT_METRICS, day, [("report", "=", "data")])
     assert lakehouse.last_write_rows(DRIFT_METRICS) == 1
     kept = sorted((r["report"], r["column"]) for r in lakehouse.read(DRIFT_METRICS).collect())
     assert kept == [("data", "c"), ("predictions", "n")]

@@ -109,7 +109,7 @@ def price_predictions(
         lakehouse.create_frame(rows, DRIFT_METRICS),
         DRIFT_METRICS,
         day,
-        f"report = '{PREDICTION_STATS_REPORT}'",
+        [("report", "=", PREDICTION_STATS_REPORT)],
     )
     for reason in reasons:
         context.log.warning(f"not scored: {reason}")

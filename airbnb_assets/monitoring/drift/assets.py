@@ -139,7 +139,7 @@ def drift_report(
         lakehouse.create_frame(rows, DRIFT_METRICS),
         DRIFT_METRICS,
         day,
-        f"report <> '{PREDICTION_STATS_REPORT}'",
+        [("report", "!=", PREDICTION_STATS_REPORT)],
     )
     drifted = ", ".join(data.drifted_columns) or "none"
     if data.dataset_drift or model.degraded:
