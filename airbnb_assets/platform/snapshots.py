@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from pyspark.sql import functions as F
 
-from airbnb_assets.platform.tables import LANDING_FILES
+from airbnb_assets.platform.tables import LANDING_FILES, Table
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
@@ -95,15 +95,25 @@ def max_snapshot(table: DataFrame, day: dt.date, where: Column | None = None) ->
 
 
 def latest_snapshot(
-    lakehouse: LakehouseResource, table: DataFrame, day: dt.date, where: Column | None = None
+    lakehouse: LakehouseResource,
+    table: DataFrame,
+    day: dt.date,
+    where: Column | None = None,
+    *,
+    source: Table | None = None,
 ) -> dt.date | None:
     """The newest snapshot date up to ``day`` with rows in ``table`` (matching ``where``), or ``None``.
 
     ``table`` is a read of a table with a ``snapshot_date`` column (gold). The ledger's dates are
-    confirmed newest first (:func:`has_snapshot`); see the module docstring.
+    confirmed newest first (:func:`has_snapshot`); see the module docstring. Given the table
+    ``table`` reads as ``source`` and no ``where``, a date is confirmed with delta-rs where the
+    table is on this machine's disk (its ``snapshot_date`` column only, no Spark job).
     """
     candidates = candidate_dates(lakehouse, day)
     for date in candidates or []:
-        if has_snapshot(table, date, where):
+        counted = None
+        if source is not None and where is None:
+            counted = lakehouse.matching_rows(source, [("snapshot_date", "=", date)])
+        if counted > 0 if counted is not None else has_snapshot(table, date, where):
             return date
     return max_snapshot(table, day, where)

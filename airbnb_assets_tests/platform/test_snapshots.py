@@ -62,8 +62,11 @@ def test_latest_snapshot_skips_held_files_and_matches_the_full_scan(
         dt.date(2017, 3, 20): (MARCH, MARCH),
         dt.date(2017, 3, 1): (None, None),  # nothing up to the day
     }
+    by_spark = lakehouse.model_copy(update={"delta_rs": False})
     for day, (latest, labelled) in expected.items():
         assert latest_snapshot(lakehouse, table, day) == latest == max_snapshot(table, day), day
+        assert latest_snapshot(lakehouse, table, day, source=GOLD) == latest, day  # confirmed by delta-rs
+        assert latest_snapshot(by_spark, table, day, source=GOLD) == latest, day
         assert latest_snapshot(lakehouse, table, day, priced) == labelled == max_snapshot(table, day, priced)
 
 

@@ -66,7 +66,7 @@ def price_predictions(
     client = mlflow.activate()
     day = partition_day(context)
     gold = lakehouse.read_or_none(GOLD)
-    snapshot = latest_snapshot(lakehouse, gold, day) if gold is not None else None
+    snapshot = latest_snapshot(lakehouse, gold, day, source=GOLD) if gold is not None else None
     if gold is None or snapshot is None:
         return dg.MaterializeResult(
             metadata={"rows_scored": 0, "reason": "no listings up to this day"},
