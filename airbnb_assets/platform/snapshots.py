@@ -114,6 +114,7 @@ def latest_snapshot(
         counted = None
         if source is not None and where is None:
             counted = lakehouse.matching_rows(source, [("snapshot_date", "=", date)])
-        if counted > 0 if counted is not None else has_snapshot(table, date, where):
+        found = counted > 0 if counted is not None else has_snapshot(table, date, where)
+        if found:
             return date
     return max_snapshot(table, day, where)
