@@ -22,6 +22,7 @@ from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.metadata import table_metadata
 from airbnb_assets.platform.snapshots import has_snapshot, superseded_dates
 from airbnb_assets.platform.tables import GOLD, SILVER
+from airbnb_assets.platform.writes import condition_sql
 
 UNIQUE_CHECK = "one_row_per_listing_snapshot"
 #: Warns when a snapshot arrives without a single price: it is scored, but cannot be judged
@@ -33,7 +34,7 @@ LABELLED_SNAPSHOTS = "labelled_snapshots"
 
 def dates_condition(dates: list[dt.date]) -> str:
     """SQL condition selecting the given snapshot dates."""
-    return "snapshot_date IN ({})".format(", ".join(f"DATE'{d.isoformat()}'" for d in sorted(dates)))
+    return condition_sql([("snapshot_date", "in", sorted(dates))])
 
 
 def rebuild_dates(

@@ -236,11 +236,10 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
             return delta.to_pandas(columns=columns), int(delta.version())
         return self.to_pandas(table, columns), int(self.version(table) or 0)
 
-    def matching_rows(self, table: Table, filters: list[Filter]) -> int | None:
-        """Rows matching every filter, counted with delta-rs where the log is on this machine's disk.
+    def _local_filtered(self, table: Table, filters: list[Filter]) -> tuple[Any, Any] | None:
+        """The table's delta-rs dataset and ``filters`` as a pyarrow expression (or ``None``).
 
-        Only the filtered columns of the files that may match are read. ``None`` where it cannot
-        count without Spark (elsewhere, no table, a filtered column the table lacks).
+        ``None`` unless its log is on this machine's disk and it has every filtered column.
         """
         local = self.local_table_path(table)
         if local is None:
@@ -251,24 +250,29 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
         dataset = PathTable(local).to_pyarrow_dataset()
         if any(column not in dataset.schema.names for column, _, _ in filters):
             return None
-        return int(dataset.count_rows(filter=parquet.filters_to_expression(filters)))
+        return dataset, parquet.filters_to_expression(filters)
 
-    def grouped_counts(self, table: Table, by: str, where: list[tuple[str, str, Any]]) -> dict[Any, int]:
+    def matching_rows(self, table: Table, filters: list[Filter]) -> int | None:
+        """Rows matching every filter, counted with delta-rs where the log is on this machine's disk.
+
+        Only the filtered columns of the files that may match are read. ``None`` where it cannot
+        count without Spark (elsewhere, no table, a filtered column the table lacks).
+        """
+        found = self._local_filtered(table, filters)
+        return None if found is None else int(found[0].count_rows(filter=found[1]))
+
+    def grouped_counts(self, table: Table, by: str, where: list[Filter]) -> dict[Any, int]:
         """Rows per value of ``by`` among those matching every ``(column, "=" | "in", value)`` of ``where``.
 
         A table that does not exist, or lacks a column of ``where``, counts nothing. On this
         machine's disk the table is read with delta-rs (only ``by``'s column of the files whose
         statistics may match, no Spark job); elsewhere one Spark aggregate counts.
         """
-        local = self.local_table_path(table)
-        if local is not None:
-            from deltalake import DeltaTable as PathTable
-            from pyarrow import parquet
-
-            dataset = PathTable(local).to_pyarrow_dataset()
-            if any(column not in dataset.schema.names for column, _, _ in where):
+        if self.local_table_path(table) is not None:
+            found = self._local_filtered(table, where)
+            if found is None:
                 return {}
-            rows = dataset.to_table(columns=[by], filter=parquet.filters_to_expression(where))
+            rows = found[0].to_table(columns=[by], filter=found[1])
             counts = rows.group_by(by).aggregate([([], "count_all")])
             return dict(
                 zip(counts.column(by).to_pylist(), counts.column("count_all").to_pylist(), strict=True)

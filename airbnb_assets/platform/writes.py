@@ -117,7 +117,8 @@ class TableWrites:
         from pyspark.sql import functions as F
 
         condition = condition_sql(filters)
-        if self.exists(table) and self.matching_rows(table, filters) != 0:
+        counted = self.matching_rows(table, filters)  # None: elsewhere, or no table here
+        if counted or (counted is None and self.exists(table)):
             self.replace_where(df, table, condition, txn=txn)
             return
         outside = F.raise_error(F.lit(f"a row outside replaceWhere ({condition}) of {table.name}"))
