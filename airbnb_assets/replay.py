@@ -205,7 +205,8 @@ def tick_sensor(inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = Fal
     """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code; return the alerts it logged.
 
     The daemon skips a sensor whose minimum interval has not elapsed since its last tick; the
-    replay waits for it instead, so every day is judged by one tick. The sensor's own console
+    replay waits for it instead, so every day is judged by one tick (with the sensor's 10 s, a
+    replayed day takes longer: no wait). The sensor's own console
     lines are shown with ``verbose``; otherwise only its errors are (the tick is in the instance).
     """
     import json
