@@ -68,10 +68,12 @@ def daemon_workspace(inst: dg.DagsterInstance, location_name: str) -> Iterator[A
 
 def evaluate_sensor(
     inst: dg.DagsterInstance, sensor_name: str, location_name: str, *, verbose: bool = False
-) -> None:
+) -> float:
     """One tick of the daemon's sensor loop for ``sensor_name``, after its minimum interval.
 
-    The daemon's console lines are shown with ``verbose``; otherwise only its errors are.
+    Returns the seconds it waited for that interval to pass since the sensor's last tick (0.0
+    when it had). The daemon's console lines are shown with ``verbose``; otherwise only its
+    errors are.
     """
     from dagster._daemon.sensor import execute_sensor_iteration, get_elapsed
 
@@ -82,8 +84,10 @@ def evaluate_sensor(
         sensor = repo.get_sensor(sensor_name)
         state = inst.get_instigator_state(sensor.get_remote_origin_id(), sensor.selector_id)
         elapsed = get_elapsed(state) if state is not None else None
+        waited = 0.0
         if elapsed is not None and elapsed < sensor.min_interval_seconds:
-            time.sleep(sensor.min_interval_seconds - elapsed + 0.1)
+            waited = sensor.min_interval_seconds - elapsed + 0.1
+            time.sleep(waited)
         console = io.StringIO()
         with contextlib.redirect_stderr(sys.stderr if verbose else console):
             ticks = execute_sensor_iteration(
@@ -93,3 +97,4 @@ def evaluate_sensor(
         for line in console.getvalue().splitlines():
             if " - ERROR - " in line or " - CRITICAL - " in line:
                 print(line, file=sys.stderr)
+    return waited

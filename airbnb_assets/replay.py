@@ -43,6 +43,8 @@ class Day:
     #: The ``retrain_job`` run the retrain sensor requested after the day (``None``: none).
     retrain_run_id: str | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: Seconds the drift sensor's tick waited for its minimum interval (not in ``seconds``).
+    sensor_wait: float = 0.0
 
     def line(self) -> str:
         """The day in one line: status, time, what was scored and judged, alerts sent."""
@@ -58,6 +60,8 @@ class Day:
             parts.append(f"model: {f['model']}")
         kinds = ", ".join(a.get("kind", "?") for a in self.alerts)
         parts.append(f"{len(self.alerts)} alert(s) ({kinds})" if self.alerts else "no alert")
+        if self.sensor_wait >= 0.5:  # a day shorter than the sensor's interval: the replay slept
+            parts.append(f"then {self.sensor_wait:.0f}s waiting for {SENSOR_NAME}'s minimum interval")
         return f"{self.date}  ok {self.seconds:>4.0f}s  " + " · ".join(parts)
 
 
@@ -201,20 +205,23 @@ def _facts(result: dg.ExecuteInProcessResult | dg.JobExecutionResult) -> dict[st
     return facts
 
 
-def tick_sensor(inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = False) -> list[dict[str, Any]]:
-    """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code; return the alerts it logged.
+def tick_sensor(
+    inst: dg.DagsterInstance, alert_log: str, *, verbose: bool = False
+) -> tuple[list[dict[str, Any]], float]:
+    """Evaluate ``drift_alert_sensor`` once with the sensor daemon's code.
 
-    The daemon skips a sensor whose minimum interval has not elapsed since its last tick; the
-    replay waits for it instead, so every day is judged by one tick (with the sensor's 10 s, a
-    replayed day takes longer: no wait). The sensor's own console
-    lines are shown with ``verbose``; otherwise only its errors are (the tick is in the instance).
+    Returns the alerts it logged and the seconds it waited first. The daemon skips a sensor whose
+    minimum interval has not elapsed since its last tick; the replay waits for it instead, so
+    every day is judged by one tick (a replayed day usually takes longer than the sensor's 10 s,
+    and the day's line says when it did not). The sensor's own console lines are shown with
+    ``verbose``; otherwise only its errors are (the tick is in the instance).
     """
     import json
 
     before = _line_count(alert_log)
-    evaluate_sensor(inst, SENSOR_NAME, LOCATION_NAME, verbose=verbose)
+    waited = evaluate_sensor(inst, SENSOR_NAME, LOCATION_NAME, verbose=verbose)
     lines = Path(alert_log).read_text(encoding="utf-8").splitlines() if Path(alert_log).exists() else []
-    return [json.loads(line) for line in lines[before:]]
+    return [json.loads(line) for line in lines[before:]], waited
 
 
 def _line_count(path: str) -> int:
@@ -262,7 +269,7 @@ def replay(
             if day.success:
                 day = run_requested_retrain(day, inst, verbose=verbose)
             if day.success:
-                day.alerts = tick_sensor(inst, alert_log, verbose=verbose)
+                day.alerts, day.sensor_wait = tick_sensor(inst, alert_log, verbose=verbose)
             days.append(day)
             bar.write(day.line()) if not bar.disable else echo(day.line())
             bar.update(1)
