@@ -5,12 +5,10 @@ from __future__ import annotations
 from airbnb_assets.replay import SENSOR_NAME, Day
 
 
-def day(**changes: object) -> Day:
-    """A scored, judged and retrained day of the replay, with ``changes``."""
+def day(sensor_wait: float = 0.0, alerts: list[dict[str, str]] | None = None) -> Day:
+    """A scored, judged and retrained day of the replay."""
     facts = {"listings": 8102, "served_by": "4", "drift": "none", "model": "v6 promoted"}
-    return Day(
-        **{"date": "2019-10-14", "success": True, "run_id": "r", "seconds": 22.4, "facts": facts, **changes}
-    )  # type: ignore[arg-type]
+    return Day("2019-10-14", True, "r", 22.4, facts, alerts=alerts or [], sensor_wait=sensor_wait)
 
 
 def test_a_day_line_says_when_the_sensor_tick_waited_for_its_interval() -> None:
