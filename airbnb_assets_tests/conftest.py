@@ -49,7 +49,6 @@ REPLAY_MODULE = "airbnb_assets_tests/test_e2e.py"
 #: that the files left for the end of the run, when both workers take from the queue, are short.
 LONG_MODULES = (
     "airbnb_assets_tests/test_databricks.py",
-    "airbnb_assets_tests/test_databricks_pipes.py",
     "airbnb_assets_tests/test_databricks_cluster.py",
     "airbnb_assets_tests/benchmarks/test_bench_smoke.py",
     "airbnb_assets_tests/test_assets.py",

@@ -1,10 +1,22 @@
-"""TEST on Databricks with the step launcher, in a workspace with DBFS root, on the local emulator.
+"""TEST on Databricks, on the local emulator: a history that moves from Pipes to the step launcher.
 
-``airbnb bootstrap`` then two real days (samples of two snapshots) run through ``daily_job`` with
-``AIRBNB_ENV=test``: every Spark step is zipped, staged on DBFS and executed on the run's one
-emulated cluster (Databricks Runtime 17.3 LTS: Python 3.12, Spark 4.0, the runtime's libraries,
-the project's wheel installed from a volume; :mod:`~airbnb_assets_tests.databricks_emulator`).
-The tests read what the cluster wrote and what the orchestrator sent.
+One lakehouse and one registry (``AIRBNB_ENV=test``, samples of two real snapshots) served by two
+emulated workspaces in turn, each an ``airbnb`` command with the variables a user exports:
+
+1. a Unity Catalog workspace whose DBFS root is disabled, with ``AIRBNB_TEST_COMPUTE=pipes``:
+   ``airbnb bootstrap``, then ``airbnb run`` for 2015-05-04 -- ``daily_job`` and the retrain it
+   requests, each Spark asset's twin uploading its entrypoint and Pipes files to a volume (Files
+   API) and submitting to its run's one cluster;
+2. a workspace with DBFS root and the default compute, the step launcher: ``airbnb bootstrap``
+   again (it creates nothing), then ``airbnb run`` for 2016-07-02, every Spark step zipped, staged
+   on DBFS and executed on its run's one cluster, where the day is scored by the version day one
+   registered.
+
+Every cluster is an emulated Databricks Runtime 17.3 LTS (Python 3.12, Spark 4.0, the runtime's
+libraries, the project's wheel installed from a volume; :mod:`~airbnb_assets_tests.databricks_emulator`).
+The compute is configuration only, so one history proves both: each emulated day costs a cold
+cluster per Dagster run, and two histories of their own took about 2 minutes more of the suite.
+The tests read what the clusters wrote and what the orchestrator sent.
 """
 
 from __future__ import annotations
@@ -19,23 +31,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dagster as dg
 import pytest
 
 from airbnb_assets.environments import Env, settings_for
 from airbnb_assets.platform.databricks import cluster_config, libraries
 from airbnb_assets_tests.conftest import build_gold, csv_data_rows, snapshot_file
+from airbnb_assets_tests.databricks_emulator.history import EmulatedDays, Leg, check_days, run_days
 from airbnb_assets_tests.databricks_emulator.server import Workspace
 from airbnb_assets_tests.databricks_emulator.testbed import (
     SCOPES,
     SECRET_WEBHOOK,
     SPARK_STEPS,
-    EmulatedDays,
     airbnb,
     airbnb_background,
-    check_days,
     emulated_test_env,
+    events,
     land_sample,
-    run_days,
     step_failure,
 )
 
@@ -43,15 +55,31 @@ DAYS = ("2015-05-04", "2016-07-02")
 
 
 @pytest.fixture(scope="module")
+def uc_workspace() -> Iterator[Workspace]:
+    """A Unity Catalog workspace whose DBFS root is disabled (volumes only)."""
+    with Workspace(secrets=SCOPES, dbfs_root=False) as ws:
+        yield ws
+
+
+@pytest.fixture(scope="module")
 def workspace() -> Iterator[Workspace]:
+    """A workspace with DBFS root (what the step launcher stages on)."""
     with Workspace(secrets=SCOPES) as ws:
         yield ws
 
 
 @pytest.fixture(scope="module")
-def days(workspace: Workspace, tmp_path_factory: pytest.TempPathFactory) -> EmulatedDays:
-    base = tmp_path_factory.mktemp("databricks_launcher")
-    return run_days(workspace, base, [snapshot_file(d) for d in DAYS], "step_launcher")
+def days(
+    uc_workspace: Workspace, workspace: Workspace, tmp_path_factory: pytest.TempPathFactory
+) -> EmulatedDays:
+    first, second = (snapshot_file(d) for d in DAYS)
+    legs = [
+        Leg(uc_workspace, "pipes"),
+        Leg(uc_workspace, "pipes", first),
+        Leg(workspace, "step_launcher"),
+        Leg(workspace, "step_launcher", second),
+    ]
+    return run_days(tmp_path_factory.mktemp("databricks"), legs)
 
 
 def dev_counts(spark, days: EmulatedDays) -> tuple[dict[str, int], dict[str, int]]:  # type: ignore[no-untyped-def]
@@ -85,21 +113,76 @@ def test_two_days_on_test_run_every_spark_step_on_one_cluster_per_run_and_day_tw
     gold, bronze = dev_counts(spark, days)
     check_days(days, gold, bronze)
     for day in DAYS:
-        assert len(days.outcomes[day].runs) == SPARK_STEPS
-    assert days.ws.unimplemented == []
+        assert len(days.outcomes[day].runs) == SPARK_STEPS  # one submitted run per Spark step
+    assert [o.ws.dbfs_root for o in days.outcomes.values()] == [False, False, True, True]
+    assert all(ws.unimplemented == [] for ws in days.workspaces)
+    # The second workspace's bootstrap found every schema and table the first one created.
+    first, again = (days.outcomes[f"bootstrap ({c})"].output.splitlines() for c in ("pipes", "step_launcher"))
+    assert any(line.startswith("created") for line in first), first
+    assert any(line.startswith("found") for line in again), again
+    assert not any(line.startswith("created") for line in again), again
+
+
+@pytest.mark.e2e
+def test_a_day_through_pipes_without_dbfs_root_reports_every_asset_and_check(days: EmulatedDays) -> None:
+    pipes = [days.outcomes["bootstrap (pipes)"], days.outcomes[DAYS[0]]]
+    ws = pipes[0].ws
+    assert [r.path for r in ws.requests if r.path.startswith("/api/2.0/dbfs/")] == []
+    volume = days.env["AIRBNB_TEST_PIPES_VOLUME"]
+    for request in ws.calls("POST", "/api/2.2/jobs/runs/submit"):
+        (task,) = json.loads(request.body)["tasks"]
+        assert task["existing_cluster_id"] in ws.clusters
+        assert task["spark_python_task"]["python_file"].startswith(f"{volume}/")
+        assert "--dagster-pipes-context" in task["spark_python_task"]["parameters"]
+    assert any(r.path.startswith(f"/api/2.0/fs/files{volume}/") for r in ws.requests)
+    materialized, checks = reported(days.env, days.outcomes[DAYS[0]].dagster_runs)
+    assert materialized == job_assets("daily_job") | job_assets("retrain_job")  # each table of each step
+    # Every checked asset's checks came back through Pipes, and no blocking (ERROR) check failed.
+    assert {key.split(":")[0] for key in checks} == {
+        "silver/listings",
+        "gold/listing_features",
+        "gold/price_predictions",
+        "monitoring/drift_report",
+        "ml/price_model",
+    }
+    assert checks["silver/listings:rows_reconcile_with_bronze"] == (True, "ERROR")
+    assert [key for key, (passed, severity) in checks.items() if severity == "ERROR" and not passed] == []
+
+
+def job_assets(name: str) -> set[str]:
+    """The asset keys a job of the code location materializes."""
+    from airbnb_assets.definitions import defs
+
+    return {key.to_user_string() for key in defs.resolve_job_def(name).asset_layer.selected_asset_keys}
+
+
+def reported(env: dict[str, str], runs: list[str]) -> tuple[set[str], dict[str, tuple[bool, str]]]:
+    """The asset keys ``runs`` materialized, and each check's (passed, severity), from Dagster."""
+    materialized: set[str] = set()
+    checks: dict[str, tuple[bool, str]] = {}
+    for job in ("daily_job", "retrain_job"):
+        for event in events(env, job, dg.DagsterEventType.ASSET_MATERIALIZATION, runs):
+            materialized.add(event.asset_key.to_user_string())
+        for event in events(env, job, dg.DagsterEventType.ASSET_CHECK_EVALUATION, runs):
+            data = event.event_specific_data
+            key = f"{data.asset_key.to_user_string()}:{data.check_name}"
+            checks[key] = (data.passed, data.severity.value)
+    return materialized, checks
 
 
 @pytest.mark.e2e
 def test_the_cluster_is_the_declared_one_dedicated_to_the_submitter_with_the_wheel_and_no_secret(
     days: EmulatedDays,
 ) -> None:
-    ws = days.ws
     settings = settings_for(Env.TEST, days.env)
     assert settings.cluster is not None
     declared = cluster_config(settings.cluster, "test")["new"]
-    creates = [json.loads(r.body) for r in ws.calls("POST", "/api/2.1/clusters/create")]
-    # One cluster per Dagster run: bootstrap, and each day's daily_job and the retrain it requested.
-    assert len(creates) == 1 + 2 * len(DAYS)
+    creates = [
+        json.loads(r.body) for ws in days.workspaces for r in ws.calls("POST", "/api/2.1/clusters/create")
+    ]
+    # One cluster per Dagster run: each bootstrap, and each day's daily_job and the retrain it requested.
+    assert len(creates) == 2 + 2 * len(DAYS)
+    ws = days.outcomes[DAYS[1]].ws  # the step launcher's workspace (DBFS root)
     for body in creates:
         assert body["spark_version"] == declared["spark_version"] == "17.3.x-scala2.13"
         assert body["node_type_id"] == declared["nodes"]["node_types"]["node_type_id"]
@@ -110,16 +193,16 @@ def test_the_cluster_is_the_declared_one_dedicated_to_the_submitter_with_the_whe
             == "{{secrets/airbnb-test/airbnb-alert-webhook-url}}"
         )
     wheel = days.env["AIRBNB_TEST_WHEEL"]
-    for body in submitted(ws):
+    for body, on in [(b, w) for w in days.workspaces for b in submitted(w)]:
         (task,) = body["tasks"]
-        assert task["existing_cluster_id"] in ws.clusters and "new_cluster" not in task
+        assert task["existing_cluster_id"] in on.clusters and "new_cluster" not in task
         assert task["libraries"] == libraries(wheel) and task["libraries"][-1] == {"whl": wheel}
         names = {lib["pypi"]["package"].split("==")[0] for lib in task["libraries"][:-1]}
         assert {"dagster", "mlflow", "evidently"} <= names
         assert not names & {"pyspark", "delta-spark", "py4j", "deltalake", "dagster-slack", "dagster-msteams"}
         assert not any(n.startswith("azure-keyvault") or n == "dagster-webserver" for n in names)
     secrets = (SECRET_WEBHOOK, ws.token)
-    for request in ws.requests:
+    for request in [r for w in days.workspaces for r in w.requests]:
         assert not any(s in request.body for s in secrets), request.path
     for path, data in uploads(ws).items():
         plain = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data

@@ -10,22 +10,19 @@ temporary folders (on Databricks: UC volumes), and MLflow tracks to SQLite (on D
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from pathlib import Path
 
 import dagster as dg
 
 from airbnb_assets.platform.spark import metastore_conf
-from airbnb_assets_tests.databricks_emulator.cluster import tail
 from airbnb_assets_tests.databricks_emulator.server import Workspace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -162,127 +159,6 @@ def land_sample(day_file: Path, landing: Path, rows: int = SAMPLE_ROWS) -> Path:
     return target
 
 
-@dataclass
-class Outcome:
-    """One CLI command against the emulator: its output, and the clusters and runs it caused."""
-
-    command: str
-    returncode: int
-    output: str
-    clusters: list[str]
-    runs: list[int]
-    #: The tail of each of its clusters' driver logs, kept when the command failed.
-    drivers: str = ""
-
-
-@dataclass
-class EmulatedDays:
-    """``airbnb bootstrap`` then ``airbnb run`` for each day, on TEST against one emulator."""
-
-    ws: Workspace
-    env: dict[str, str]
-    landed: dict[str, Path]
-    outcomes: dict[str, Outcome] = field(default_factory=dict)
-
-    def table_path(self, schema: str, name: str) -> str:
-        """Where the cluster wrote a table (external tables of the local catalog profile)."""
-        return f"{self.env['AIRBNB_TEST_LAKEHOUSE_ROOT']}/test/{schema}/{name}"
-
-
-def run_days(ws: Workspace, base: Path, files: list[Path], compute: str) -> EmulatedDays:
-    """Bootstrap, then land each snapshot's sample and run its day, recording what each caused."""
-    env = {**emulated_test_env(ws, base), "AIRBNB_TEST_COMPUTE": compute}
-    days = EmulatedDays(ws, env, {})
-    steps: list[tuple[str, Path | None, tuple[str, ...]]] = [("bootstrap", None, ("bootstrap",))]
-    steps += [(f.name[9:19], f, ("run", "--date", f.name[9:19])) for f in files]
-    for label, source, args in steps:
-        if source is not None:
-            days.landed[label] = land_sample(source, Path(env["AIRBNB_TEST_LANDING_PATH"]))
-        clusters, runs = set(ws.clusters), set(ws.runs)
-        done = airbnb(env, *args)
-        started = sorted(set(ws.clusters) - clusters)
-        days.outcomes[label] = Outcome(
-            " ".join(args),
-            done.returncode,
-            done.stdout + done.stderr,
-            started,
-            sorted(set(ws.runs) - runs),
-            driver_logs(ws, started) if done.returncode != 0 else "",
-        )
-        if done.returncode != 0:
-            break
-    return days
-
-
-def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30) -> str:
-    """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say)."""
-    parts = []
-    for cluster_id in clusters:
-        last = tail(ws.clusters[cluster_id].log, lines)
-        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{last}")
-    return "".join(parts)
-
-
-def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[str, int]) -> None:
-    """What one or two emulated days must show: every command succeeded, one cluster per Dagster
-    run and none left running, DEV's row counts, no table compacted, the first day unscored, a
-    version registered by each day's retrain on the cluster (the first one champion; the second's
-    alias as its gate decided), and a second day scored, judged and charted there by the version
-    the first day registered."""
-    from deltalake import DeltaTable
-
-    for label, outcome in days.outcomes.items():
-        assert outcome.returncode == 0, f"{outcome.command}:\n{outcome.output[-4000:]}{outcome.drivers}"
-        owners = [days.ws.clusters[c].spec["custom_tags"]["dagster_run_id"] for c in outcome.clusters]
-        assert len(owners) == len(set(owners)), (label, owners)  # at most one cluster per Dagster run
-        if label != "bootstrap":  # a labelled day: daily_job, then the retrain the sensor requested
-            assert len(owners) == 2, (label, owners)
-        assert set(outcome.clusters) <= set(days.ws.terminated), (label, outcome.clusters)
-        on = {days.ws.runs[r].cluster_id for r in outcome.runs}
-        assert on == set(outcome.clusters), (label, on, outcome.clusters)
-    assert all(c.state == "TERMINATED" for c in days.ws.clusters.values())
-    first, *later = sorted(d for d in days.outcomes if d != "bootstrap")
-    assert sorted(gold_rows) == [first, *later] and len(later) <= 1  # one or two days
-
-    def rows(schema: str, name: str, **where: str) -> list[dict[str, object]]:
-        table = DeltaTable(days.table_path(schema, name)).to_pyarrow_table().to_pylist()
-        return [r for r in table if all(str(r[k]) == v for k, v in where.items())]
-
-    assert len(rows("bronze", "listings")) == sum(bronze_rows.values())
-    # Each run is a fresh cluster JVM, and none of its writes compacted a table of a few files.
-    for schema, name in (("bronze", "listings"), ("silver", "listings"), ("gold", "listing_features")):
-        history = DeltaTable(days.table_path(schema, name)).history()
-        assert "OPTIMIZE" not in [c["operation"] for c in history], (schema, name)
-    assert len(rows("silver", "listings")) == sum(gold_rows.values())
-    for day, expected in gold_rows.items():
-        assert len(rows("gold", "listing_features", snapshot_date=day)) == expected
-    assert rows("gold", "price_predictions", snapshot_date=first) == []  # no champion on day one
-    registry = sqlite3.connect(days.env["AIRBNB_TEST_MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
-    with contextlib.closing(registry):
-        versions = registry.execute("SELECT version FROM model_versions ORDER BY version").fetchall()
-        aliases = registry.execute("SELECT alias, version FROM registered_model_aliases").fetchall()
-        decisions = registry.execute(
-            "SELECT version, value FROM model_version_tags WHERE key = 'promotion' ORDER BY version"
-        ).fetchall()
-    assert [v for (v,) in versions] == list(range(1, len(gold_rows) + 1))  # one per day's retrain
-    if not later:  # the first day's retrain, judged on a holdout, is the champion
-        assert aliases == [("champion", 1)]
-    else:  # the second day is served by the version the first day registered
-        (second,) = later
-        # v2's alias is its gate's decision: champion if promoted, else challenger beside v1.
-        expected = {"promoted": [("champion", 2)], "refused": [("challenger", 2), ("champion", 1)]}
-        assert decisions[0] == (1, "promoted") and len(decisions) == 2
-        assert sorted(aliases) == expected[decisions[1][1]]
-        scored = rows("gold", "price_predictions", snapshot_date=second)
-        assert len(scored) > 0.9 * gold_rows[second]
-        assert {str(r["model_version"]) for r in scored} == {"1"}
-        assert rows("monitoring", "drift_metrics", run_date=second)
-    dashboard = (
-        Path(days.env["AIRBNB_TEST_LAKEHOUSE_ROOT"]) / "test" / "_artifacts" / "dashboard" / "index.html"
-    )
-    assert max(gold_rows) in dashboard.read_text(encoding="utf-8")
-
-
 def instance(env: dict[str, str]) -> dg.DagsterInstance:
     """The Dagster instance of the environment's runs (its ``DAGSTER_HOME``)."""
     from dagster._core.instance.ref import InstanceRef
@@ -290,12 +166,20 @@ def instance(env: dict[str, str]) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"]))
 
 
-def events(env: dict[str, str], job: str, kind: dg.DagsterEventType) -> list[dg.DagsterEvent]:
-    """The events of type ``kind`` of every run of ``job`` in the environment's instance."""
-    runs = instance(env)
-    found = []
-    for record in runs.get_run_records(dg.RunsFilter(job_name=job)):
-        records = runs.get_records_for_run(record.dagster_run.run_id, of_type=kind).records
+def run_ids(env: dict[str, str]) -> set[str]:
+    """The ids of every Dagster run in the environment's instance."""
+    return {r.dagster_run.run_id for r in instance(env).get_run_records()}
+
+
+def events(
+    env: dict[str, str], job: str, kind: dg.DagsterEventType, runs: Collection[str] | None = None
+) -> list[dg.DagsterEvent]:
+    """The events of type ``kind`` of every run of ``job`` in the environment's instance (or of ``runs``)."""
+    store, found = instance(env), []
+    for record in store.get_run_records(dg.RunsFilter(job_name=job)):
+        if runs is not None and record.dagster_run.run_id not in runs:
+            continue
+        records = store.get_records_for_run(record.dagster_run.run_id, of_type=kind).records
         found += [r.event_log_entry.dagster_event for r in records if r.event_log_entry.dagster_event]
     return found
 

@@ -1,0 +1,192 @@
+"""An emulated TEST history: commands run in order against emulated workspaces, and what they must show.
+
+:func:`run_days` runs ``airbnb bootstrap`` and ``airbnb run`` legs (each on its workspace, with its
+compute) on one lakehouse and registry; :func:`check_days` asserts what one or two days leave.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airbnb_assets_tests.databricks_emulator.cluster import tail
+from airbnb_assets_tests.databricks_emulator.server import Workspace
+from airbnb_assets_tests.databricks_emulator.testbed import (
+    airbnb,
+    emulated_test_env,
+    land_sample,
+    run_ids,
+    upload_wheel,
+)
+
+
+@dataclass
+class Outcome:
+    """One CLI command against the emulator: its output, and the clusters and runs it caused."""
+
+    command: str
+    #: The workspace it ran against (an emulated history may move from one to another).
+    ws: Workspace
+    returncode: int
+    output: str
+    clusters: list[str]
+    runs: list[int]
+    #: The Dagster runs it launched (``daily_job`` and the retrain it requested, or the bootstrap).
+    dagster_runs: list[str]
+    #: Its wall time (seconds), for a reader of a slow or failed run.
+    seconds: float
+    #: The tail of each of its clusters' driver logs, kept when the command failed.
+    drivers: str = ""
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One command of an emulated history: its workspace, its compute, and the snapshot it lands.
+
+    ``snapshot`` ``None`` is ``airbnb bootstrap``; a file is landed as a sample, then its day run.
+    """
+
+    ws: Workspace
+    compute: str
+    snapshot: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """The day it runs (``2015-05-04``), or ``bootstrap (<compute>)``."""
+        return self.snapshot.name[9:19] if self.snapshot else f"bootstrap ({self.compute})"
+
+
+@dataclass
+class EmulatedDays:
+    """An emulated TEST history: each :class:`Leg`'s command, in order, on one lakehouse and registry.
+
+    ``env`` is the environment every leg shares (folders, catalog, MLflow, secrets); a leg changes
+    only the workspace it calls (``DATABRICKS_HOST``) and the compute (``AIRBNB_TEST_COMPUTE``).
+    """
+
+    env: dict[str, str]
+    landed: dict[str, Path]
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def table_path(self, schema: str, name: str) -> str:
+        """Where the cluster wrote a table (external tables of the local catalog profile)."""
+        return f"{self.env['AIRBNB_TEST_LAKEHOUSE_ROOT']}/test/{schema}/{name}"
+
+    @property
+    def workspaces(self) -> list[Workspace]:
+        """The workspaces the history ran against, in order of first use."""
+        found: list[Workspace] = []
+        for outcome in self.outcomes.values():
+            if not any(outcome.ws is w for w in found):
+                found.append(outcome.ws)
+        return found
+
+
+def leg_env(env: dict[str, str], leg: Leg) -> dict[str, str]:
+    """``env`` pointed at the leg's workspace and compute."""
+    host = {"DATABRICKS_HOST": leg.ws.host, "DATABRICKS_TOKEN": leg.ws.token}
+    return {**env, **host, "AIRBNB_TEST_COMPUTE": leg.compute, "AIRBNB_TEST_WHEEL": upload_wheel(leg.ws)}
+
+
+def run_days(base: Path, legs: list[Leg]) -> EmulatedDays:
+    """Run each leg's command in order, recording what each caused; stop at the first that fails."""
+    days = EmulatedDays(emulated_test_env(legs[0].ws, base), {})
+    for leg in legs:
+        env = leg_env(days.env, leg)
+        if leg.snapshot is None:
+            args: tuple[str, ...] = ("bootstrap",)
+        else:
+            days.landed[leg.label] = land_sample(leg.snapshot, Path(env["AIRBNB_TEST_LANDING_PATH"]))
+            args = ("run", "--date", leg.label)
+        clusters, runs, dagster_runs = set(leg.ws.clusters), set(leg.ws.runs), run_ids(env)
+        start = time.monotonic()
+        done = airbnb(env, *args)
+        seconds = time.monotonic() - start
+        started = sorted(set(leg.ws.clusters) - clusters)
+        days.outcomes[leg.label] = Outcome(
+            " ".join(args),
+            leg.ws,
+            done.returncode,
+            done.stdout + done.stderr,
+            started,
+            sorted(set(leg.ws.runs) - runs),
+            sorted(run_ids(env) - dagster_runs),
+            seconds,
+            driver_logs(leg.ws, started) if done.returncode != 0 else "",
+        )
+        if done.returncode != 0:
+            break
+    return days
+
+
+def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30) -> str:
+    """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say)."""
+    parts = []
+    for cluster_id in clusters:
+        last = tail(ws.clusters[cluster_id].log, lines)
+        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{last}")
+    return "".join(parts)
+
+
+def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[str, int]) -> None:
+    """What one or two emulated days must show: every command succeeded, one cluster per Dagster
+    run and none left running, DEV's row counts, no table compacted, the first day unscored, a
+    version registered by each day's retrain on the cluster (the first one champion; the second's
+    alias as its gate decided), and a second day scored, judged and charted there by the version
+    the first day registered."""
+    from deltalake import DeltaTable
+
+    for label, outcome in days.outcomes.items():
+        assert outcome.returncode == 0, f"{outcome.command}:\n{outcome.output[-4000:]}{outcome.drivers}"
+        ws = outcome.ws
+        owners = [ws.clusters[c].spec["custom_tags"]["dagster_run_id"] for c in outcome.clusters]
+        assert sorted(owners) == outcome.dagster_runs, label  # one cluster per Dagster run, no more
+        if label in days.landed:  # a labelled day: daily_job, then the retrain the sensor requested
+            assert len(owners) == 2, (label, owners)
+        assert set(outcome.clusters) <= set(ws.terminated), (label, outcome.clusters)
+        on = {ws.runs[r].cluster_id for r in outcome.runs}
+        assert on == set(outcome.clusters), (label, on, outcome.clusters)
+    assert all(c.state == "TERMINATED" for ws in days.workspaces for c in ws.clusters.values())
+    first, *later = sorted(days.landed)
+    assert sorted(gold_rows) == [first, *later] and len(later) <= 1  # one or two days
+
+    def rows(schema: str, name: str, **where: str) -> list[dict[str, object]]:
+        table = DeltaTable(days.table_path(schema, name)).to_pyarrow_table().to_pylist()
+        return [r for r in table if all(str(r[k]) == v for k, v in where.items())]
+
+    assert len(rows("bronze", "listings")) == sum(bronze_rows.values())
+    # Each run is a fresh cluster JVM, and none of its writes compacted a table of a few files.
+    for schema, name in (("bronze", "listings"), ("silver", "listings"), ("gold", "listing_features")):
+        history = DeltaTable(days.table_path(schema, name)).history()
+        assert "OPTIMIZE" not in [c["operation"] for c in history], (schema, name)
+    assert len(rows("silver", "listings")) == sum(gold_rows.values())
+    for day, expected in gold_rows.items():
+        assert len(rows("gold", "listing_features", snapshot_date=day)) == expected
+    assert rows("gold", "price_predictions", snapshot_date=first) == []  # no champion on day one
+    registry = sqlite3.connect(days.env["AIRBNB_TEST_MLFLOW_TRACKING_URI"].removeprefix("sqlite:///"))
+    with contextlib.closing(registry):
+        versions = registry.execute("SELECT version FROM model_versions ORDER BY version").fetchall()
+        aliases = registry.execute("SELECT alias, version FROM registered_model_aliases").fetchall()
+        decisions = registry.execute(
+            "SELECT version, value FROM model_version_tags WHERE key = 'promotion' ORDER BY version"
+        ).fetchall()
+    assert [v for (v,) in versions] == list(range(1, len(gold_rows) + 1))  # one per day's retrain
+    if not later:  # the first day's retrain, judged on a holdout, is the champion
+        assert aliases == [("champion", 1)]
+    else:  # the second day is served by the version the first day registered
+        (second,) = later
+        # v2's alias is its gate's decision: champion if promoted, else challenger beside v1.
+        expected = {"promoted": [("champion", 2)], "refused": [("challenger", 2), ("champion", 1)]}
+        assert decisions[0] == (1, "promoted") and len(decisions) == 2
+        assert sorted(aliases) == expected[decisions[1][1]]
+        scored = rows("gold", "price_predictions", snapshot_date=second)
+        assert len(scored) > 0.9 * gold_rows[second]
+        assert {str(r["model_version"]) for r in scored} == {"1"}
+        assert rows("monitoring", "drift_metrics", run_date=second)
+    dashboard = (
+        Path(days.env["AIRBNB_TEST_LAKEHOUSE_ROOT"]) / "test" / "_artifacts" / "dashboard" / "index.html"
+    )
+    assert max(gold_rows) in dashboard.read_text(encoding="utf-8")
