@@ -140,7 +140,9 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
     from deltalake import DeltaTable
 
     for label, outcome in days.outcomes.items():
-        assert outcome.returncode == 0, f"{outcome.command}:\n{outcome.output[-4000:]}{outcome.drivers}"
+        assert outcome.returncode == 0, (
+            f"{outcome.command} ({outcome.seconds:.0f} s):\n{outcome.output[-4000:]}{outcome.drivers}"
+        )
         ws = outcome.ws
         owners = [ws.clusters[c].spec["custom_tags"]["dagster_run_id"] for c in outcome.clusters]
         assert sorted(owners) == outcome.dagster_runs, label  # one cluster per Dagster run, no more
