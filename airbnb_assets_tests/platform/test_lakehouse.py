@@ -6,7 +6,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.tables import BRONZE, DRIFT_METRICS, GOLD, PREDICTIONS, SILVER
+from airbnb_assets.platform.tables import BRONZE, DRIFT_METRICS, GOLD, LANDING_FILES, PREDICTIONS, SILVER
 
 DAYS = [dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)]
 
@@ -151,3 +151,37 @@ def test_grouped_counts_agree_with_and_without_spark(lakehouse: LakehouseResourc
     missing = [("_held", "=", True)]  # a column the table lacks matches nothing
     assert lakehouse.grouped_counts(PREDICTIONS, "run_date", missing) == {}
     assert by_spark.grouped_counts(PREDICTIONS, "run_date", missing) == {}
+
+
+def test_rows_keep_their_types_and_naive_times_are_utc_in_any_local_zone(
+    lakehouse: LakehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``create_frame`` is what every ledger, quality and drift row goes through."""
+    import time
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # the process's zone, not the session's (UTC)
+    time.tzset()
+    try:
+        recorded = dt.datetime(2019, 10, 14, 23, 30)  # naive UTC, as the product records now(UTC)
+        row = {
+            "file_path": "/landing/listings_2019-10-14.csv.gz",
+            "file_name": "listings_2019-10-14.csv.gz",
+            "snapshot_date": dt.date(2019, 10, 14),
+            "status": "ingested",
+            "rows": 8111,
+            "columns": ["id", "price"],
+            "new_columns": [],
+            "missing_columns": None,
+            "recorded_at": recorded,
+        }
+        lakehouse.append(lakehouse.create_frame([row], LANDING_FILES), LANDING_FILES)
+        empty = lakehouse.create_frame([], LANDING_FILES)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    [got] = lakehouse.read(LANDING_FILES).collect()
+    assert {k: got[k] for k in row} == row
+    # The instant itself, as Spark's UTC session renders it: 23:30 UTC, not 23:30 in Los Angeles.
+    text = lakehouse.read(LANDING_FILES).selectExpr("cast(recorded_at as string)").first()[0]
+    assert text == "2019-10-14 23:30:00"
+    assert empty.schema == LANDING_FILES.schema and empty.count() == 0
