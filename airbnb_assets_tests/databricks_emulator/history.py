@@ -7,6 +7,7 @@ compute) on one lakehouse and registry; :func:`check_days` asserts what one or t
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -115,19 +116,35 @@ def run_days(base: Path, legs: list[Leg]) -> EmulatedDays:
             sorted(set(leg.ws.runs) - runs),
             sorted(run_ids(env) - dagster_runs),
             seconds,
-            driver_logs(leg.ws, started) if done.returncode != 0 else "",
+            driver_logs(leg.ws, started, keep=base / "failed" / leg.label) if done.returncode != 0 else "",
         )
         if done.returncode != 0:
             break
     return days
 
 
-def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30) -> str:
-    """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say)."""
+def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30, keep: Path | None = None) -> str:
+    """The last lines each cluster's driver logged (why a SparkContext stopped under a task, say).
+
+    With ``keep``, each whole driver log and the output of every run on those clusters are copied
+    there first: the workspace deletes its clusters' folders when it closes, and the first error is
+    often far above the last lines.
+    """
     parts = []
     for cluster_id in clusters:
-        last = tail(ws.clusters[cluster_id].log, lines)
-        parts.append(f"\n--- driver log of {cluster_id} (last {lines} lines) ---\n{last}")
+        cluster = ws.clusters[cluster_id]
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                shutil.copy(cluster.log, keep / f"driver-{cluster_id}.log")
+            for run in ws.runs.values():
+                if run.cluster_id == cluster_id:
+                    with contextlib.suppress(OSError):
+                        shutil.copy(run.output, keep / f"run-{run.run_id}.log")
+        kept = f", whole logs in {keep}" if keep is not None else ""
+        parts.append(
+            f"\n--- driver log of {cluster_id} (last {lines} lines{kept}) ---\n{tail(cluster.log, lines)}"
+        )
     return "".join(parts)
 
 
