@@ -9,8 +9,6 @@ uses these for tables on this machine's disk and falls back to Spark elsewhere.
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,23 +23,6 @@ class LogFacts:
 
     version: int
     rows: int | None
-
-
-#: A commit (``00000000000000000007.json``) or a checkpoint (``…07.checkpoint.parquet``, multi-part too).
-_COMMIT = re.compile(r"\d{20}\.(json|checkpoint(\.\d+\.\d+)?\.parquet)")
-
-
-def has_commits(path: str) -> bool:
-    """Whether a Delta table lives at ``path``: its ``_delta_log`` holds a commit or a checkpoint.
-
-    What Spark's ``DeltaTable.isDeltaTable`` answers for a table on this machine's disk, from one
-    folder listing (a first write that never committed leaves an empty ``_delta_log``).
-    """
-    try:
-        with os.scandir(os.path.join(path, "_delta_log")) as entries:
-            return any(_COMMIT.fullmatch(e.name) for e in entries)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
 
 
 def log_facts(path: str) -> LogFacts:

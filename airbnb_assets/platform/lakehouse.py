@@ -31,7 +31,6 @@ from airbnb_assets.platform.artifacts import ArtifactStore, is_machine_local
 from airbnb_assets.platform.delta_log import (
     COMPACTION_LOOKBACK,
     LogFacts,
-    has_commits,
     last_commit,
     latest_write,
     log_facts,
@@ -131,12 +130,9 @@ class LakehouseResource(TableWrites, dg.ConfigurableResource):
             os.makedirs(self.landing_path, exist_ok=True)
 
     def exists(self, table: Table) -> bool:
-        """Whether the table exists (has at least one commit): a folder listing on this machine's disk."""
+        """Whether the table exists (has at least one commit)."""
         if self.catalog:
             return bool(self.session.catalog.tableExists(self.identifier(table)))
-        local = self._local_log(table)
-        if local is not None:
-            return has_commits(local)
         from delta.tables import DeltaTable
 
         return bool(DeltaTable.isDeltaTable(self.session, self.path(table)))
