@@ -177,7 +177,7 @@ def test_rows_keep_their_types_and_naive_times_are_utc_in_any_local_zone(
         lakehouse.append(lakehouse.create_frame([row], LANDING_FILES), LANDING_FILES)
         empty = lakehouse.create_frame([], LANDING_FILES)
     finally:
-        monkeypatch.delenv("TZ")
+        monkeypatch.undo()  # TZ as it was
         time.tzset()
     [got] = lakehouse.read(LANDING_FILES).collect()
     assert {k: got[k] for k in row} == row
@@ -185,3 +185,21 @@ def test_rows_keep_their_types_and_naive_times_are_utc_in_any_local_zone(
     text = lakehouse.read(LANDING_FILES).selectExpr("cast(recorded_at as string)").first()[0]
     assert text == "2019-10-14 23:30:00"
     assert empty.schema == LANDING_FILES.schema and empty.count() == 0
+
+
+def test_every_declared_schema_has_an_arrow_schema_and_other_types_are_refused() -> None:
+    from pyspark.sql import types as T
+
+    from airbnb_assets.platform.tables import TABLES
+    from airbnb_assets.platform.writes import arrow_schema
+
+    for table in (t for t in TABLES if t.schema is not None):
+        converted = arrow_schema(table.schema)
+        assert converted.names == table.schema.names, table.name
+        assert [f.nullable for f in converted] == [f.nullable for f in table.schema.fields], table.name
+    nested = T.StructType(
+        [T.StructField("a", T.ArrayType(T.StructType([T.StructField("t", T.TimestampType())])))]
+    )
+    assert str(arrow_schema(nested).field("a").type) == "list<element: struct<t: timestamp[us, tz=UTC]>>"
+    with pytest.raises(TypeError, match="no Arrow type declared for decimal"):
+        arrow_schema(T.StructType([T.StructField("price", T.DecimalType(10, 2))]))
