@@ -81,11 +81,27 @@ def snapshot_file(day: str) -> Path:
 
 # ---------------------------------------------------------------------------------- Spark, lakehouse
 
+#: The suite's local sessions build the expression evaluators Spark uses outside whole-stage code
+#: generation (projections, predicates, encoders, writers) interpreted, not generated. Spark
+#: generates each one's Java source again whenever it builds one (it caches only the compiled class)
+#: -- per task for plans of over 100 fields, such as Delta's own log -- which cost the suite's
+#: few-thousand-row days more than it saved: 13 % of a worker JVM's samples (JFR), and
+#: ``reliability/test_silver.py`` took 122 s and 163 CPU-seconds instead of 148 s and 203. The
+#: product keeps Spark's default: a 1,000,000-row day took 286 s instead of about 190 without code
+#: generation (``benchmarks/RESULTS.md``, figure 4). What Spark computes is the same either way.
+SUITE_SPARK_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the suite starts (``airbnb`` commands, scripts) runs its local Spark as the suite's."""
+    os.environ.setdefault("AIRBNB_SPARK_CONF", json.dumps(SUITE_SPARK_CONF))
+
 
 @pytest.fixture(scope="session")
 def spark_resource(tmp_path_factory: pytest.TempPathFactory) -> SparkResource:
-    """The suite's Spark resource (the session is started once and shared)."""
-    return SparkResource(local_dir=str(tmp_path_factory.mktemp("spark")))
+    """The suite's Spark resource (its session started once and shared), with ``AIRBNB_SPARK_CONF``."""
+    extra = dict(settings_for(Env.DEV).local_spark_conf)
+    return SparkResource(local_dir=str(tmp_path_factory.mktemp("spark")), extra_conf=extra)
 
 
 @pytest.fixture(scope="session")

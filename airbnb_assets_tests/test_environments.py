@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from airbnb_assets.environments import Env, settings_for
-from airbnb_assets.environments.variables import DATABRICKS_DEFAULTS, DATABRICKS_VARIABLES
+from airbnb_assets.environments.build import spark_resource
+from airbnb_assets.environments.variables import DATABRICKS_DEFAULTS, DATABRICKS_VARIABLES, DEV_VARIABLES
 from airbnb_assets.resources.notifier.channels import CHANNELS
+from airbnb_assets_tests.conftest import SUITE_SPARK_CONF
 
 REPO = Path(__file__).resolve().parent.parent
 #: Deployment variables that belong to the CI workflows and Dagster+, not to the package.
@@ -33,6 +37,7 @@ def _documented() -> set[str]:
 
 def _declared() -> set[str]:
     names = {v for variables in DATABRICKS_VARIABLES.values() for v in variables.values()}
+    names |= set(DEV_VARIABLES.values())
     return names | {v for channel in CHANNELS.values() for v in channel.VARIABLES.values()}
 
 
@@ -55,6 +60,22 @@ def test_test_and_prod_declare_the_same_settings_each_with_a_default() -> None:
     )
     for env, variables in DATABRICKS_VARIABLES.items():
         assert all(v == f"AIRBNB_{env.upper()}_{name.upper()}" for name, v in variables.items())
+
+
+def test_dev_spark_settings_reach_the_local_session_and_bad_json_is_refused_by_name() -> None:
+    settings = settings_for(Env.DEV, {"AIRBNB_SPARK_CONF": '{"spark.sql.shuffle.partitions": 8}'})
+    assert settings.local_spark_conf == {"spark.sql.shuffle.partitions": "8"}
+    assert spark_resource(settings).extra_conf == {"spark.sql.shuffle.partitions": "8"}
+    assert settings_for(Env.DEV, {}).local_spark_conf == {}
+    for raw, message in (("{not json", "is not valid JSON"), ('["a"]', "must be a JSON object")):
+        with pytest.raises(ValueError, match=f"AIRBNB_SPARK_CONF {message}"):
+            settings_for(Env.DEV, {"AIRBNB_SPARK_CONF": raw})
+
+
+def test_the_suite_runs_its_local_spark_as_it_exports(spark) -> None:  # type: ignore[no-untyped-def]
+    """conftest.py's settings reach the suite's session (and, through the variable, its commands)."""
+    assert os.environ["AIRBNB_SPARK_CONF"] == json.dumps(SUITE_SPARK_CONF)
+    assert spark.conf.get("spark.sql.codegen.factoryMode") == "NO_CODEGEN"
 
 
 @pytest.mark.parametrize("env", [Env.TEST, Env.PROD])

@@ -23,13 +23,14 @@ if TYPE_CHECKING:
 
 
 def spark_resource(settings: Settings) -> SparkResource:
-    """The environment's Spark: local, its folders and JVM log under the lakehouse (DEV), or the cluster's."""
+    """The environment's Spark: DEV's local one (folders, JVM log, ``AIRBNB_SPARK_CONF``) or the cluster's."""
     from airbnb_assets.platform.spark import SparkResource
 
     return SparkResource(
         master=settings.spark_master,
         local_dir=f"{settings.env_root}/_spark",
         jvm_log=f"{settings.env_root}/_spark/jvm.log" if settings.platform == "local" else None,
+        extra_conf=dict(settings.local_spark_conf),
     )
 
 

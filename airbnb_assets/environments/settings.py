@@ -6,7 +6,7 @@ import enum
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -72,6 +72,8 @@ class Settings:
     forwarded: dict[str, str] | None = None
     #: Pipes' staging folder on a Unity Catalog volume (entrypoint, context, messages).
     pipes_volume: str | None = None
+    #: DEV: Spark settings applied over the local session's own (``AIRBNB_SPARK_CONF``, JSON).
+    local_spark_conf: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def env_root(self) -> str:
@@ -113,12 +115,14 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
     environ = os.environ if environ is None else environ
     if env is Env.DEV:
         root = environ.get(DEV_VARIABLES["lakehouse_root"]) or default_lakehouse_root()
+        spark_conf = DEV_VARIABLES["spark_conf"]
         return Settings(
             env=env,
             platform="local",
             lakehouse_root=root,
             landing_path=environ.get(DEV_VARIABLES["landing_path"])
             or f"{root.rstrip('/')}/{env.value}/landing/listings",
+            local_spark_conf=json_object(spark_conf, environ.get(spark_conf)),
         )
     # TEST and PROD: Databricks + Unity Catalog; landing in a UC volume backed by ADLS Gen2.
     values = databricks_values(env, environ)
@@ -141,6 +145,17 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
         forwarded=forwarded(env, environ),
         pipes_volume=values["pipes_volume"],
     )
+
+
+def json_object(variable: str, raw: str | None) -> dict[str, str]:
+    """``raw``, a JSON object of settings (``{}`` when unset); raises naming ``variable`` if it is not one."""
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{variable} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{variable} must be a JSON object of settings, not {type(value).__name__}")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}  # true, 8
 
 
 def databricks_values(env: Env, environ: Mapping[str, str]) -> dict[str, str | None]:

@@ -20,10 +20,12 @@ DATABRICKS_TOKEN_VAR = "DATABRICKS_TOKEN"
 #: Set on every Databricks cluster: a step there reads its secrets from the scope's variables.
 RUNTIME_VAR = "DATABRICKS_RUNTIME_VERSION"
 
-#: DEV (a laptop): the lakehouse root (default ``.lakehouse/`` in the checkout) and landing zone.
+#: DEV (a laptop): the lakehouse root (default ``.lakehouse/`` in the checkout), landing zone, and
+#: Spark settings (JSON) added to the local session's own.
 DEV_VARIABLES: dict[str, str] = {
     "lakehouse_root": "AIRBNB_LAKEHOUSE_ROOT",
     "landing_path": "AIRBNB_LANDING_PATH",
+    "spark_conf": "AIRBNB_SPARK_CONF",
 }
 
 #: Drift monitoring, the same variable in every environment.

@@ -24,11 +24,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from airbnb_assets.environments import Env, settings_for
 from airbnb_assets.gold.assets import gold_listing_features
 from airbnb_assets.ingest.assets import bronze_ingest
 from airbnb_assets.ingest.landing import land_file
 from airbnb_assets.platform.bootstrap import run_bootstrap
-from airbnb_assets.platform.catalog import local_catalog_lakehouse
+from airbnb_assets.platform.catalog import local_catalog_lakehouse, local_catalog_spark
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import TABLES
 from airbnb_assets.silver.assets import silver_listings
@@ -77,7 +78,12 @@ def describe(lakehouse: LakehouseResource) -> dict:
 
 def main(work: Path, snapshot: Path) -> None:
     """Both runs, then ``WORK/result.json``."""
-    catalog = local_catalog_lakehouse(str(work / "catalog_lakehouse"))
+    root = str(work / "catalog_lakehouse")
+    # The suite's Spark settings (AIRBNB_SPARK_CONF, as the suite exports it: conftest.py).
+    spark = local_catalog_spark(root).model_copy(
+        update={"extra_conf": dict(settings_for(Env.DEV).local_spark_conf)}
+    )
+    catalog = local_catalog_lakehouse(root, spark=spark)
     boot = [run_bootstrap(catalog).objects, run_bootstrap(catalog).objects]
     catalog_ok = run_etl(catalog, snapshot)
     result = {"bootstrap": boot, "catalog_ok": catalog_ok, **describe(catalog)}
