@@ -93,8 +93,12 @@ SUITE_SPARK_CONF = {"spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Every process the suite starts (``airbnb`` commands, scripts) runs its local Spark as the suite's."""
-    os.environ.setdefault("AIRBNB_SPARK_CONF", json.dumps(SUITE_SPARK_CONF))
+    """Every process the suite starts (``airbnb`` commands, scripts) runs its local Spark as the suite's.
+
+    Settings a user exported in ``AIRBNB_SPARK_CONF`` are kept, over the suite's.
+    """
+    exported = settings_for(Env.DEV).local_spark_conf  # refuses invalid JSON by the variable's name
+    os.environ["AIRBNB_SPARK_CONF"] = json.dumps({**SUITE_SPARK_CONF, **exported})
 
 
 @pytest.fixture(scope="session")
