@@ -246,3 +246,31 @@ def test_a_failed_and_a_cancelled_run_each_terminate_their_cluster(
     assert workspace.clusters[cluster_id].state == "TERMINATED", output
     assert process.returncode != 0
     shutil.rmtree(landing)
+
+
+def test_a_failed_command_keeps_its_clusters_whole_logs_and_their_runs_outputs(tmp_path: Path) -> None:
+    """What :func:`driver_logs` keeps when a leg fails: the workspace deletes them when it closes."""
+    from types import SimpleNamespace
+
+    from airbnb_assets_tests.databricks_emulator.history import driver_logs
+
+    def log(name: str, lines: int) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(f"{name} line {i}\n" for i in range(lines)), encoding="utf-8")
+        return path
+
+    clusters = {c: SimpleNamespace(log=log(f"{c}.log", 40)) for c in ("c1", "c2", "c3")}
+    runs = {
+        1: SimpleNamespace(run_id=1, cluster_id="c1", output=log("run1.out", 3)),
+        2: SimpleNamespace(run_id=2, cluster_id="c3", output=log("run2.out", 3)),  # not a failed leg's
+        3: SimpleNamespace(run_id=3, cluster_id="c2", output=tmp_path / "never-written.out"),
+    }
+    ws = SimpleNamespace(clusters=clusters, runs=runs)
+    keep = tmp_path / "failed" / "2016-07-02"
+    text = driver_logs(ws, ["c1", "c2"], lines=5, keep=keep)  # type: ignore[arg-type]
+    assert sorted(p.name for p in keep.iterdir()) == ["driver-c1.log", "driver-c2.log", "run-1.log"]
+    assert (keep / "driver-c1.log").read_text(encoding="utf-8") == clusters["c1"].log.read_text(
+        encoding="utf-8"
+    )
+    assert f"--- driver log of c2 (last 5 lines, whole logs in {keep}) ---" in text
+    assert "c1.log line 39" in text and "c1.log line 34" not in text  # the tail, in the message
