@@ -70,6 +70,11 @@ def test_dev_spark_settings_reach_the_local_session_and_bad_json_is_refused_by_n
     for raw, message in (("{not json", "is not valid JSON"), ('["a"]', "must be a JSON object")):
         with pytest.raises(ValueError, match=f"AIRBNB_SPARK_CONF {message}"):
             settings_for(Env.DEV, {"AIRBNB_SPARK_CONF": raw})
+    # The clusters' settings of TEST and PROD are read the same way.
+    test = settings_for(Env.TEST, {"AIRBNB_TEST_SPARK_CONF": '{"spark.sql.shuffle.partitions": 8}'})
+    assert test.cluster is not None and test.cluster.spark_conf == {"spark.sql.shuffle.partitions": "8"}
+    with pytest.raises(ValueError, match="AIRBNB_PROD_SPARK_CONF must be a JSON object"):
+        settings_for(Env.PROD, {"AIRBNB_PROD_SPARK_CONF": "[1]"})
 
 
 def test_the_suite_runs_its_local_spark_as_it_exports(spark) -> None:  # type: ignore[no-untyped-def]

@@ -115,14 +115,14 @@ def settings_for(env: Env, environ: Mapping[str, str] | None = None) -> Settings
     environ = os.environ if environ is None else environ
     if env is Env.DEV:
         root = environ.get(DEV_VARIABLES["lakehouse_root"]) or default_lakehouse_root()
-        spark_conf = DEV_VARIABLES["spark_conf"]
+        conf_variable = DEV_VARIABLES["spark_conf"]
         return Settings(
             env=env,
             platform="local",
             lakehouse_root=root,
             landing_path=environ.get(DEV_VARIABLES["landing_path"])
             or f"{root.rstrip('/')}/{env.value}/landing/listings",
-            local_spark_conf=json_object(spark_conf, environ.get(spark_conf)),
+            local_spark_conf=json_object(conf_variable, environ.get(conf_variable)),
         )
     # TEST and PROD: Databricks + Unity Catalog; landing in a UC volume backed by ADLS Gen2.
     values = databricks_values(env, environ)
@@ -183,7 +183,7 @@ def cluster_spec(
         num_workers=int(v["num_workers"] or 0),
         existing_cluster_id=v["cluster_id"],
         instance_pool_id=v["instance_pool_id"],
-        spark_conf=json.loads(v["spark_conf"] or "{}"),
+        spark_conf=json_object(DATABRICKS_VARIABLES[env.value]["spark_conf"], v["spark_conf"]),
         staging_prefix=v["staging_prefix"] or "",
         secret_scope=v["secret_scope"] or "",
         secrets=cluster_secrets(environ),
