@@ -1,7 +1,7 @@
 """Estimators of the price model: the mask-augmented booster and the log-price wrapper.
 
 Part of the model itself (registered with ``cloudpickle.register_pickle_by_value``): imports only
-numpy, pandas and scikit-learn.
+numpy, pandas and scikit-learn (and ``threadpoolctl``, one of scikit-learn's own dependencies).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 
 class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
@@ -155,7 +156,13 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
         return None if self.copy_weight == 1.0 else np.concatenate(weights)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """Predict the target (log price).
+        """Predict the target (log price), on one OpenMP thread.
+
+        The booster's prediction spreads each call over every core by default, and its OpenMP
+        threads spin-wait for one another. Spark scores with one Python worker per core, and the
+        retrain predicts while its refit runs in a second thread, so the threads only contend: an
+        8,102-row day took 0.81-0.87 s to predict beside one busy core, 0.49 s on one thread
+        (0.46 s either way on an idle machine).
 
         Args:
             X: Preprocessed features, same columns as at fit time.
@@ -166,7 +173,8 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "booster_")
         values = np.array(X, dtype="float64")
         values[:, self.empty_] = 0.0
-        return self.booster_.predict(values)
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return self.booster_.predict(values)
 
 
 class LogPriceRegressor(RegressorMixin, BaseEstimator):

@@ -43,3 +43,27 @@ def test_without_copies_it_is_scikit_learns_unweighted_booster() -> None:
         loss="absolute_error", early_stopping=False, random_state=42, **params
     )
     np.testing.assert_array_equal(ours.predict(X), plain.fit(X.to_numpy(), y).predict(X.to_numpy()))
+
+
+def test_it_predicts_on_one_openmp_thread_and_restores_the_process_limit(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Spark scores with one Python worker per core: the booster's own threads would only contend."""
+    from threadpoolctl import threadpool_info
+
+    def openmp_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "openmp"}
+
+    X, y = _frame()
+    model = MaskAugmentedBooster(max_iter=30, min_samples_leaf=10).fit(X, y)
+    seen: list[set[int]] = []
+    predict = HistGradientBoostingRegressor.predict
+
+    def spy(self, values):  # type: ignore[no-untyped-def]
+        seen.append(openmp_threads())
+        return predict(self, values)
+
+    before = openmp_threads()
+    monkeypatch.setattr(HistGradientBoostingRegressor, "predict", spy)
+    predicted = model.predict(X)
+    assert seen == [{1}]
+    assert openmp_threads() == before
+    np.testing.assert_array_equal(predicted, predict(model.booster_, X.to_numpy()))
