@@ -205,15 +205,18 @@ def local_conf(
     """The settings a new local session starts with.
 
     :data:`LOCAL_CONF`, the warehouse under ``local_dir``, :func:`metastore_conf`, then
-    ``extra_conf``; :data:`LOCAL_JAVA_OPTIONS` go ahead of any other driver Java options.
+    ``extra_conf``. The driver's Java options are those of every layer, in that order (a later
+    option wins): :data:`LOCAL_JAVA_OPTIONS`, the metastore's Derby home, then ``extra_conf``'s
+    (``AIRBNB_SPARK_CONF``), which adds to them instead of replacing them.
     """
     conf = dict(LOCAL_CONF)
     if local_dir:
         conf["spark.sql.warehouse.dir"] = os.path.join(local_dir, "warehouse")
-    if metastore_dir:
-        conf.update(metastore_conf(metastore_dir))
-    conf.update(extra_conf or {})
-    options = [LOCAL_JAVA_OPTIONS, conf.get("spark.driver.extraJavaOptions", "")]
+    layers = [metastore_conf(metastore_dir) if metastore_dir else {}, dict(extra_conf or {})]
+    options = [LOCAL_JAVA_OPTIONS]
+    for layer in layers:
+        options.append(layer.pop("spark.driver.extraJavaOptions", ""))
+        conf.update(layer)
     conf["spark.driver.extraJavaOptions"] = " ".join(o for o in options if o)
     return conf
 

@@ -130,6 +130,11 @@ def test_local_java_options_go_first_and_keep_the_metastores_and_the_settings(tm
     assert with_metastore == f"{LOCAL_JAVA_OPTIONS} -Dderby.system.home={folder}"
     given = local_conf(extra_conf={"spark.driver.extraJavaOptions": "-XX:G1PeriodicGCInterval=0"})
     assert given["spark.driver.extraJavaOptions"].split()[-1] == "-XX:G1PeriodicGCInterval=0"  # the last wins
+    # The settings' options add to the metastore's: Derby still writes its log in the metastore folder.
+    both = local_conf(
+        metastore_dir=str(folder), extra_conf={"spark.driver.extraJavaOptions": "-XX:+UseSerialGC"}
+    )
+    assert both["spark.driver.extraJavaOptions"] == f"{with_metastore} -XX:+UseSerialGC"
 
 
 def test_the_local_driver_runs_with_the_local_java_options(spark) -> None:  # type: ignore[no-untyped-def]
