@@ -81,7 +81,12 @@ def test_the_suite_runs_its_local_spark_as_it_exports(spark) -> None:  # type: i
     """conftest.py's settings reach the suite's session (and, through the variable, its commands)."""
     exported = json.loads(os.environ["AIRBNB_SPARK_CONF"])
     assert exported.keys() >= SUITE_SPARK_CONF.keys()
+    java = exported.pop("spark.driver.extraJavaOptions", "")
     assert {k: spark.conf.get(k) for k in exported} == exported
+    # Java options add to the session's own, and the driver's JVM runs with them (the suite's
+    # serial collector among them).
+    runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
+    assert set(java.split()) <= set(runtime.getInputArguments())
 
 
 @pytest.mark.parametrize("env", [Env.TEST, Env.PROD])
