@@ -160,9 +160,9 @@ class MaskAugmentedBooster(RegressorMixin, BaseEstimator):
 
         The booster's prediction spreads each call over every core by default, and its OpenMP
         threads spin-wait for one another. Spark scores with one Python worker per core, and the
-        retrain predicts while its refit runs in a second thread, so the threads only contend: an
-        8,102-row day took 0.81-0.87 s to predict beside one busy core, 0.49 s on one thread
-        (0.46 s either way on an idle machine).
+        retrain predicts while its refit runs in a second thread, so the threads only contend: the
+        whole model predicted an 8,102-row day in 0.81-0.87 s beside one busy core, in 0.49 s with
+        the booster on one thread (0.46 s either way on an idle machine).
 
         Args:
             X: Preprocessed features, same columns as at fit time.
