@@ -148,8 +148,7 @@ def ingest_files(
             log.warning("%s %s: %s", probe.name, record["status"], record["reason"])
         records.append(record)
     if records:
-        ledger = lakehouse.create_frame(records, LANDING_FILES)
-        lakehouse.append(ledger, LANDING_FILES, txn=ctx.txn("ledger"))
+        lakehouse.append_rows(records, LANDING_FILES, txn=ctx.txn("ledger"))
     return records
 
 
@@ -199,7 +198,7 @@ def ingest_parsed_batch(
                 columns=columns, new_columns=new_columns(columns), missing_columns=missing_columns(columns)
             )
         records.append(record)
-    lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES, txn=ctx.txn("ledger"))
+    lakehouse.append_rows(records, LANDING_FILES, txn=ctx.txn("ledger"))
     return records
 
 
@@ -259,5 +258,5 @@ def record_unstreamed_files(
     for r in records:
         log.warning("%s %s: %s", r["file_name"], r["status"], r["reason"])
     if records:
-        lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES)
+        lakehouse.append_rows(records, LANDING_FILES)
     return records

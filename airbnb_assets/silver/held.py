@@ -121,7 +121,7 @@ def release(lakehouse: LakehouseResource, name: str, run_date: str | None = None
             apply_redelivery(lakehouse, plan, ctx, run_date)
             lakehouse.append(outcome.quarantine, SILVER_QUARANTINE, txn=ctx.txn("quarantine"))
             lakehouse.append(outcome.valid.withColumn("_batch", F.lit(tag)), SILVER, txn=ctx.txn("silver"))
-            lakehouse.append(lakehouse.create_frame(records, DATA_QUALITY), DATA_QUALITY, txn=ctx.txn("dq"))
+            lakehouse.append_rows(records, DATA_QUALITY, txn=ctx.txn("dq"))
             reason = f"released by operator: {to_silver} of {total} rows to silver"
             note_in_ledger(lakehouse, {path: (date, reason)}, "released", run_date, txn=ctx.txn("released"))
             lakehouse.delta(SILVER_QUARANTINE).delete(_held_condition(path))

@@ -200,7 +200,7 @@ def note_in_ledger(
                 "recorded_at": now,
             }
         )
-    lakehouse.append(lakehouse.create_frame(records, LANDING_FILES), LANDING_FILES, txn=txn)
+    lakehouse.append_rows(records, LANDING_FILES, txn=txn)
 
 
 def apply_redelivery(

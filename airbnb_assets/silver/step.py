@@ -204,8 +204,7 @@ def process_bronze_batch(
                 outcome.valid.withColumn("_batch", F.lit(batch_tag)), SILVER, txn=ctx.txn("silver")
             )
             if records:
-                quality = lakehouse.create_frame(records, DATA_QUALITY)
-                lakehouse.append(quality, DATA_QUALITY, txn=ctx.txn("data_quality"))
+                lakehouse.append_rows(records, DATA_QUALITY, txn=ctx.txn("data_quality"))
         finally:
             evaluated.unpersist()
     finally:
