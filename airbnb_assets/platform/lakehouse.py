@@ -36,9 +36,10 @@ from airbnb_assets.platform.delta_log import (
     log_facts,
 )
 from airbnb_assets.platform.locks import WriterLock
+from airbnb_assets.platform.record_writes import RecordWrites
 from airbnb_assets.platform.spark import SparkResource
 from airbnb_assets.platform.tables import Table
-from airbnb_assets.platform.writes import Filter, TableWrites
+from airbnb_assets.platform.writes import Filter
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 
-class LakehouseResource(TableWrites, dg.ConfigurableResource):
+class LakehouseResource(RecordWrites, dg.ConfigurableResource):
     """Where tables, checkpoints and artefacts of one environment live, and how to write them.
 
     ``platform`` says where the steps run: ``local`` (landed files read by the local Auto Loader

@@ -99,7 +99,6 @@ class TableWrites:
         def file_stats(self, table: Table) -> tuple[int, int]: ...  # noqa: D102
         def delta(self, table: Table) -> DeltaTable: ...  # noqa: D102
         def matching_rows(self, table: Table, filters: list[Filter]) -> int | None: ...  # noqa: D102
-        def local_table_path(self, table: Table) -> str | None: ...  # noqa: D102
 
     def create_frame(self, rows: list[dict[str, Any]], table: Table) -> DataFrame:
         """A DataFrame of ``rows`` with the table's declared schema, handed to Spark as an Arrow table.
@@ -126,39 +125,6 @@ class TableWrites:
         if txn is not None:
             writer = writer.option("txnAppId", txn[0]).option("txnVersion", str(txn[1]))
         self._save(writer, table)
-
-    def append_rows(
-        self, rows: list[dict[str, Any]], table: Table, *, txn: tuple[str, int] | None = None
-    ) -> None:
-        """Append a few rows given as Python records (the ledger, quality records), as :meth:`append`.
-
-        Where the table's log is on this machine's disk, delta-rs commits them without a Spark job
-        (``txn`` as the commit's app transaction: a version already committed for that app id is
-        skipped, as Spark's ``txnAppId`` does, and either writer sees the other's). Elsewhere, and for
-        a table's first write, Spark appends them.
-        """
-        local = self.local_table_path(table)
-        if local is None:
-            self.append(self.create_frame(rows, table), table, txn=txn)
-            return
-        import pyarrow as pa
-        from deltalake import CommitProperties, Transaction, write_deltalake
-        from deltalake import DeltaTable as PathTable
-
-        if table.schema is None:
-            raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
-        target = PathTable(local)
-        committed = target.transaction_version(txn[0]) if txn is not None else None
-        if txn is not None and committed is not None and committed >= txn[1]:
-            return
-        write_deltalake(
-            target,
-            pa.Table.from_pylist(rows, schema=arrow_schema(table.schema)),
-            mode="append",
-            schema_mode="merge",
-            commit_properties=CommitProperties(app_transactions=[Transaction(*txn)]) if txn else None,
-        )
-        self.compact_small_files(table)
 
     def replace_where(
         self, df: DataFrame, table: Table, condition: str, *, txn: tuple[str, int] | None = None

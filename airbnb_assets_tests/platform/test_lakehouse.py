@@ -7,7 +7,6 @@ from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import BRONZE, DRIFT_METRICS, GOLD, LANDING_FILES, PREDICTIONS, SILVER
-from airbnb_assets_tests.conftest import last_spark_job
 
 DAYS = [dt.date(2017, 3, 2), dt.date(2017, 4, 2), dt.date(2017, 5, 2)]
 
@@ -206,38 +205,3 @@ def test_every_declared_schema_has_an_arrow_schema_and_other_types_are_refused()
     assert str(arrow_schema(nested).field("a").type) == "list<element: struct<t: timestamp[us, tz=UTC]>>"
     with pytest.raises(TypeError, match="no Arrow type declared for decimal"):
         arrow_schema(T.StructType([T.StructField("price", T.DecimalType(10, 2))]))
-
-
-def _ledger_row(name: str, recorded: dt.datetime) -> dict:
-    return {"file_path": f"/landing/{name}", "file_name": name, "status": "ingested", "recorded_at": recorded}
-
-
-def test_a_few_rows_are_appended_without_spark_once_per_txn_whichever_writer_committed_it(
-    lakehouse: LakehouseResource,
-) -> None:
-    """``append_rows`` (the ledger's and the quality records' writes) on a table on this disk."""
-    at = dt.datetime(2019, 10, 14, 23, 30)  # naive UTC
-    lakehouse.append_rows([_ledger_row("a.csv", at)], LANDING_FILES, txn=("ingest", 0))  # creates it: Spark
-    before = last_spark_job(lakehouse)
-    lakehouse.append_rows(
-        [_ledger_row("b.csv", at), _ledger_row("c.csv", at)], LANDING_FILES, txn=("ingest", 1)
-    )
-    lakehouse.append_rows([_ledger_row("b.csv", at)], LANDING_FILES, txn=("ingest", 1))  # a retry: skipped
-    lakehouse.append_rows([_ledger_row("a.csv", at)], LANDING_FILES, txn=("ingest", 0))  # Spark's, too
-    lakehouse.append_rows([_ledger_row("d.csv", at)], LANDING_FILES)  # no txn: always appended
-    assert last_spark_job(lakehouse) == before  # delta-rs committed them
-    assert lakehouse.version(LANDING_FILES) == 2
-    # Spark sees delta-rs's rows and app transaction, and delta-rs sees Spark's.
-    names = lakehouse.read(LANDING_FILES).selectExpr("file_name", "cast(recorded_at as string)").collect()
-    assert sorted(names) == [(n, "2019-10-14 23:30:00") for n in ("a.csv", "b.csv", "c.csv", "d.csv")]
-    for name, txn in (("x.csv", ("ingest", 1)), ("e.csv", ("silver", 4))):  # Spark's own idempotent append
-        lakehouse.append(
-            lakehouse.create_frame([_ledger_row(name, at)], LANDING_FILES), LANDING_FILES, txn=txn
-        )
-    lakehouse.append_rows([_ledger_row("x.csv", at)], LANDING_FILES, txn=("silver", 4))
-    assert lakehouse.version(LANDING_FILES) == 3 and lakehouse.row_count(LANDING_FILES) == 5
-    # Where the log is not on this disk (Databricks), Spark appends them, with the same txn check.
-    by_spark = lakehouse.model_copy(update={"delta_rs": False})
-    by_spark.append_rows([_ledger_row("x.csv", at)], LANDING_FILES, txn=("ingest", 1))
-    by_spark.append_rows([_ledger_row("f.csv", at)], LANDING_FILES, txn=("ingest", 2))
-    assert last_spark_job(lakehouse) > before and lakehouse.row_count(LANDING_FILES) == 6

@@ -105,12 +105,7 @@ def price_predictions(
         todays.unpersist()
     assert stats is not None  # an aggregate without grouping has one row
     rows = stats_rows(day, snapshot, str(champion.version), stats.asDict(), rejected)
-    lakehouse.replace_partition_rows(
-        lakehouse.create_frame(rows, DRIFT_METRICS),
-        DRIFT_METRICS,
-        day,
-        [("report", "=", PREDICTION_STATS_REPORT)],
-    )
+    lakehouse.replace_partition_records(rows, DRIFT_METRICS, day, [("report", "=", PREDICTION_STATS_REPORT)])
     for reason in reasons:
         context.log.warning(f"not scored: {reason}")
     n_scored = int(stats["rows_scored"])

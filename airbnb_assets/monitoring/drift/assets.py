@@ -135,12 +135,8 @@ def drift_report(
     report = {"data": data.as_json(), "model": model.as_json()}
     store.write_text(f"{folder}/drift.json", json.dumps(report, indent=2))
     rows = metric_rows(day, snapshot, data, model, str(champion.version), data_html)
-    lakehouse.replace_partition_rows(  # the day's prediction statistics rows stay
-        lakehouse.create_frame(rows, DRIFT_METRICS),
-        DRIFT_METRICS,
-        day,
-        [("report", "!=", PREDICTION_STATS_REPORT)],
-    )
+    # The day's prediction statistics rows stay.
+    lakehouse.replace_partition_records(rows, DRIFT_METRICS, day, [("report", "!=", PREDICTION_STATS_REPORT)])
     drifted = ", ".join(data.drifted_columns) or "none"
     if data.dataset_drift or model.degraded:
         context.log.warning(f"drift on {day}: data={data.dataset_drift} ({drifted}), model={model.degraded}")
