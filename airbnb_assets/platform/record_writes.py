@@ -114,9 +114,9 @@ class RecordWrites(TableWrites):
         """Commit ``data`` with delta-rs: an append, or with ``predicate`` a replacement of its rows."""
         from deltalake import CommitProperties, Transaction, write_deltalake
 
-        done = CommitProperties(app_transactions=[Transaction(*txn)]) if txn else None
+        properties = CommitProperties(app_transactions=[Transaction(*txn)]) if txn else None
         if predicate is None:
-            write_deltalake(local, data, mode="append", schema_mode="merge", commit_properties=done)
+            write_deltalake(local, data, mode="append", schema_mode="merge", commit_properties=properties)
         else:
             write_deltalake(
                 local,
@@ -124,7 +124,7 @@ class RecordWrites(TableWrites):
                 mode="overwrite",
                 predicate=predicate,
                 schema_mode="merge",
-                commit_properties=done,
+                commit_properties=properties,
             )
 
 
