@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airbnb_assets.platform.writes import Filter, TableWrites, arrow_schema
+from airbnb_assets.platform.writes import Filter, TableWrites, arrow_rows, condition_sql
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -32,22 +32,15 @@ def _matches(row: dict[str, Any], filters: list[Filter]) -> bool:
     return True
 
 
+def _literal(value: Any) -> str:
+    """A DataFusion SQL string literal (quotes doubled); dates as ``'YYYY-MM-DD'``."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return "'" + text.replace("'", "''") + "'"
+
+
 def predicate_sql(filters: list[Filter]) -> str:
     """The delta-rs (DataFusion SQL) predicate of ``filters``: ``=``, ``!=`` and ``in`` on literals."""
-
-    def literal(value: Any) -> str:
-        text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-        return "'" + text.replace("'", "''") + "'"
-
-    parts = []
-    for column, op, value in filters:
-        if op == "in":
-            parts.append(f"{column} IN ({', '.join(literal(v) for v in value)})")
-        elif op in ("=", "!="):
-            parts.append(f"{column} {'=' if op == '=' else '<>'} {literal(value)}")
-        else:
-            raise ValueError(f"unsupported filter {op!r} on {column}: use '=', '!=' or 'in'")
-    return " AND ".join(parts)
+    return condition_sql(filters, _literal)
 
 
 class RecordWrites(TableWrites):
@@ -67,7 +60,7 @@ class RecordWrites(TableWrites):
             return
         if self._committed(local, txn):
             return
-        self._commit(local, _arrow(rows, table), txn)
+        self._commit(local, arrow_rows(rows, table), txn)
         self.compact_small_files(table)
 
     def replace_partition_records(
@@ -95,7 +88,7 @@ class RecordWrites(TableWrites):
         if outside:
             raise ValueError(f"a row outside {predicate_sql(filters)} of {table.name}: {outside[0]}")
         if not self._committed(local, txn):
-            self._commit(local, _arrow(rows, table), txn, predicate_sql(filters))
+            self._commit(local, arrow_rows(rows, table), txn, predicate_sql(filters))
 
     @staticmethod
     def _committed(local: str, txn: tuple[str, int] | None) -> bool:
@@ -126,12 +119,3 @@ class RecordWrites(TableWrites):
                 schema_mode="merge",
                 commit_properties=properties,
             )
-
-
-def _arrow(rows: list[dict[str, Any]], table: Table) -> pa.Table:
-    """``rows`` as an Arrow table of ``table``'s declared schema (naive datetimes are UTC)."""
-    import pyarrow as pa
-
-    if table.schema is None:
-        raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
-    return pa.Table.from_pylist(rows, schema=arrow_schema(table.schema))

@@ -7,6 +7,7 @@ idempotent when given a ``txn`` (``txnAppId`` / ``txnVersion``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +28,15 @@ def arrow_schema(schema: StructType) -> pa.Schema:
     import pyarrow as pa
 
     return pa.schema([pa.field(f.name, _arrow_type(f.dataType), f.nullable) for f in schema.fields])
+
+
+def arrow_rows(rows: list[dict[str, Any]], table: Table) -> pa.Table:
+    """``rows`` as an Arrow table of ``table``'s declared schema (naive datetimes are UTC)."""
+    import pyarrow as pa
+
+    if table.schema is None:
+        raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
+    return pa.Table.from_pylist(rows, schema=arrow_schema(table.schema))
 
 
 def _arrow_type(spark_type: DataType) -> pa.DataType:
@@ -70,14 +80,17 @@ def _literal(value: Any) -> str:
 Filter = tuple[str, str, Any]
 
 
-def condition_sql(filters: list[Filter]) -> str:
-    """The Spark SQL condition of ``filters`` (all of them), e.g. for ``replaceWhere``."""
+def condition_sql(filters: list[Filter], literal: Callable[[Any], str] = _literal) -> str:
+    """The Spark SQL condition of ``filters`` (all of them), e.g. for ``replaceWhere``.
+
+    ``literal`` writes a value in another dialect (delta-rs' predicates: ``record_writes``).
+    """
     parts = []
     for column, op, value in filters:
         if op == "in":
-            parts.append(f"{column} IN ({', '.join(_literal(v) for v in value)})")
+            parts.append(f"{column} IN ({', '.join(literal(v) for v in value)})")
         elif op in ("=", "!="):
-            parts.append(f"{column} {'=' if op == '=' else '<>'} {_literal(value)}")
+            parts.append(f"{column} {'=' if op == '=' else '<>'} {literal(value)}")
         else:
             raise ValueError(f"unsupported filter {op!r} on {column}: use '=', '!=' or 'in'")
     return " AND ".join(parts)
@@ -108,11 +121,7 @@ class TableWrites:
         table goes to the JVM directly. Naive datetimes are UTC (the product records ``now(UTC)``
         without its zone), whatever the process's local zone.
         """
-        import pyarrow as pa
-
-        if table.schema is None:
-            raise ValueError(f"{table.name} has no declared schema ({table.columns_from})")
-        arrow = pa.Table.from_pylist(rows, schema=arrow_schema(table.schema))
+        arrow = arrow_rows(rows, table)
         return self.session.createDataFrame(arrow, table.schema).coalesce(1)  # a few rows: one file
 
     def append(self, df: DataFrame, table: Table, *, txn: tuple[str, int] | None = None) -> None:
