@@ -21,8 +21,22 @@ from benchmarks import report, scenarios
 from benchmarks.measure import machine
 from benchmarks.state import BENCH, REAL_DAY, Bench
 
-#: The smoke run: tiny data, one iteration, the first real snapshot as its prepared state.
+#: The smoke run: tiny data, one iteration, the first real snapshot as its prepared state. Its
+#: real files are the packaged ones' first ``rows`` records (:func:`smoke_snapshots`).
 SMOKE = {"until": "2015-05-04", "day": "2016-07-02", "rows": 2_000, "short": 0, "long": 1}
+
+
+def smoke_snapshots(bench_root: Path) -> Path:
+    """The smoke run's real files under ``bench_root``: the first records of the two it uses."""
+    from airbnb_assets.environments import SNAPSHOTS_DIR
+    from benchmarks.synth import head_records
+
+    folder = bench_root / "smoke-snapshots"
+    for day in (SMOKE["until"], SMOKE["day"]):
+        name = f"listings_{day}.csv.gz"
+        if not (folder / name).exists():
+            head_records(SNAPSHOTS_DIR / name, folder / name, int(SMOKE["rows"]))
+    return folder
 
 
 def write_results_md() -> Path:
@@ -119,7 +133,7 @@ def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str
         return None
     bench = Bench(root=args.bench_dir, in_process=in_process, echo=lambda line: print(line, flush=True))
     if args.smoke:
-        bench.real_until = SMOKE["until"]
+        bench.real_until, bench.snapshots = str(SMOKE["until"]), smoke_snapshots(bench.root)
         args.real_day, args.rows_large, args.rows_incremental = SMOKE["day"], SMOKE["rows"], SMOKE["rows"]
         args.short, args.long, args.iterations, args.iterations_large = SMOKE["short"], SMOKE["long"], 1, 1
         args.floor_large = True

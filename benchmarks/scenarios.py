@@ -63,10 +63,8 @@ def bare_day(bench: Bench, state: Path, date: str, csv: Path) -> dict[str, Any]:
 
 def real_day(bench: Bench, iterations: int, day: str = REAL_DAY) -> dict[str, Any]:
     """Scenario 1: one real day through ``daily_job`` vs the bare script, same day, same state."""
-    from airbnb_assets.environments import SNAPSHOTS_DIR
-
     state = bench.real_state()
-    csv = SNAPSHOTS_DIR / f"listings_{day}.csv.gz"
+    csv = bench.snapshot(day)
     product, bare = [], []
     for i in range(iterations):
         bench.echo(f"  [1] iteration {i + 1}/{iterations}: daily_job, then the bare script")

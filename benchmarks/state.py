@@ -117,13 +117,26 @@ class Bench:
 
     ``in_process`` runs everything in this process (the smoke test's shared Spark session);
     otherwise every run is its own process. ``real_until`` is the last real snapshot ingested into
-    the real state (the smoke test uses fewer days).
+    the real state (the smoke test uses fewer days); ``snapshots`` the folder of the real files
+    (``None``: the packaged ones; the smoke test's hold their first records).
     """
 
     root: Path = BENCH
     in_process: bool = False
     real_until: str = REAL_UNTIL
     echo: Callable[[str], None] = print
+    snapshots: Path | None = None
+
+    def snapshot_files(self) -> list[Path]:
+        """The real snapshot files, oldest first."""
+        from airbnb_assets.environments import SNAPSHOTS_DIR
+
+        return sorted((self.snapshots or SNAPSHOTS_DIR).glob("listings_*.csv.gz"))
+
+    def snapshot(self, day: str) -> Path:
+        """The real snapshot file of ``day`` (``YYYY-MM-DD``)."""
+        [found] = [p for p in self.snapshot_files() if p.name == f"listings_{day}.csv.gz"]
+        return found
 
     @property
     def live(self) -> Live:
@@ -180,14 +193,15 @@ class Bench:
         run alone would judge the first model on 2019-06-02, whose file lacks six required
         features: nothing would be promoted.) Two runs, not one per snapshot.
         """
-        from airbnb_assets.environments import SNAPSHOTS_DIR
-
-        cached = self._cache("real", {"until": self.real_until, "build": "two-runs"})
+        params: dict[str, Any] = {"until": self.real_until, "build": "two-runs"}
+        if self.snapshots is not None:
+            params["snapshots"] = str(self.snapshots)
+        cached = self._cache("real", params)
         if cached.exists():
             return cached
         self.echo(f"  preparing: the real snapshots up to {self.real_until}, two runs ({cached.name})")
         live = self.reset_live()
-        files = sorted(p for p in SNAPSHOTS_DIR.glob("listings_*.csv.gz") if p.name[9:19] <= self.real_until)
+        files = [p for p in self.snapshot_files() if p.name[9:19] <= self.real_until]
         for batch in (files[:-1], files[-1:]) if len(files) > 1 else (files,):
             day = batch[-1].name[9:19]
             self.run_day(day, batch, live)

@@ -24,6 +24,7 @@ import dagster as dg
 
 from airbnb_assets.platform.spark import metastore_conf
 from airbnb_assets_tests.databricks_emulator.server import Workspace
+from benchmarks.synth import head_records
 
 REPO = Path(__file__).resolve().parents[2]
 #: The secret store of the emulated Key Vault-backed scope (the alert webhook's URL is a secret).
@@ -144,19 +145,7 @@ SAMPLE_ROWS = 2000
 
 def land_sample(day_file: Path, landing: Path, rows: int = SAMPLE_ROWS) -> Path:
     """Land the header and first ``rows`` records of a packaged snapshot under its own name."""
-    import csv
-    import gzip
-
-    target = landing / day_file.name
-    with gzip.open(day_file, "rt", encoding="utf-8", errors="surrogateescape", newline="") as src:
-        reader = csv.reader(src)
-        with gzip.open(target, "wt", encoding="utf-8", errors="surrogateescape", newline="") as out:
-            writer = csv.writer(out)
-            for index, record in enumerate(reader):
-                if index > rows:
-                    break
-                writer.writerow(record)
-    return target
+    return head_records(day_file, landing / day_file.name, rows)
 
 
 def instance(env: dict[str, str]) -> dg.DagsterInstance:

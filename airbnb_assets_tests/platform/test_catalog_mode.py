@@ -31,8 +31,12 @@ from airbnb_assets.platform.tables import (
     TABLES,
 )
 from airbnb_assets_tests.conftest import build_gold, csv_data_rows, snapshot_file
+from benchmarks.synth import head_records
 
+#: The real snapshot whose first records the ETL test lands (a sample: the catalog, not the rows, is
+#: what it checks).
 SNAPSHOT = snapshot_file("2019-06-02")
+SAMPLE_ROWS = 2000
 #: The tables the ETL assets write (bronze → silver → gold).
 ETL_TABLES = [BRONZE, LANDING_FILES, SILVER, SILVER_QUARANTINE, DATA_QUALITY, GOLD]
 
@@ -114,8 +118,15 @@ def _files(folder: Path) -> set[Path]:
 
 
 @pytest.fixture(scope="module")
-def catalog_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, set[Path]]:
-    """Run ``catalog_run.py`` in its own process; return its work folder, result and new files.
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The header and first :data:`SAMPLE_ROWS` records of :data:`SNAPSHOT`, under its name."""
+    return head_records(SNAPSHOT, tmp_path_factory.mktemp("catalog_sample") / SNAPSHOT.name, SAMPLE_ROWS)
+
+
+@pytest.fixture(scope="module")
+def catalog_run(tmp_path_factory: pytest.TempPathFactory, sample: Path) -> tuple[Path, dict, set[Path]]:
+    """Run ``catalog_run.py`` on :func:`sample` in its own process; return its work folder, result
+    and new files.
 
     Its working directory and ``AIRBNB_LAKEHOUSE_ROOT`` (the fallback root of any code that would
     build its own environment) are empty folders of the work folder, so writes there are caught.
@@ -128,7 +139,7 @@ def catalog_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, s
     script = Path(__file__).with_name("catalog_run.py")
     env = {**os.environ, "AIRBNB_LAKEHOUSE_ROOT": str(elsewhere), "AIRBNB_ENV": "dev"}
     done = subprocess.run(
-        [sys.executable, str(script), str(work), str(SNAPSHOT)],
+        [sys.executable, str(script), str(work), str(sample)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -158,7 +169,7 @@ def test_bootstrap_runs_in_catalog_mode_and_again_creates_nothing(catalog_run) -
     assert {o for o, kind, _ in again if kind != "table" or o != "deferred"} == {"found"}
 
 
-def test_etl_in_catalog_mode_lists_describes_and_matches_path_mode(catalog_run, spark) -> None:  # type: ignore[no-untyped-def]
+def test_etl_in_catalog_mode_lists_describes_and_matches_path_mode(catalog_run, sample, spark) -> None:  # type: ignore[no-untyped-def]
     work, result, _ = catalog_run
     assert result["catalog_ok"] == [True, True]
     assert result["show_tables"] == {
@@ -175,13 +186,14 @@ def test_etl_in_catalog_mode_lists_describes_and_matches_path_mode(catalog_run, 
         assert info["comment"] == table.description
     assert result["ledger_columns"]["sha256"] == "Content hash (a re-sent identical file is a duplicate)."
 
-    rows = len(csv_data_rows(SNAPSHOT))
+    rows = len(csv_data_rows(sample))
+    assert rows == SAMPLE_ROWS
     counts = {}
     for table in ETL_TABLES:
         location = result["tables"][table.name]["location"].removeprefix("file:")
         counts[table.name] = len(DeltaTable(location).to_pandas())
     assert counts[BRONZE.name] == 2 * rows  # the snapshot and its re-delivery
-    assert counts[SILVER.name] == build_gold(spark, [SNAPSHOT]).count()  # what path mode's transforms give
+    assert counts[SILVER.name] == build_gold(spark, [sample]).count()  # what path mode's transforms give
     assert counts[LANDING_FILES.name] >= 2 and counts[SILVER.name] > 0
     # Gold holds the re-delivery's features only: replaceWhere replaced the date's rows in place.
     gold = DeltaTable(str(work / "catalog_lakehouse/gold/listing_features")).to_pandas()
