@@ -29,7 +29,7 @@ SMOKE = {"until": "2015-05-04", "day": "2016-07-02", "rows": 2_000, "short": 0, 
 def smoke_snapshots(bench_root: Path) -> Path:
     """The smoke run's real files under ``bench_root``: the first records of the two it uses."""
     from airbnb_assets.environments import SNAPSHOTS_DIR
-    from benchmarks.synth import head_records
+    from benchmarks.samples import head_records
 
     folder = bench_root / "smoke-snapshots"
     for day in (SMOKE["until"], SMOKE["day"]):

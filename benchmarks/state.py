@@ -134,9 +134,13 @@ class Bench:
         return sorted((self.snapshots or SNAPSHOTS_DIR).glob("listings_*.csv.gz"))
 
     def snapshot(self, day: str) -> Path:
-        """The real snapshot file of ``day`` (``YYYY-MM-DD``)."""
-        [found] = [p for p in self.snapshot_files() if p.name == f"listings_{day}.csv.gz"]
-        return found
+        """The real snapshot file of ``day`` (``YYYY-MM-DD``); an error naming the folder if none."""
+        found = [p for p in self.snapshot_files() if p.name == f"listings_{day}.csv.gz"]
+        if not found:
+            from airbnb_assets.environments import SNAPSHOTS_DIR
+
+            raise FileNotFoundError(f"no real snapshot of {day} in {self.snapshots or SNAPSHOTS_DIR}")
+        return found[0]
 
     @property
     def live(self) -> Live:

@@ -12,9 +12,7 @@ reviews) keeps the real values and their joint distribution. The file is written
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -51,27 +49,6 @@ def synth_frame(rows: int, seed: int, source: pd.DataFrame | None = None) -> pd.
         jittered = values + rng.normal(0.0, JITTER_DEGREES, rows)
         day[column] = [f"{v:.6f}" if np.isfinite(v) else "" for v in jittered]
     return day
-
-
-def head_records(source: Path, target: Path, rows: int) -> Path:
-    """Write ``source``'s header and first ``rows`` CSV records (quoted newlines kept) to ``target``.
-
-    A real file's prefix, under the same name: the landing zone and the whole pipeline treat it as
-    the snapshot itself. Bytes that are not UTF-8 pass through unchanged. Written whole or not at
-    all (through a partial file).
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    with gzip.open(source, "rt", encoding="utf-8", errors="surrogateescape", newline="") as src:
-        reader = csv.reader(src)
-        with gzip.open(partial, "wt", encoding="utf-8", errors="surrogateescape", newline="") as out:
-            writer = csv.writer(out)
-            for index, record in enumerate(reader):
-                if index > rows:
-                    break
-                writer.writerow(record)
-    partial.replace(target)
-    return target
 
 
 def write_day(folder: Path, date: dt.date, rows: int, seed: int, source: pd.DataFrame | None = None) -> Path:

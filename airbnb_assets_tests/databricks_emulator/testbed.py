@@ -24,7 +24,7 @@ import dagster as dg
 
 from airbnb_assets.platform.spark import metastore_conf
 from airbnb_assets_tests.databricks_emulator.server import Workspace
-from benchmarks.synth import head_records
+from benchmarks.samples import head_records
 
 REPO = Path(__file__).resolve().parents[2]
 #: The secret store of the emulated Key Vault-backed scope (the alert webhook's URL is a secret).

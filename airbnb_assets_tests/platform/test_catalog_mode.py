@@ -31,7 +31,7 @@ from airbnb_assets.platform.tables import (
     TABLES,
 )
 from airbnb_assets_tests.conftest import build_gold, csv_data_rows, snapshot_file
-from benchmarks.synth import head_records
+from benchmarks.samples import head_records
 
 #: The real snapshot whose first records the ETL test lands (a sample: the catalog, not the rows, is
 #: what it checks).
