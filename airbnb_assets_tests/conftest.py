@@ -104,19 +104,29 @@ SUITE_SPARK_CONF = {
 }
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Every process the suite starts (``airbnb`` commands, scripts) runs its local Spark as the suite's.
+def suite_spark_conf(exported: dict[str, str]) -> dict[str, str]:
+    """:data:`SUITE_SPARK_CONF` with the settings a user exported in ``AIRBNB_SPARK_CONF`` over it.
 
-    Settings a user exported in ``AIRBNB_SPARK_CONF`` are kept, over the suite's.
+    The user's settings win, except that Java options add to the suite's (after them, so a user's
+    own collector or heap option still takes effect) instead of replacing the serial collector.
     """
-    exported = settings_for(Env.DEV).local_spark_conf  # refuses invalid JSON by the variable's name
-    os.environ["AIRBNB_SPARK_CONF"] = json.dumps({**SUITE_SPARK_CONF, **exported})
+    merged = {**SUITE_SPARK_CONF, **exported}
+    key = "spark.driver.extraJavaOptions"
+    if key in exported:
+        merged[key] = f"{SUITE_SPARK_CONF[key]} {exported[key]}".strip()
+    return merged
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process the suite starts (``airbnb`` commands, scripts) runs its local Spark as the suite's."""
+    exported = dict(settings_for(Env.DEV).local_spark_conf)  # refuses invalid JSON by the variable's name
+    os.environ["AIRBNB_SPARK_CONF"] = json.dumps(suite_spark_conf(exported))
 
 
 @pytest.fixture(scope="session")
 def spark_resource(tmp_path_factory: pytest.TempPathFactory) -> SparkResource:
     """The suite's Spark resource (its session started once and shared), with ``AIRBNB_SPARK_CONF``."""
-    extra = dict(settings_for(Env.DEV).local_spark_conf)
+    extra = json.loads(os.environ["AIRBNB_SPARK_CONF"])  # what pytest_configure exported
     return SparkResource(local_dir=str(tmp_path_factory.mktemp("spark")), extra_conf=extra)
 
 

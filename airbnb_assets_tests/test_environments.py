@@ -13,7 +13,7 @@ from airbnb_assets.environments import Env, settings_for
 from airbnb_assets.environments.build import spark_resource
 from airbnb_assets.environments.variables import DATABRICKS_DEFAULTS, DATABRICKS_VARIABLES, DEV_VARIABLES
 from airbnb_assets.resources.notifier.channels import CHANNELS
-from airbnb_assets_tests.conftest import SUITE_SPARK_CONF
+from airbnb_assets_tests.conftest import SUITE_SPARK_CONF, suite_spark_conf
 
 REPO = Path(__file__).resolve().parent.parent
 #: Deployment variables that belong to the CI workflows and Dagster+, not to the package.
@@ -87,6 +87,14 @@ def test_the_suite_runs_its_local_spark_as_it_exports(spark) -> None:  # type: i
     # serial collector among them).
     runtime = spark.sparkContext._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
     assert set(java.split()) <= set(runtime.getInputArguments())
+
+
+def test_a_users_exported_settings_win_and_their_java_options_add_to_the_suites() -> None:
+    mine = {"spark.sql.codegen.factoryMode": "FALLBACK", "spark.driver.extraJavaOptions": "-Xmx2g"}
+    merged = suite_spark_conf(mine)
+    assert merged["spark.sql.codegen.factoryMode"] == "FALLBACK"
+    assert merged["spark.driver.extraJavaOptions"] == "-XX:+UseSerialGC -Xmx2g"  # the user's last
+    assert suite_spark_conf({}) == SUITE_SPARK_CONF
 
 
 @pytest.mark.parametrize("env", [Env.TEST, Env.PROD])

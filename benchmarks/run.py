@@ -27,11 +27,15 @@ SMOKE = {"until": "2015-05-04", "day": "2016-07-02", "rows": 2_000, "short": 0, 
 
 
 def smoke_snapshots(bench_root: Path) -> Path:
-    """The smoke run's real files under ``bench_root``: the first records of the two it uses."""
+    """The smoke run's real files under ``bench_root``: the first records of the two it uses.
+
+    The folder is named by the sample's size, so a kept ``.bench/`` never serves samples of another
+    size (and the real state's cache key, which holds the folder, changes with it).
+    """
     from airbnb_assets.environments import SNAPSHOTS_DIR
     from benchmarks.samples import head_records
 
-    folder = bench_root / "smoke-snapshots"
+    folder = bench_root / f"smoke-snapshots-{SMOKE['rows']}"
     for day in (SMOKE["until"], SMOKE["day"]):
         name = f"listings_{day}.csv.gz"
         if not (folder / name).exists():

@@ -155,7 +155,8 @@ def json_object(variable: str, raw: str | None) -> dict[str, str]:
         raise ValueError(f"{variable} is not valid JSON: {exc}") from None
     if not isinstance(value, dict):
         raise ValueError(f"{variable} must be a JSON object of settings, not {type(value).__name__}")
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}  # true, 8
+    # Spark takes every setting as a string: JSON's true and 8 become "true" and "8".
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
 
 
 def databricks_values(env: Env, environ: Mapping[str, str]) -> dict[str, str | None]:

@@ -19,6 +19,8 @@ between the in-memory catalog and this one: run catalog mode in its own process.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.spark import SparkResource
 
@@ -26,14 +28,24 @@ from airbnb_assets.platform.spark import SparkResource
 LOCAL_CATALOG = "spark_catalog"
 
 
-def local_catalog_spark(root: str, *, master: str = "local[2]", jvm_log: str | None = None) -> SparkResource:
-    """A local Spark resource whose catalog is a persistent Hive metastore under ``<root>/_metastore``."""
+def local_catalog_spark(
+    root: str,
+    *,
+    master: str = "local[2]",
+    jvm_log: str | None = None,
+    extra_conf: Mapping[str, str] | None = None,
+) -> SparkResource:
+    """A local Spark resource whose catalog is a persistent Hive metastore under ``<root>/_metastore``.
+
+    ``extra_conf`` is applied over the session's own settings, as DEV's ``AIRBNB_SPARK_CONF`` is.
+    """
     base = root.rstrip("/")
     return SparkResource(
         master=master,
         local_dir=f"{base}/_spark",
         metastore_dir=f"{base}/_metastore",
         jvm_log=jvm_log,
+        extra_conf=dict(extra_conf or {}),
     )
 
 

@@ -80,9 +80,7 @@ def main(work: Path, snapshot: Path) -> None:
     """Both runs, then ``WORK/result.json``."""
     root = str(work / "catalog_lakehouse")
     # The suite's Spark settings (AIRBNB_SPARK_CONF, as the suite exports it: conftest.py).
-    spark = local_catalog_spark(root).model_copy(
-        update={"extra_conf": dict(settings_for(Env.DEV).local_spark_conf)}
-    )
+    spark = local_catalog_spark(root, extra_conf=settings_for(Env.DEV).local_spark_conf)
     catalog = local_catalog_lakehouse(root, spark=spark)
     boot = [run_bootstrap(catalog).objects, run_bootstrap(catalog).objects]
     catalog_ok = run_etl(catalog, snapshot)
