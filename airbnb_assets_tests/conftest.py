@@ -14,6 +14,7 @@ import csv
 import gzip
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -107,13 +108,15 @@ SUITE_SPARK_CONF = {
 def suite_spark_conf(exported: dict[str, str]) -> dict[str, str]:
     """:data:`SUITE_SPARK_CONF` with the settings a user exported in ``AIRBNB_SPARK_CONF`` over it.
 
-    The user's settings win, except that Java options add to the suite's (after them, so a user's
-    own collector or heap option still takes effect) instead of replacing the serial collector.
+    The user's settings win, except that Java options add to the suite's serial collector instead
+    of replacing it; a user's options that choose a collector themselves replace it (the JVM refuses
+    two). Idempotent: the xdist workers merge again what the controller exported.
     """
     merged = {**SUITE_SPARK_CONF, **exported}
     key = "spark.driver.extraJavaOptions"
-    if key in exported:
-        merged[key] = f"{SUITE_SPARK_CONF[key]} {exported[key]}".strip()
+    ours, theirs = SUITE_SPARK_CONF[key], exported.get(key, "")
+    if theirs and not theirs.startswith(ours) and not re.search(r"-XX:\+Use\w+GC\b", theirs):
+        merged[key] = f"{ours} {theirs}"
     return merged
 
 

@@ -90,11 +90,15 @@ def test_the_suite_runs_its_local_spark_as_it_exports(spark) -> None:  # type: i
 
 
 def test_a_users_exported_settings_win_and_their_java_options_add_to_the_suites() -> None:
-    mine = {"spark.sql.codegen.factoryMode": "FALLBACK", "spark.driver.extraJavaOptions": "-Xmx2g"}
+    mine = {"spark.sql.codegen.factoryMode": "FALLBACK", "spark.driver.extraJavaOptions": "-Dmine=1"}
     merged = suite_spark_conf(mine)
     assert merged["spark.sql.codegen.factoryMode"] == "FALLBACK"
-    assert merged["spark.driver.extraJavaOptions"] == "-XX:+UseSerialGC -Xmx2g"  # the user's last
+    assert merged["spark.driver.extraJavaOptions"] == "-XX:+UseSerialGC -Dmine=1"  # the user's last
+    assert suite_spark_conf(merged) == merged  # a worker merges the controller's export again
     assert suite_spark_conf({}) == SUITE_SPARK_CONF
+    # A collector of the user's own replaces the suite's: the JVM refuses two.
+    g1 = suite_spark_conf({"spark.driver.extraJavaOptions": "-XX:+UseG1GC -Dmine=1"})
+    assert g1["spark.driver.extraJavaOptions"] == "-XX:+UseG1GC -Dmine=1"
 
 
 @pytest.mark.parametrize("env", [Env.TEST, Env.PROD])
