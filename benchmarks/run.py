@@ -43,6 +43,12 @@ def smoke_snapshots(bench_root: Path) -> Path:
     return folder
 
 
+def smoke_bench(bench: Bench) -> Bench:
+    """``bench`` as the smoke run's: the real state up to ``SMOKE["until"]``, from :func:`smoke_snapshots`."""
+    bench.real_until, bench.snapshots = str(SMOKE["until"]), smoke_snapshots(bench.root)
+    return bench
+
+
 def write_results_md() -> Path:
     """Regenerate RESULTS.md's ``make bench`` section from ``benchmarks/results/*.json``."""
     return report.write_results_md()
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None, *, in_process: bool = False) -> dict[str
         return None
     bench = Bench(root=args.bench_dir, in_process=in_process, echo=lambda line: print(line, flush=True))
     if args.smoke:
-        bench.real_until, bench.snapshots = str(SMOKE["until"]), smoke_snapshots(bench.root)
+        smoke_bench(bench)
         args.real_day, args.rows_large, args.rows_incremental = SMOKE["day"], SMOKE["rows"], SMOKE["rows"]
         args.short, args.long, args.iterations, args.iterations_large = SMOKE["short"], SMOKE["long"], 1, 1
         args.floor_large = True

@@ -127,20 +127,23 @@ class Bench:
     echo: Callable[[str], None] = print
     snapshots: Path | None = None
 
-    def snapshot_files(self) -> list[Path]:
-        """The real snapshot files, oldest first."""
+    @property
+    def snapshot_folder(self) -> Path:
+        """Where the real snapshot files are: ``snapshots``, or the packaged ones."""
         from airbnb_assets.environments import SNAPSHOTS_DIR
 
-        return sorted((self.snapshots or SNAPSHOTS_DIR).glob("listings_*.csv.gz"))
+        return self.snapshots or SNAPSHOTS_DIR
+
+    def snapshot_files(self) -> list[Path]:
+        """The real snapshot files, oldest first."""
+        return sorted(self.snapshot_folder.glob("listings_*.csv.gz"))
 
     def snapshot(self, day: str) -> Path:
         """The real snapshot file of ``day`` (``YYYY-MM-DD``); an error naming the folder if none."""
-        found = [p for p in self.snapshot_files() if p.name == f"listings_{day}.csv.gz"]
-        if not found:
-            from airbnb_assets.environments import SNAPSHOTS_DIR
-
-            raise FileNotFoundError(f"no real snapshot of {day} in {self.snapshots or SNAPSHOTS_DIR}")
-        return found[0]
+        path = self.snapshot_folder / f"listings_{day}.csv.gz"
+        if not path.exists():
+            raise FileNotFoundError(f"no real snapshot of {day} in {self.snapshot_folder}")
+        return path
 
     @property
     def live(self) -> Live:

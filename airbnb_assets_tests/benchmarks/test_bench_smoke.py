@@ -98,9 +98,7 @@ def test_bare_script_writes_silver_gold_and_predictions(spark, smoke) -> None:  
     result, bench_dir, _ = smoke
     from benchmarks.state import Bench
 
-    bench = Bench(
-        root=bench_dir, real_until=str(run.SMOKE["until"]), snapshots=run.smoke_snapshots(bench_dir)
-    )
+    bench = run.smoke_bench(Bench(root=bench_dir))
     live = bench.restore(bench.real_state())
     day = str(run.SMOKE["day"])
     csv = bench.snapshot(day)
@@ -213,3 +211,19 @@ def test_timed_commands_do_not_inherit_the_outer_makes_arguments() -> None:
     outer = {"PATH": "/usr/bin", "MAKEFLAGS": " -- V=1 ARGS=demo", "MFLAGS": "", "MAKELEVEL": "1"}
     outer |= {"ARGS": "demo", "V": "1", "MAKEOVERRIDES": "${-*-command-variables-*-}", "HOME": "/root"}
     assert make_environment(outer) == {"PATH": "/usr/bin", "HOME": "/root"}
+
+
+def test_a_bench_finds_its_real_files_or_names_the_folder_it_looked_in(tmp_path: Path) -> None:
+    from airbnb_assets.environments import SNAPSHOTS_DIR
+    from benchmarks.state import Bench
+
+    packaged = Bench(root=tmp_path)
+    assert packaged.snapshot("2019-10-14") == SNAPSHOTS_DIR / "listings_2019-10-14.csv.gz"
+    assert [p.name[9:19] for p in packaged.snapshot_files()][-1] == "2019-10-14"
+    samples = run.smoke_bench(Bench(root=tmp_path))
+    assert [p.name for p in samples.snapshot_files()] == [
+        f"listings_{run.SMOKE['until']}.csv.gz",
+        f"listings_{run.SMOKE['day']}.csv.gz",
+    ]
+    with pytest.raises(FileNotFoundError, match=f"no real snapshot of 2019-10-14 in {samples.snapshots}"):
+        samples.snapshot("2019-10-14")
