@@ -4,12 +4,15 @@ Submitted by :mod:`airbnb_assets.pipes` as a ``spark_python_task`` on the run's 
 the Pipes session (its parameters arrive as command-line arguments, as on any existing cluster;
 context and messages are files on a Unity Catalog volume), materializes the asset the
 orchestrator asked for -- the very asset definition DEV runs in process -- with the
-environment's resources (built from the variables the cluster was started with; Spark is the
-cluster's session), and reports each materialization and check result with its metadata.
+environment's resources (built from the variables the cluster was started with, or on a
+declared cluster from those the submission carries; Spark is the cluster's session), and
+reports each materialization and check result with its metadata.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -65,6 +68,21 @@ def run_here(asset: dg.AssetsDefinition, resources: dict[str, Any], day: str | N
     return defs.resolve_job_def("remote_step").execute_in_process(tags=tags, raise_on_error=False)
 
 
+def declared_cluster_environment(extras: Mapping[str, Any]) -> None:
+    """On a declared cluster, put the run's variables and secrets into this process's environment.
+
+    A run cluster starts with them; a declared one (``AIRBNB_<ENV>_CLUSTER_ID``) is shared, so
+    they arrive in the Pipes extras, each secret as its scope and key, read here by ``dbutils``.
+    """
+    os.environ.update(extras.get("environment") or {})
+    secrets = extras.get("secrets") or {}
+    if secrets:
+        from databricks.sdk.runtime import dbutils
+
+        for variable, key in secrets.items():
+            os.environ[variable] = dbutils.secrets.get(extras["secret_scope"], key)
+
+
 def main() -> None:
     """Run the asset of the Pipes context and report its results."""
     from dagster_pipes import (
@@ -83,6 +101,7 @@ def main() -> None:
         context_loader=PipesUnityCatalogVolumesContextLoader(),
         message_writer=PipesUnityCatalogVolumesMessageWriter(),
     ) as pipes:
+        declared_cluster_environment(pipes.extras)
         resources = {
             **build_resources(current_settings()),
             "pyspark_step_launcher": dg.ResourceDefinition.none_resource(),

@@ -3,20 +3,23 @@
 One lakehouse and one registry (``AIRBNB_ENV=test``, samples of two real snapshots) served by two
 emulated workspaces in turn, each an ``airbnb`` command with the variables a user exports:
 
-1. a Unity Catalog workspace whose DBFS root is disabled, with ``AIRBNB_TEST_COMPUTE=pipes``:
-   ``airbnb bootstrap``, then ``airbnb run`` for 2015-05-04 -- ``daily_job`` and the retrain it
-   requests, each Spark asset's twin uploading its entrypoint and Pipes files to a volume (Files
-   API) and submitting to its run's one cluster;
+1. a Unity Catalog workspace whose DBFS root is disabled, with ``AIRBNB_TEST_COMPUTE=pipes`` on
+   the team's all-purpose cluster (``AIRBNB_TEST_CLUSTER_ID``, created beforehand with none of
+   the run's variables in its environment): ``airbnb bootstrap``, then ``airbnb run`` for
+   2015-05-04 -- ``daily_job`` and the retrain it requests, each Spark asset's twin uploading its
+   entrypoint and Pipes files to a volume (Files API) and submitting to that cluster, the run's
+   variables and secret references riding with each submission;
 2. a workspace with DBFS root and the default compute, the step launcher: ``airbnb bootstrap``
    again (it creates nothing), then ``airbnb run`` for 2016-07-02, every Spark step zipped, staged
-   on DBFS and executed on its run's one cluster, where the day is scored by the version day one
-   registered.
+   on DBFS and executed on a cluster of its run's own, where the day is scored by the version day
+   one registered.
 
 Every cluster is an emulated Databricks Runtime 17.3 LTS (Python 3.12, Spark 4.0, the runtime's
 libraries, the project's wheel installed from a volume; :mod:`~airbnb_assets_tests.databricks_emulator`).
 The compute is configuration only, so one history proves both: each emulated day costs a cold
 cluster per Dagster run, and a history per compute ran one day more, 69-175 s more of a worker's
-time in three pairs of suite runs (``benchmarks/RESULTS.md``, figure 4).
+time in three pairs of suite runs (``benchmarks/RESULTS.md``, figure 4). The declared cluster
+stays warm for the first workspace's three runs, as a team's shared TEST cluster does.
 The tests read what the clusters wrote and what the orchestrator sent.
 """
 
@@ -36,7 +39,7 @@ import dagster as dg
 import pytest
 
 from airbnb_assets.environments import Env, settings_for
-from airbnb_assets.platform.databricks import cluster_config, libraries
+from airbnb_assets.platform.databricks import cluster_config, cluster_task, libraries
 from airbnb_assets_tests.conftest import build_gold, csv_data_rows, snapshot_file
 from airbnb_assets_tests.databricks_emulator.history import EmulatedDays, Leg, check_days, run_days
 from airbnb_assets_tests.databricks_emulator.server import Workspace
@@ -46,6 +49,7 @@ from airbnb_assets_tests.databricks_emulator.testbed import (
     SPARK_STEPS,
     airbnb,
     airbnb_background,
+    catalog_conf,
     emulated_test_env,
     events,
     land_sample,
@@ -74,13 +78,32 @@ def days(
     uc_workspace: Workspace, workspace: Workspace, tmp_path_factory: pytest.TempPathFactory
 ) -> EmulatedDays:
     first, second = (snapshot_file(d) for d in DAYS)
+    base = tmp_path_factory.mktemp("databricks")
+    team = declared_cluster(uc_workspace, base)
     legs = [
-        Leg(uc_workspace, "pipes"),
-        Leg(uc_workspace, "pipes", first),
+        Leg(uc_workspace, "pipes", cluster_id=team),
+        Leg(uc_workspace, "pipes", first, cluster_id=team),
         Leg(workspace, "step_launcher"),
         Leg(workspace, "step_launcher", second),
     ]
-    return run_days(tmp_path_factory.mktemp("databricks"), legs)
+    return run_days(base, legs)
+
+
+def declared_cluster(ws: Workspace, base: Path) -> str:
+    """The team's all-purpose TEST cluster for the history under ``base``, created as an
+    administrator would (Clusters API): the environment's declared runtime, size and Spark conf
+    (:func:`emulated_test_env`'s), and an environment of its own, without the run's variables."""
+    from databricks.sdk import WorkspaceClient
+
+    conf = {"AIRBNB_TEST_SPARK_CONF": json.dumps(catalog_conf(base / "lakehouse"))}
+    spec = settings_for(Env.TEST, conf).cluster
+    assert spec is not None
+    body = {**cluster_task(spec, "test", {})["new_cluster"], "cluster_name": "airbnb test (team)"}
+    del body["spark_env_vars"]
+    body["single_user_name"] = ws.user
+    return WorkspaceClient(host=ws.host, token=ws.token).api_client.do(
+        "POST", "/api/2.1/clusters/create", body=body
+    )["cluster_id"]
 
 
 def dev_counts(spark, days: EmulatedDays) -> tuple[dict[str, int], dict[str, int]]:  # type: ignore[no-untyped-def]
@@ -129,12 +152,29 @@ def test_a_day_through_pipes_without_dbfs_root_reports_every_asset_and_check(day
     ws = days.outcomes[DAYS[0]].ws  # the Pipes workspace: its bootstrap and day one
     assert [r.path for r in ws.requests if r.path.startswith("/api/2.0/dbfs/")] == []
     volume = days.env["AIRBNB_TEST_PIPES_VOLUME"]
-    for request in ws.calls("POST", "/api/2.2/jobs/runs/submit"):
+    submissions = ws.calls("POST", "/api/2.2/jobs/runs/submit")
+    for request in submissions:
         (task,) = json.loads(request.body)["tasks"]
-        assert task["existing_cluster_id"] in ws.clusters
+        assert task["existing_cluster_id"] == days.outcomes[DAYS[0]].declared  # the team's cluster
         assert task["spark_python_task"]["python_file"].startswith(f"{volume}/")
         assert "--dagster-pipes-context" in task["spark_python_task"]["parameters"]
-    assert any(r.path.startswith(f"/api/2.0/fs/files{volume}/") for r in ws.requests)
+    # Its environment is not the run's: each submission's Pipes context carried the run's
+    # variables, and the webhook's secret as its scope and key.
+    contexts = [
+        json.loads(r.body)["extras"]
+        for r in ws.requests
+        if r.method == "PUT"
+        and r.path.startswith(f"/api/2.0/fs/files{volume}/")
+        and r.path.endswith("/context.json")
+    ]
+    assert len(contexts) == len(submissions) > 0
+    for extras in contexts:
+        assert extras["environment"]["AIRBNB_TEST_CATALOG"] == days.env["AIRBNB_TEST_CATALOG"]
+        assert "AIRBNB_ALERT_WEBHOOK_URL" not in extras["environment"]
+        assert (extras["secret_scope"], extras["secrets"]) == (
+            "airbnb-test",
+            {"AIRBNB_ALERT_WEBHOOK_URL": "airbnb-alert-webhook-url"},
+        )
     materialized, checks = reported(days.env, days.outcomes[DAYS[0]].dagster_runs)
     assert materialized == job_assets("daily_job") | job_assets("retrain_job")  # each table of each step
     # Every checked asset's checks came back through Pipes, and no blocking (ERROR) check failed.
@@ -177,12 +217,13 @@ def test_the_cluster_is_the_declared_one_dedicated_to_the_submitter_with_the_whe
     settings = settings_for(Env.TEST, days.env)
     assert settings.cluster is not None
     declared = cluster_config(settings.cluster, "test")["new"]
-    creates = [
-        json.loads(r.body) for ws in days.workspaces for r in ws.calls("POST", "/api/2.1/clusters/create")
-    ]
-    # One cluster per Dagster run: each bootstrap, and each day's daily_job and the retrain it requested.
-    assert len(creates) == 2 + 2 * len(DAYS)
-    ws = days.outcomes[DAYS[1]].ws  # the step launcher's workspace (DBFS root)
+    team, ws = (days.outcomes[day].ws for day in DAYS)  # the declared cluster's, the launcher's
+    # The team's cluster, created before the history; no run created another there.
+    (made,) = team.calls("POST", "/api/2.1/clusters/create")
+    assert json.loads(made.body)["cluster_name"] == "airbnb test (team)"
+    # One cluster per Dagster run without one declared: the bootstrap, daily_job and its retrain.
+    creates = [json.loads(r.body) for r in ws.calls("POST", "/api/2.1/clusters/create")]
+    assert len(creates) == 3
     for body in creates:
         assert body["spark_version"] == declared["spark_version"] == "17.3.x-scala2.13"
         assert body["node_type_id"] == declared["nodes"]["node_types"]["node_type_id"]

@@ -1,9 +1,9 @@
 """The emulated cluster is a Databricks Runtime 17.3 LTS of its own, and the project fits it.
 
 Its Python shares nothing with the orchestrator's; a library the run asks for is installed by pip
-and a bad pin fails the Dagster step with pip's message; a ``RUN_AS`` that is not the submitter
-stops a run before any cluster exists; the cluster's pins agree with the runtime's libraries and
-the code calls only what PySpark 4.0 has.
+and a bad pin fails the Dagster step with pip's message (through Pipes, on the run's cluster); a
+``RUN_AS`` that is not the submitter stops a run before any cluster exists; the cluster's pins
+agree with the runtime's libraries and the code calls only what PySpark 4.0 has.
 """
 
 from __future__ import annotations
@@ -151,7 +151,11 @@ def test_a_wrong_library_pin_fails_the_dagster_step_with_the_installers_message(
     text = CLUSTER_REQUIREMENTS.read_text()
     assert "\nthreadpoolctl==3.5.0\n" in text
     bad.write_text(text.replace("\nthreadpoolctl==3.5.0\n", "\nthreadpoolctl==0.0.1\n"))
-    env = {**emulated_test_env(workspace, tmp_path), "AIRBNB_TEST_CLUSTER_REQUIREMENTS": str(bad)}
+    env = {
+        **emulated_test_env(workspace, tmp_path),
+        "AIRBNB_TEST_CLUSTER_REQUIREMENTS": str(bad),
+        "AIRBNB_TEST_COMPUTE": "pipes",  # its run cluster (the history's Pipes days use a declared one)
+    }
     land_sample(snapshot_file("2015-05-04"), Path(env["AIRBNB_TEST_LANDING_PATH"]), rows=50)
     clusters = set(workspace.clusters)
     done = airbnb(env, "run", "--date", "2015-05-04")

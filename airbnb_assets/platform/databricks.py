@@ -122,9 +122,13 @@ def cluster_config(spec: ClusterSpec, env_name: str) -> dict[str, Any]:
 def cluster_task(spec: ClusterSpec, env_name: str, variables: Mapping[str, str]) -> dict[str, Any]:
     """A Jobs API task's cluster and libraries (the Pipes variant submits this itself).
 
-    The configuration variables and the secret-scope references (``{{secrets/scope/key}}``,
-    resolved by Databricks when the cluster starts) become the cluster's environment.
+    A new cluster's environment is the configuration variables and the secret-scope references
+    (``{{secrets/scope/key}}``, resolved by Databricks when the cluster starts). A declared
+    cluster (``existing_cluster_id``) keeps its own environment: the task names it and no more.
     """
+    pinned = libraries(spec.wheel, spec.requirements)
+    if spec.existing_cluster_id:
+        return {"existing_cluster_id": spec.existing_cluster_id, "libraries": pinned}
     launcher = cluster_config(spec, env_name)["new"]
     new = {k: v for k, v in launcher.items() if k not in ("size", "nodes", "custom_tags")}
     new["num_workers"] = spec.num_workers
@@ -132,7 +136,7 @@ def cluster_task(spec: ClusterSpec, env_name: str, variables: Mapping[str, str])
     new["custom_tags"] = {t["key"]: t["value"] for t in launcher["custom_tags"]}
     refs = {var: f"{{{{secrets/{spec.secret_scope}/{key}}}}}" for var, key in spec.secrets.items()}
     new["spark_env_vars"] = {**variables, **refs}
-    return {"new_cluster": new, "libraries": libraries(wheel=spec.wheel)}
+    return {"new_cluster": new, "libraries": pinned}
 
 
 def code_package_dir() -> str:

@@ -41,6 +41,10 @@ class Outcome:
     seconds: float
     #: The tail of each of its clusters' driver logs, kept when the command failed.
     drivers: str = ""
+    #: The declared cluster its runs used (``None``: a cluster per Dagster run), and its state
+    #: when the command ended.
+    declared: str | None = None
+    declared_state: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,11 +52,14 @@ class Leg:
     """One command of an emulated history: its workspace, its compute, and the snapshot it lands.
 
     ``snapshot`` ``None`` is ``airbnb bootstrap``; a file is landed as a sample, then its day run.
+    ``cluster_id`` declares the team's cluster (``AIRBNB_TEST_CLUSTER_ID``) every run uses instead
+    of a cluster per run.
     """
 
     ws: Workspace
     compute: str
     snapshot: Path | None = None
+    cluster_id: str | None = None
 
     @property
     def label(self) -> str:
@@ -89,13 +96,19 @@ class EmulatedDays:
 def leg_env(env: dict[str, str], leg: Leg) -> dict[str, str]:
     """``env`` pointed at the leg's workspace and compute."""
     host = {"DATABRICKS_HOST": leg.ws.host, "DATABRICKS_TOKEN": leg.ws.token}
-    return {**env, **host, "AIRBNB_TEST_COMPUTE": leg.compute, "AIRBNB_TEST_WHEEL": upload_wheel(leg.ws)}
+    declared = {"AIRBNB_TEST_CLUSTER_ID": leg.cluster_id} if leg.cluster_id else {}
+    compute = {"AIRBNB_TEST_COMPUTE": leg.compute, **declared}
+    return {**env, **host, **compute, "AIRBNB_TEST_WHEEL": upload_wheel(leg.ws)}
 
 
 def run_days(base: Path, legs: list[Leg]) -> EmulatedDays:
-    """Run each leg's command in order, recording what each caused; stop at the first that fails."""
+    """Run each leg's command in order, recording what each caused; stop at the first that fails.
+
+    A declared cluster is terminated once the next leg no longer uses it, as its team would: the
+    lakehouse's Derby metastore admits one driver JVM at a time.
+    """
     days = EmulatedDays(emulated_test_env(legs[0].ws, base), {})
-    for leg in legs:
+    for i, leg in enumerate(legs):
         env = leg_env(days.env, leg)
         if leg.snapshot is None:
             args: tuple[str, ...] = ("bootstrap",)
@@ -107,6 +120,7 @@ def run_days(base: Path, legs: list[Leg]) -> EmulatedDays:
         done = airbnb(env, *args)
         seconds = time.monotonic() - start
         started = sorted(set(leg.ws.clusters) - clusters)
+        used = [*started, leg.cluster_id] if leg.cluster_id else started
         days.outcomes[leg.label] = Outcome(
             " ".join(args),
             leg.ws,
@@ -116,8 +130,14 @@ def run_days(base: Path, legs: list[Leg]) -> EmulatedDays:
             sorted(set(leg.ws.runs) - runs),
             sorted(run_ids(env) - dagster_runs),
             seconds,
-            driver_logs(leg.ws, started, keep=base / "failed" / leg.label) if done.returncode != 0 else "",
+            driver_logs(leg.ws, used, keep=base / "failed" / leg.label) if done.returncode != 0 else "",
+            leg.cluster_id,
+            leg.ws.clusters[leg.cluster_id].state if leg.cluster_id else None,
         )
+        following = legs[i + 1].cluster_id if i + 1 < len(legs) else None
+        if leg.cluster_id and following != leg.cluster_id:
+            # The team is done with its cluster, and the lakehouse's Derby metastore admits one JVM.
+            leg.ws.clusters[leg.cluster_id].terminate("Terminated by the user")
         if done.returncode != 0:
             break
     return days
@@ -150,10 +170,10 @@ def driver_logs(ws: Workspace, clusters: list[str], lines: int = 30, keep: Path 
 
 def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[str, int]) -> None:
     """What one or two emulated days must show: every command succeeded, one cluster per Dagster
-    run and none left running, DEV's row counts, no table compacted, the first day unscored, a
-    version registered by each day's retrain on the cluster (the first one champion; the second's
-    alias as its gate decided), and a second day scored, judged and charted there by the version
-    the first day registered."""
+    run and none left running (or every run on the declared cluster, still running), DEV's row
+    counts, no table compacted, the first day unscored, a version registered by each day's
+    retrain on the cluster (the first one champion; the second's alias as its gate decided), and a
+    second day scored, judged and charted there by the version the first day registered."""
     from deltalake import DeltaTable
 
     for label, outcome in days.outcomes.items():
@@ -161,14 +181,20 @@ def check_days(days: EmulatedDays, gold_rows: dict[str, int], bronze_rows: dict[
             f"{outcome.command} ({outcome.seconds:.0f} s):\n{outcome.output[-4000:]}{outcome.drivers}"
         )
         ws = outcome.ws
+        on = {ws.runs[r].cluster_id for r in outcome.runs}
+        if outcome.declared:  # the team's cluster: no run created or terminated one
+            assert outcome.clusters == [] and on == {outcome.declared}, (label, outcome.clusters, on)
+            assert outcome.declared_state == "RUNNING", label
+            continue
         owners = [ws.clusters[c].spec["custom_tags"]["dagster_run_id"] for c in outcome.clusters]
         assert sorted(owners) == outcome.dagster_runs, label  # one cluster per Dagster run, no more
         if label in days.landed:  # a labelled day: daily_job, then the retrain the sensor requested
             assert len(owners) == 2, (label, owners)
         assert set(outcome.clusters) <= set(ws.terminated), (label, outcome.clusters)
-        on = {ws.runs[r].cluster_id for r in outcome.runs}
         assert on == set(outcome.clusters), (label, on, outcome.clusters)
-    assert all(c.state == "TERMINATED" for ws in days.workspaces for c in ws.clusters.values())
+    declared = {o.declared for o in days.outcomes.values()}
+    run_clusters = [c for ws in days.workspaces for c in ws.clusters.values() if c.cluster_id not in declared]
+    assert all(c.state == "TERMINATED" for c in run_clusters)
     first, *later = sorted(days.landed)
     assert sorted(gold_rows) == [first, *later] and len(later) <= 1  # one or two days
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -87,6 +88,75 @@ def test_secrets_are_forwarded_as_scope_references_never_as_values() -> None:
     assert settings.cluster is not None
     assert settings.cluster.secrets == {"AIRBNB_ALERT_WEBHOOK_URL": "airbnb-alert-webhook-url"}
     assert settings.cluster.secret_scope == "airbnb-test"
+
+
+def test_pipes_on_a_declared_cluster_creates_none_and_sends_the_runs_variables_and_secret_keys(
+    tmp_path: Path,
+) -> None:
+    pins = tmp_path / "cluster-requirements.txt"
+    pins.write_text("threadpoolctl==3.5.0\n", encoding="utf-8")
+    environ = {
+        "AIRBNB_ENV": "test",
+        "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+        "AIRBNB_TEST_COMPUTE": "pipes",
+        "AIRBNB_TEST_CATALOG": "airbnb_test",
+        "AIRBNB_TEST_CLUSTER_REQUIREMENTS": str(pins),
+        "AIRBNB_ALERT_BACKEND": "webhook",
+        "AIRBNB_ALERT_WEBHOOK_URL": "https://hooks.example/very-secret",
+    }
+    per_run = build_resources(settings_for(Env.TEST, environ))["pipes_databricks"]
+    settings = settings_for(Env.TEST, {**environ, "AIRBNB_TEST_CLUSTER_ID": "0101-team"})
+    declared = build_resources(settings)["pipes_databricks"]
+    assert settings.cluster is not None
+    wheel = {"whl": settings.cluster.wheel}
+    for pipes in (per_run, declared):  # the declared pins, not the packaged ones
+        assert pipes.libraries == [{"pypi": {"package": "threadpoolctl==3.5.0"}}, wheel]
+    # A run's own cluster starts with the variables and secret references as its environment.
+    assert per_run.existing_cluster_id is None and per_run.environment == {}
+    assert per_run.cluster is not None
+    refs = per_run.cluster["spark_env_vars"]
+    assert refs["AIRBNB_ALERT_WEBHOOK_URL"] == "{{secrets/airbnb-test/airbnb-alert-webhook-url}}"
+    # A declared cluster is never created; each submission carries them instead, secrets by key.
+    assert declared.cluster is None and declared.existing_cluster_id == "0101-team"
+    assert declared.environment == settings.forwarded
+    assert declared.environment["AIRBNB_TEST_CATALOG"] == "airbnb_test"
+    assert (declared.secret_scope, declared.secrets) == (
+        "airbnb-test",
+        {"AIRBNB_ALERT_WEBHOOK_URL": "airbnb-alert-webhook-url"},
+    )
+    assert "very-secret" not in declared.model_dump_json()
+
+
+def test_a_declared_clusters_task_takes_the_runs_variables_and_reads_its_secrets_by_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from airbnb_assets.remote import declared_cluster_environment
+
+    asked = []
+
+    def get(scope: str, key: str) -> str:
+        asked.append((scope, key))
+        return "https://hooks.example/from-the-scope"
+
+    runtime = types.ModuleType("databricks.sdk.runtime")
+    runtime.dbutils = types.SimpleNamespace(secrets=types.SimpleNamespace(get=get))  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "databricks.sdk.runtime", runtime)
+    for name in ("AIRBNB_TEST_CATALOG", "AIRBNB_ALERT_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    declared_cluster_environment({})  # a run cluster's task: nothing to add
+    assert "AIRBNB_TEST_CATALOG" not in os.environ and asked == []
+    declared_cluster_environment(
+        {
+            "environment": {"AIRBNB_TEST_CATALOG": "airbnb_test"},
+            "secret_scope": "airbnb-test",
+            "secrets": {"AIRBNB_ALERT_WEBHOOK_URL": "airbnb-alert-webhook-url"},
+        }
+    )
+    assert os.environ["AIRBNB_TEST_CATALOG"] == "airbnb_test"
+    assert os.environ["AIRBNB_ALERT_WEBHOOK_URL"] == "https://hooks.example/from-the-scope"
+    assert asked == [("airbnb-test", "airbnb-alert-webhook-url")]
 
 
 def test_dev_has_no_launcher_and_a_bad_compute_mode_is_refused() -> None:
