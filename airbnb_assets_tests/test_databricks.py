@@ -16,10 +16,10 @@ emulated workspaces in turn, each an ``airbnb`` command with the variables a use
 
 Every cluster is an emulated Databricks Runtime 17.3 LTS (Python 3.12, Spark 4.0, the runtime's
 libraries, the project's wheel installed from a volume; :mod:`~airbnb_assets_tests.databricks_emulator`).
-The compute is configuration only, so one history proves both: each emulated day costs a cold
-cluster per Dagster run, and a history per compute ran one day more, 69-175 s more of a worker's
-time in three pairs of suite runs (``benchmarks/RESULTS.md``, figure 4). The declared cluster
-stays warm for the first workspace's three runs, as a team's shared TEST cluster does.
+The compute is configuration only, so one history proves both: a day on run clusters costs a
+cold cluster per Dagster run, and a history per compute ran one day more, 69-175 s more of a
+worker's time in three pairs of suite runs (``benchmarks/RESULTS.md``, figure 4). The declared
+cluster stays warm for the first workspace's three runs, as a team's shared TEST cluster does.
 The tests read what the clusters wrote and what the orchestrator sent.
 """
 

@@ -143,8 +143,9 @@ def test_a_declared_clusters_task_takes_the_runs_variables_and_reads_its_secrets
     runtime = types.ModuleType("databricks.sdk.runtime")
     runtime.dbutils = types.SimpleNamespace(secrets=types.SimpleNamespace(get=get))  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "databricks.sdk.runtime", runtime)
-    for name in ("AIRBNB_TEST_CATALOG", "AIRBNB_ALERT_WEBHOOK_URL"):
-        monkeypatch.delenv(name, raising=False)
+    for name in ("AIRBNB_TEST_CATALOG", "AIRBNB_ALERT_WEBHOOK_URL"):  # restored after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     declared_cluster_environment({})  # a run cluster's task: nothing to add
     assert "AIRBNB_TEST_CATALOG" not in os.environ and asked == []
     declared_cluster_environment(
