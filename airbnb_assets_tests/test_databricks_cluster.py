@@ -120,6 +120,7 @@ def test_the_cluster_runs_the_runtime_and_imports_the_project_only_from_its_whee
     jvm = bare["jvm"]
     archive = environment.class_archive(environment.runtime())
     assert f"-XX:SharedArchiveFile={archive}" in jvm["args"] and "-XX:TieredStopAtLevel=1" in jvm["args"]
+    assert "-XX:ReservedCodeCacheSize=240m" in jvm["args"]  # C1's 48 MB filled on a declared cluster
     java = [f"{jvm['home']}/bin/java", "-Xshare:on", f"-XX:SharedArchiveFile={archive}"]
     mapped = subprocess.run([*java, "-cp", jvm["classpath"], "-version"], cwd=jvm["cwd"], capture_output=True)
     assert mapped.returncode == 0, mapped.stderr

@@ -263,14 +263,16 @@ def java_options(runtime_env: Path) -> str:
     """``SPARK_SUBMIT_OPTS`` of an emulated driver: the class archive, and the client compiler only.
 
     ``-XX:TieredStopAtLevel=1`` keeps the JIT at C1, which compiles fast: right for a JVM that
-    lives for one run of small samples (measured on the two-day emulator test: its five runs took
+    lives for a few runs of small samples (measured on the two-day emulator test: its five runs took
     487 s as JDK defaults, 436 s with the archive, 387 s with both). Neither changes what Spark
     computes; the product's own local sessions keep the JDK defaults (a long ``make demo`` JVM ran
-    slower on C1).
+    slower on C1). C1 alone shrinks the code cache to 48 MB, which a declared cluster's driver
+    filled in its second run ("Out of space in CodeCache for method handle intrinsic" stopped its
+    SparkContext), so it keeps the tiered default of 240 MB (reserved, not committed, memory).
     """
     return (
         f"-XX:SharedArchiveFile={class_archive(runtime_env)} -Xlog:cds=off -Xlog:class+path=off"
-        " -XX:TieredStopAtLevel=1"
+        " -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"
     )
 
 

@@ -72,7 +72,8 @@ class EmulatedDays:
     """An emulated TEST history: each :class:`Leg`'s command, in order, on one lakehouse and registry.
 
     ``env`` is the environment every leg shares (folders, catalog, MLflow, secrets); a leg changes
-    only the workspace it calls (``DATABRICKS_HOST``) and the compute (``AIRBNB_TEST_COMPUTE``).
+    only the workspace it calls (``DATABRICKS_HOST``) and the compute (``AIRBNB_TEST_COMPUTE``, and
+    ``AIRBNB_TEST_CLUSTER_ID`` for a declared cluster).
     """
 
     env: dict[str, str]
