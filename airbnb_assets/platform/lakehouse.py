@@ -237,7 +237,7 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
             return delta.to_pandas(columns=columns), int(delta.version())
         return self.to_pandas(table, columns), int(self.version(table) or 0)
 
-    def _local_filtered(self, table: Table, filters: list[Filter]) -> tuple[Any, Any] | None:
+    def local_filtered(self, table: Table, filters: list[Filter]) -> tuple[Any, Any] | None:
         """The table's delta-rs dataset and ``filters`` as a pyarrow expression (or ``None``).
 
         ``None`` unless its log is on this machine's disk and it has every filtered column.
@@ -259,7 +259,7 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
         Only the filtered columns of the files that may match are read. ``None`` where it cannot
         count without Spark (elsewhere, no table, a filtered column the table lacks).
         """
-        found = self._local_filtered(table, filters)
+        found = self.local_filtered(table, filters)
         return None if found is None else int(found[0].count_rows(filter=found[1]))
 
     def grouped_counts(self, table: Table, by: str, where: list[Filter]) -> dict[Any, int]:
@@ -270,7 +270,7 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
         statistics may match, no Spark job); elsewhere one Spark aggregate counts.
         """
         if self.local_table_path(table) is not None:
-            found = self._local_filtered(table, where)
+            found = self.local_filtered(table, where)
             if found is None:
                 return {}
             rows = found[0].to_table(columns=[by], filter=found[1])

@@ -6,7 +6,6 @@ from typing import Any
 
 import dagster as dg
 import pandas as pd
-from pyspark.sql import functions as F
 
 from airbnb_assets.ml.contract import CATEGORICAL, NUMERIC
 from airbnb_assets.ml.serving import interval_band, training_snapshots
@@ -16,7 +15,7 @@ from airbnb_assets.monitoring.drift.reference import champion_reference, previou
 from airbnb_assets.partitions import partition_day
 from airbnb_assets.platform.declare import asset_spec, spark_asset
 from airbnb_assets.platform.lakehouse import LakehouseResource
-from airbnb_assets.platform.sampling import sample_to_pandas
+from airbnb_assets.platform.sampling import sample_table
 from airbnb_assets.platform.tables import (
     DRIFT_METRICS,
     DRIFT_REPORT_KEY,
@@ -79,15 +78,10 @@ def drift_report(
     if day not in days:
         return _no_report("no predictions for this day")
     snapshot, version = days[day].snapshot, days[day].version
-    predictions = lakehouse.read(PREDICTIONS)
-    todays = predictions.filter(F.col("run_date") == F.lit(day))
     champion = client.get_model_version(mlflow.model_name, version)
-    gold = lakehouse.read(GOLD)
     features = [*NUMERIC, *CATEGORICAL]
-    current = sample_to_pandas(
-        gold.filter(F.col("snapshot_date") == F.lit(snapshot)).select(*features),
-        monitoring.max_rows,
-        monitoring.seed,
+    current = sample_table(
+        lakehouse, GOLD, features, [("snapshot_date", "=", snapshot)], monitoring.max_rows, monitoring.seed
     )
     reference = champion_reference(
         lakehouse,
@@ -105,8 +99,11 @@ def drift_report(
     reference_metrics = {k: metrics[f"val_{k}"] for k in ("mae", "rmse", "r2") if f"val_{k}" in metrics}
     before = previous_day(days, day)
     previous = (
-        sample_to_pandas(
-            predictions.filter(F.col("run_date") == F.lit(before)).select("prediction"),
+        sample_table(
+            lakehouse,
+            PREDICTIONS,
+            ["prediction"],
+            [("run_date", "=", before)],
             monitoring.max_rows,
             monitoring.seed,
             total=days[before].rows,  # known: no count
@@ -114,8 +111,11 @@ def drift_report(
         if before is not None
         else None
     )
-    scored = sample_to_pandas(
-        todays.select("prediction", "actual_price", "model_prediction", "prediction_p10", "prediction_p90"),
+    scored = sample_table(
+        lakehouse,
+        PREDICTIONS,
+        ["prediction", "actual_price", "model_prediction", "prediction_p10", "prediction_p90"],
+        [("run_date", "=", day)],
         monitoring.max_rows,
         monitoring.seed,
         total=days[day].rows,
