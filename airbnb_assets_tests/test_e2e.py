@@ -18,13 +18,20 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import pytest
 from pyspark.sql import functions as F
 
 from airbnb_assets.cli import main
 from airbnb_assets.ingest.files import probe_file
 from airbnb_assets.monitoring.alerts.sensor import drift_alert_sensor
-from airbnb_assets.monitoring.dashboard.data import drift_over_time
+from airbnb_assets.monitoring.dashboard.data import (
+    GROUP_KEYS,
+    day_price_by_group,
+    drift_over_time,
+    price_by_group,
+    scored_snapshots,
+)
 from airbnb_assets.platform.tables import (
     BRONZE,
     DATA_QUALITY,
@@ -44,6 +51,7 @@ from airbnb_assets_tests.conftest import (
     Recorder,
     Replay,
     csv_data_rows,
+    last_spark_job,
     snapshot_file,
 )
 
@@ -303,6 +311,22 @@ def test_dashboard_rebuilt_with_the_whole_history(replayed) -> None:  # type: ig
     assert [d for d in REPLAY_DAYS if d not in html] == [] and "room_type_known" in html
     external = re.findall(r'<(?:script|link)[^>]+(?:src|href)="https?://', html)
     assert external == [] and page.stat().st_size > 1_000_000  # plotly inlined: works offline
+
+
+def test_dashboard_groups_from_the_days_files_are_sparks(replayed) -> None:  # type: ignore[no-untyped-def]
+    """Each scored day's price-by-group table, read with delta-rs and aggregated by pandas, is the
+    table Spark aggregates from the same rows: the same groups, medians, counts and types."""
+    metrics = replayed.to_pandas(DRIFT_METRICS)
+    for day in REPLAY_DAYS[1:]:  # the first day had no model: nothing scored
+        snapshots = scored_snapshots(metrics, day)
+        before = last_spark_job(replayed)
+        local = day_price_by_group(replayed, day, snapshots, max_rows=20_000)
+        assert last_spark_job(replayed) == before, day  # no Spark job
+        spark = price_by_group(replayed.read(PREDICTIONS), replayed.read(GOLD), day, snapshots)
+        assert len(local) > 20 and local["n"].sum() > 4_000, day
+        pd.testing.assert_frame_equal(
+            local.sort_values(GROUP_KEYS, ignore_index=True), spark.sort_values(GROUP_KEYS, ignore_index=True)
+        )
 
 
 def _sensor_resources(recorder: Recorder, log: Path) -> dict:

@@ -12,7 +12,6 @@ from airbnb_assets.platform.tables import (
     DASHBOARD_KEY,
     DATA_QUALITY,
     DRIFT_REPORT_KEY,
-    GOLD,
     MODEL_KEY,
     PREDICTIONS,
 )
@@ -37,11 +36,12 @@ def dashboard(
 ) -> dg.MaterializeResult:
     """Rebuild the dashboard page from the lakehouse tables and the model registry."""
     client = mlflow.activate()
-    predictions, metrics, quality = dd.read_inputs(lakehouse)
+    scored, metrics, quality = dd.read_inputs(lakehouse)
     data = DashboardData(env=monitoring.env, run_date=context.partition_key)
-    if predictions is not None:
-        day, gold = context.partition_key, lakehouse.read(GOLD)
-        data.price_by_group = dd.price_by_group(predictions, gold, day, dd.scored_snapshots(metrics, day))
+    if scored:
+        day = context.partition_key
+        snapshots = dd.scored_snapshots(metrics, day)
+        data.price_by_group = dd.day_price_by_group(lakehouse, day, snapshots, monitoring.max_rows)
     if metrics is not None:
         data.predictions = dd.predictions_over_time(metrics)
         data.drift, data.drifted_features = dd.drift_over_time(metrics)

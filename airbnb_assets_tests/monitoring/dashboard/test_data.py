@@ -2,10 +2,16 @@
 
 import datetime as dt
 
+import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.ml.prediction_stats import stats_rows
-from airbnb_assets.monitoring.dashboard.data import predictions_over_time, price_by_group, scored_snapshots
+from airbnb_assets.monitoring.dashboard.data import (
+    group_medians,
+    predictions_over_time,
+    price_by_group,
+    scored_snapshots,
+)
 from airbnb_assets.platform.lakehouse import LakehouseResource
 from airbnb_assets.platform.tables import DRIFT_METRICS
 
@@ -126,3 +132,19 @@ def test_drift_and_quality_over_time_from_the_small_tables_as_pandas() -> None:
         ]
     )
     assert quality_over_time(quality)[["failed_rows", "total_rows"]].values.tolist() == [[5, 18]]
+
+
+def test_group_medians_are_the_lower_medians_per_group_with_null_groups_kept() -> None:
+    joined = pd.DataFrame(
+        {
+            "neighbourhood": ["Mission", "Mission", "Mission", "Mission", None, "Marina"],
+            "room_type": ["Private room"] * 4 + ["Entire home/apt", "Shared room"],
+            "prediction": [100.0, 300.0, 200.0, 400.0, 90.0, 50.0],
+            "actual_price": [110.0, None, 210.0, 90.0, None, None],
+        }
+    )
+    table = group_medians(joined).set_index("neighbourhood")
+    assert table.loc["Mission", "median_predicted"] == 200.0  # of 100, 200, 300, 400: the lower
+    assert table.loc["Mission", "median_actual"] == 110.0 and table.loc["Mission", "n"] == 4  # nulls skipped
+    assert table.loc[None, "median_predicted"] == 90.0 and pd.isna(table.loc["Marina", "median_actual"])
+    assert list(table.reset_index()["neighbourhood"]) == ["Mission", None, "Marina"]
