@@ -278,14 +278,19 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
             return dict(
                 zip(counts.column(by).to_pylist(), counts.column("count_all").to_pylist(), strict=True)
             )
-        from pyspark.sql import functions as F
-
         frame = self.read_or_none(table)
         if frame is None or any(column not in frame.columns for column, _, _ in where):
             return {}
+        return {r[0]: r[1] for r in self.filtered(frame, where).groupBy(by).count().collect()}
+
+    @staticmethod
+    def filtered(frame: DataFrame, where: list[Filter]) -> DataFrame:
+        """``frame``'s rows matching every ``(column, "=" | "in", value)`` of ``where`` (Spark)."""
+        from pyspark.sql import functions as F
+
         for column, op, value in where:
             frame = frame.filter(F.col(column).isin(list(value)) if op == "in" else F.col(column) == value)
-        return {r[0]: r[1] for r in frame.groupBy(by).count().collect()}
+        return frame
 
     def version(self, table: Table) -> int | None:
         """Latest committed version of the table, or ``None`` if it does not exist."""

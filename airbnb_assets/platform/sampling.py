@@ -30,6 +30,20 @@ def sample_to_pandas(df: DataFrame, max_rows: int, seed: int = 42, total: int | 
     return df.toPandas()
 
 
+def local_rows(
+    lakehouse: LakehouseResource, table: Table, columns: list[str], where: list[Filter], max_rows: int
+) -> pd.DataFrame | None:
+    """``columns`` of the table's rows matching every filter of ``where``, read with delta-rs.
+
+    Only where the table's log is on this machine's disk and at most ``max_rows`` rows match
+    (counted from the files whose statistics may match): no Spark job. ``None`` otherwise.
+    """
+    found = lakehouse.local_filtered(table, where)
+    if found is None or found[0].count_rows(filter=found[1]) > max_rows:
+        return None
+    return found[0].to_table(columns=columns, filter=found[1]).to_pandas()
+
+
 def sample_table(
     lakehouse: LakehouseResource,
     table: Table,
@@ -41,21 +55,12 @@ def sample_table(
 ) -> pd.DataFrame:
     """:func:`sample_to_pandas` of ``columns`` of the table's rows matching every filter of ``where``.
 
-    Where the table's log is on this machine's disk and the rows fit within ``max_rows``, they are
-    all read with delta-rs: only ``columns`` of the files whose statistics may match, no Spark job
+    Rows that fit within ``max_rows`` on this machine's disk are all read by :func:`local_rows`
     (a drift report's three reads of a day took 2.7 s of Spark jobs). More rows, and tables
     elsewhere, are sampled by Spark as :func:`sample_to_pandas` does; ``total`` as there.
     """
-    found = lakehouse.local_filtered(table, where)
-    if found is not None:
-        dataset, expression = found
-        rows = total if total is not None else dataset.count_rows(filter=expression)
-        if rows <= max_rows:
-            return dataset.to_table(columns=columns, filter=expression).to_pandas()
-        total = rows
-    from pyspark.sql import functions as F
-
-    frame = lakehouse.read(table)
-    for column, op, value in where:
-        frame = frame.filter(F.col(column).isin(list(value)) if op == "in" else F.col(column) == F.lit(value))
-    return sample_to_pandas(frame.select(*columns), max_rows, seed, total)
+    rows = local_rows(lakehouse, table, columns, where, max_rows)
+    if rows is not None:
+        return rows
+    frame = lakehouse.filtered(lakehouse.read(table), where).select(*columns)
+    return sample_to_pandas(frame, max_rows, seed, total)

@@ -9,6 +9,7 @@ import pandas as pd
 from pyspark.sql import functions as F
 
 from airbnb_assets.platform.lakehouse import LakehouseResource
+from airbnb_assets.platform.sampling import local_rows
 from airbnb_assets.platform.tables import (
     DATA_QUALITY,
     DRIFT_METRICS,
@@ -140,13 +141,12 @@ def day_price_by_group(
     (1.5 s of them on 2019-10-14). Elsewhere, and for larger days, Spark aggregates.
     """
     day = dt.date.fromisoformat(run_date)
-    scored = lakehouse.local_filtered(PREDICTIONS, [("run_date", "=", day)])
-    grouped = lakehouse.local_filtered(GOLD, [("snapshot_date", "in", snapshots)]) if snapshots else None
-    if scored is not None and grouped is not None and scored[0].count_rows(filter=scored[1]) <= max_rows:
-        keys = ["listing_id", "snapshot_date"]
-        left = scored[0].to_table(columns=_SCORED, filter=scored[1]).to_pandas().dropna(subset=keys)
-        right = grouped[0].to_table(columns=_GROUPED, filter=grouped[1]).to_pandas().dropna(subset=keys)
-        return group_medians(left.merge(right, on=keys))
+    scored = local_rows(lakehouse, PREDICTIONS, _SCORED, [("run_date", "=", day)], max_rows)
+    if scored is not None and snapshots:
+        grouped = local_rows(lakehouse, GOLD, _GROUPED, [("snapshot_date", "in", snapshots)], max_rows)
+        if grouped is not None:
+            keys = ["listing_id", "snapshot_date"]
+            return group_medians(scored.dropna(subset=keys).merge(grouped.dropna(subset=keys), on=keys))
     return price_by_group(lakehouse.read(PREDICTIONS), lakehouse.read(GOLD), run_date, snapshots)
 
 
