@@ -105,15 +105,24 @@ def run_bootstrap_job(inst: dg.DagsterInstance, landing_location: str | None) ->
 
 
 def start_spark_early() -> None:
-    """Start this process's local Spark session in the background (DEV; nothing on Databricks).
+    """Start the local Spark session in the background, and import scikit-learn meanwhile (DEV only).
 
     A run's first step (bronze) needs Spark at once, so without this the JVM's start (about 6 s)
-    follows the imports, Dagster's definitions and the run's start; with it, they overlap. Called
-    by ``airbnb run`` and ``airbnb replay`` before they run a job.
+    follows the imports, Dagster's definitions and the run's start; with it, they overlap. The
+    JVM's start still outlasts them (bronze waited about 0.8 s for its session), and the
+    predictions step imported scikit-learn mid-run (about 0.8 s, when it loads the model): that
+    import now fills the wait (``benchmarks/RESULTS.md``, figure 1). On Databricks the steps and
+    their imports run on clusters, so nothing is started or imported. Called by ``airbnb run``
+    and ``airbnb replay`` before they run a job.
     """
     from airbnb_assets.environments import current_settings, spark_resource
 
-    spark_resource(current_settings()).start_in_background()
+    spark = spark_resource(current_settings())
+    if spark.master is None:
+        return
+    spark.start_in_background()
+    # On this thread, as quiet() imports MLflow; PySpark was imported before the Spark thread began.
+    import airbnb_assets.ml.train  # noqa: F401 - the model's code and scikit-learn
 
 
 def run_day(date: str, inst: dg.DagsterInstance, *, verbose: bool = False) -> Day:
