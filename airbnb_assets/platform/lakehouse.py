@@ -131,9 +131,20 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
             os.makedirs(self.landing_path, exist_ok=True)
 
     def exists(self, table: Table) -> bool:
-        """Whether the table exists (has at least one commit)."""
+        """Whether the table exists (has at least one commit).
+
+        In catalog mode the catalog says. A table whose log is on this machine's disk is asked of
+        its log with delta-rs: Spark's ``isDeltaTable`` loads the table's log into the JVM, a Spark
+        job that is wasted on a table this run then reads or writes with delta-rs (the ledger, the
+        quality records, the drift rows). Elsewhere Spark's ``isDeltaTable``.
+        """
         if self.catalog:
             return bool(self.session.catalog.tableExists(self.identifier(table)))
+        local = self._local_log(table)
+        if local is not None:
+            from deltalake import DeltaTable as PathTable
+
+            return bool(PathTable.is_deltatable(local))
         from delta.tables import DeltaTable
 
         return bool(DeltaTable.isDeltaTable(self.session, self.path(table)))

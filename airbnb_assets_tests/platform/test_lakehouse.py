@@ -64,6 +64,24 @@ def test_existence_and_versions(lakehouse: LakehouseResource) -> None:
     assert lakehouse.facts(GOLD) is None and lakehouse.last_commit(PREDICTIONS)[1]["numOutputRows"] == "4"
 
 
+def test_existence_on_this_machines_disk_is_read_from_the_log_not_asked_of_spark(
+    lakehouse: LakehouseResource, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Spark's ``isDeltaTable`` loads the table's log into the JVM; a local table is asked of its log."""
+    from delta.tables import DeltaTable
+
+    lakehouse.append(_predictions(lakehouse, DAYS[0], range(3), 100.0), PREDICTIONS)
+    asked: list[str] = []
+    real = DeltaTable.isDeltaTable
+    monkeypatch.setattr(
+        DeltaTable, "isDeltaTable", staticmethod(lambda spark, path: asked.append(path) or real(spark, path))
+    )
+    assert lakehouse.exists(PREDICTIONS) and not lakehouse.exists(GOLD) and asked == []
+    by_spark = lakehouse.model_copy(update={"delta_rs": False})  # as on Databricks: Spark answers
+    assert by_spark.exists(PREDICTIONS) and not by_spark.exists(GOLD)
+    assert asked == [lakehouse.path(PREDICTIONS), lakehouse.path(GOLD)]
+
+
 def test_replace_partition_replaces_exactly_one_day(lakehouse: LakehouseResource) -> None:
     for day in DAYS:
         lakehouse.append(_predictions(lakehouse, day, range(10), 100.0), PREDICTIONS)
