@@ -134,9 +134,9 @@ class LakehouseResource(RecordWrites, dg.ConfigurableResource):
         """Whether the table exists (has at least one commit).
 
         In catalog mode the catalog says. A table whose log is on this machine's disk is asked of
-        its log with delta-rs: Spark's ``isDeltaTable`` loads the table's log into the JVM, a Spark
-        job that is wasted on a table this run then reads or writes with delta-rs (the ledger, the
-        quality records, the drift rows). Elsewhere Spark's ``isDeltaTable``.
+        its log with delta-rs: Spark's ``isDeltaTable`` loads the table's log into the JVM, wasted
+        on a table this run then reads or writes with delta-rs (the ledger, the quality records,
+        the drift rows). Elsewhere Spark's ``isDeltaTable``.
         """
         if self.catalog:
             return bool(self.session.catalog.tableExists(self.identifier(table)))

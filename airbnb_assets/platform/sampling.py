@@ -31,15 +31,24 @@ def sample_to_pandas(df: DataFrame, max_rows: int, seed: int = 42, total: int | 
 
 
 def local_rows(
-    lakehouse: LakehouseResource, table: Table, columns: list[str], where: list[Filter], max_rows: int
+    lakehouse: LakehouseResource,
+    table: Table,
+    columns: list[str],
+    where: list[Filter],
+    max_rows: int,
+    total: int | None = None,
 ) -> pd.DataFrame | None:
     """``columns`` of the table's rows matching every filter of ``where``, read with delta-rs.
 
-    Only where the table's log is on this machine's disk and at most ``max_rows`` rows match
-    (counted from the files whose statistics may match): no Spark job. ``None`` otherwise.
+    Only where the table's log is on this machine's disk and at most ``max_rows`` rows match: no
+    Spark job. ``None`` otherwise. ``total`` is the matching rows (or a bound) when already known;
+    otherwise they are counted from the files whose statistics may match.
     """
     found = lakehouse.local_filtered(table, where)
-    if found is None or found[0].count_rows(filter=found[1]) > max_rows:
+    if found is None:
+        return None
+    rows = total if total is not None else found[0].count_rows(filter=found[1])
+    if rows > max_rows:
         return None
     return found[0].to_table(columns=columns, filter=found[1]).to_pandas()
 
@@ -57,9 +66,12 @@ def sample_table(
 
     Rows that fit within ``max_rows`` on this machine's disk are all read by :func:`local_rows`
     (a drift report's three reads of a day took 2.7 s of Spark jobs). More rows, and tables
-    elsewhere, are sampled by Spark as :func:`sample_to_pandas` does; ``total`` as there.
+    elsewhere, are sampled by Spark as :func:`sample_to_pandas` does; ``total`` as there. On this
+    machine's disk the rows are counted once, with delta-rs, for both.
     """
-    rows = local_rows(lakehouse, table, columns, where, max_rows)
+    if total is None:
+        total = lakehouse.matching_rows(table, where)
+    rows = local_rows(lakehouse, table, columns, where, max_rows, total)
     if rows is not None:
         return rows
     frame = lakehouse.filtered(lakehouse.read(table), where).select(*columns)

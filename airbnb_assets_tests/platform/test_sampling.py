@@ -43,8 +43,10 @@ def test_a_table_slice_within_the_cap_is_read_without_spark_as_spark_reads_it(la
         rows.sort_values(columns, ignore_index=True), by_spark.sort_values(columns, ignore_index=True)
     )
 
-    # Over the cap: Spark's fixed-seed sample of the same slice.
+    # Over the cap: Spark's fixed-seed sample of the same slice, its size from delta-rs (no count job).
+    before = last_spark_job(lakehouse)
     capped = sample_table(lakehouse, GOLD, ["listing_id", "snapshot_date"], march, max_rows=2_000, seed=7)
+    assert last_spark_job(lakehouse) <= before + 2  # the sample's collect alone (a Spark count added 3)
     assert 1_500 < len(capped) < 2_500 and set(capped["snapshot_date"]) == {dt.date(2017, 3, 2)}
     again = sample_table(lakehouse, GOLD, ["listing_id", "snapshot_date"], march, max_rows=2_000, seed=7)
     assert capped.equals(again)
